@@ -1,0 +1,22 @@
+// Human formatting of counts, rates and durations for the progress line and the summary.
+
+export function int(n: number): string {
+  return Math.round(n).toLocaleString("en-US");
+}
+
+export function compact(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}G`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  return n >= 100 ? String(Math.round(n)) : n.toFixed(1);
+}
+
+export function duration(sec: number): string {
+  if (!Number.isFinite(sec) || sec < 0) return "?";
+  const s = Math.round(sec);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const r = s % 60;
+  const mm = h > 0 ? String(m).padStart(2, "0") : String(m);
+  return `${h > 0 ? `${h}:` : ""}${mm}:${String(r).padStart(2, "0")}`;
+}

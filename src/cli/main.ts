@@ -1,0 +1,39 @@
+// The command tree. Commands return data or throw VbatchError; only bin.ts turns that into an
+// exit code.
+import { Command, CommanderError } from "commander";
+import { VbatchError } from "../errors.js";
+import { type CommandResult, registerRunCommand } from "./commands/run.js";
+import { registerSimCommand } from "./commands/sim.js";
+import { VERSION } from "./version.js";
+
+export async function main(argv: string[]): Promise<number> {
+  const result: CommandResult = { exitCode: 0 };
+  const program = new Command("vbatch")
+    .description("Self-hosted batch inference over vLLM: OpenAI-batch JSONL in, every answer out, resumable.")
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)");
+  registerRunCommand(program, result);
+  registerSimCommand(program);
+  for (const cmd of program.commands) cmd.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return result.exitCode;
+  } catch (err) {
+    return reportError(err);
+  }
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (or the help/version text).
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (err instanceof VbatchError) {
+    process.stderr.write(`vbatch: error: ${err.message}\n`);
+    for (const d of err.details) process.stderr.write(`  ${d}\n`);
+    return err.exitCode;
+  }
+  process.stderr.write(`vbatch: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
+  return 1;
+}

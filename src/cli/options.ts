@@ -1,0 +1,31 @@
+// Flag parsing helpers shared by commands: every bad value names its flag.
+import { InvalidArgumentError } from "commander";
+
+export function intFlag(flag: string, min = 1) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${flag} takes an integer >= ${min}`);
+    return n;
+  };
+}
+
+export function numberFlag(flag: string, min = 0) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n < min) throw new InvalidArgumentError(`${flag} takes a number >= ${min}`);
+    return n;
+  };
+}
+
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+export function oneOf<T extends string>(flag: string, values: readonly T[]) {
+  return (value: string): T => {
+    if (!(values as readonly string[]).includes(value)) {
+      throw new InvalidArgumentError(`${flag} takes one of ${values.join(", ")}`);
+    }
+    return value as T;
+  };
+}

@@ -1,0 +1,41 @@
+// The progress line on stderr, redrawn in place when stderr is a terminal. Off otherwise: logs
+// and CI output stay clean, and the summary is printed either way.
+import type { RunProgress } from "../run/progress.js";
+import { compact, duration, int } from "./format.js";
+
+export function renderProgress(p: RunProgress): string {
+  const done = p.succeeded + p.failed;
+  const pct = p.total > 0 ? ((done / p.total) * 100).toFixed(1) : "100.0";
+  const parts = [
+    `${int(done)}/${int(p.total)} rows (${pct}%)`,
+    `${compact(p.rowsPerSec)} rows/s`,
+    `${compact(p.tokensPerSec)} tok/s`,
+    `ETA ${p.etaSec === null ? "?" : duration(p.etaSec)}`,
+  ];
+  if (p.failed > 0) parts.push(`${int(p.failed)} failed`);
+  if (p.retries > 0) parts.push(`${int(p.retries)} retries`);
+  const engines = p.engines.map((e) => {
+    const load = e.running === null ? "" : ` run ${e.running} wait ${e.waiting}`;
+    return `${e.inFlight}/${e.limit}${load}`;
+  });
+  parts.push(`in flight ${engines.join(" | ")}`);
+  return parts.join(" · ");
+}
+
+export class ProgressLine {
+  private lastWidth = 0;
+  constructor(private readonly stream: NodeJS.WriteStream) {}
+
+  update(p: RunProgress): void {
+    let line = renderProgress(p);
+    const cols = this.stream.columns ?? 120;
+    if (line.length > cols - 1) line = `${line.slice(0, cols - 2)}…`;
+    this.stream.write(`\r${line}${" ".repeat(Math.max(0, this.lastWidth - line.length))}`);
+    this.lastWidth = line.length;
+  }
+
+  clear(): void {
+    if (this.lastWidth > 0) this.stream.write(`\r${" ".repeat(this.lastWidth)}\r`);
+    this.lastWidth = 0;
+  }
+}

@@ -1,0 +1,16 @@
+// The end-of-job summary for people (stderr); `--json` prints the same object on stdout.
+import type { RunSummary } from "../run/progress.js";
+import { compact, duration, int } from "./format.js";
+
+export function renderSummary(s: RunSummary): string {
+  const lines = [
+    s.interrupted ? "vbatch: interrupted; progress saved, re-run the same command to resume" : "vbatch: done",
+    `  rows       ${int(s.succeeded)} ok, ${int(s.failed)} failed${s.invalid ? `, ${int(s.invalid)} invalid` : ""} of ${int(s.total + s.invalid)}${s.resumed ? ` (${int(s.resumed)} from an earlier run)` : ""}`,
+    `  tokens     ${int(s.promptTokens)} prompt, ${int(s.completionTokens)} completion`,
+    `  time       ${duration(s.wallMs / 1000)} wall, ${compact(s.rowsPerSec)} rows/s, ${compact(s.tokensPerSec)} tok/s`,
+    `  requests   ${int(s.requests)} sent, ${int(s.retries)} retried`,
+    `  output     ${s.output}`,
+  ];
+  if (s.failed + s.invalid > 0) lines.push(`  errors     ${s.errors}`);
+  return `${lines.join("\n")}\n`;
+}

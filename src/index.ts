@@ -1,0 +1,5 @@
+// The library surface: what the CLI, `vbatch serve` and users' own code call.
+export { type ErrorCode, VbatchError } from "./errors.js";
+export type { RunOptions } from "./run/options.js";
+export type { EngineProgress, RunProgress, RunSummary } from "./run/progress.js";
+export { runBatch } from "./run/run-batch.js";

@@ -1,0 +1,188 @@
+// The job's checkpoint. A row's output line and its "done" mark are committed together: the
+// writer appends and fsyncs the output files, then one transaction here records the row states
+// and the new committed byte offsets. On resume the output files are cut back to those offsets,
+// so a crash at any moment leaves no torn line and no duplicate.
+import Database from "better-sqlite3";
+import { VbatchError } from "../errors.js";
+import { LineSet } from "./bitset.js";
+import { JOURNAL_VERSION, RowState, type RowStateValue, SCHEMA } from "./schema.js";
+
+export interface RowUpdate {
+  line: number;
+  state: RowStateValue;
+  status: number | null;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export interface InvalidLine {
+  line: number;
+  customId?: string | undefined;
+  message: string;
+}
+
+export interface DuplicateId {
+  line: number;
+  customId: string;
+  firstLine: number;
+}
+
+export interface JournalCounts {
+  total: number;
+  succeeded: number;
+  failed: number;
+  pending: number;
+  invalid: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+export class Journal {
+  readonly path: string;
+  private readonly db: Database.Database;
+  private readonly insertRow: Database.Statement<[number, string]>;
+  private readonly findLine: Database.Statement<[string], { line: number }>;
+  private readonly insertInvalid: Database.Statement<[number, string | null, string]>;
+  private readonly updateRow: Database.Statement<[number, number | null, number, number, number]>;
+  private readonly markInvalidWritten: Database.Statement<[number]>;
+  private readonly setMetaStmt: Database.Statement<[string, string]>;
+
+  constructor(path: string, options: { readonly?: boolean } = {}) {
+    this.path = path;
+    try {
+      this.db = new Database(path, {
+        readonly: options.readonly ?? false,
+        fileMustExist: options.readonly ?? false,
+      });
+    } catch (err) {
+      throw new VbatchError("io", `cannot open journal ${path}: ${(err as Error).message}`, { cause: err });
+    }
+    if (!options.readonly) {
+      this.db.pragma("journal_mode = WAL");
+      // NORMAL: a power cut may roll back the last commit, which only re-sends those rows.
+      this.db.pragma("synchronous = NORMAL");
+      this.db.exec(SCHEMA);
+    }
+    this.db.pragma("busy_timeout = 5000");
+    this.insertRow = this.db.prepare("INSERT OR IGNORE INTO rows (line, custom_id) VALUES (?, ?)");
+    this.findLine = this.db.prepare("SELECT line FROM rows WHERE custom_id = ?");
+    this.insertInvalid = this.db.prepare(
+      "INSERT OR REPLACE INTO invalid (line, custom_id, message) VALUES (?, ?, ?)",
+    );
+    this.updateRow = this.db.prepare(
+      "UPDATE rows SET state = ?, status = ?, prompt_tokens = ?, completion_tokens = ? WHERE line = ?",
+    ) as unknown as Database.Statement<[number, number | null, number, number, number]>;
+    this.markInvalidWritten = this.db.prepare("UPDATE invalid SET written = 1 WHERE line = ?");
+    this.setMetaStmt = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  getMeta(key: string): string | undefined {
+    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
+      | { value: string }
+      | undefined;
+    return row?.value;
+  }
+
+  setMeta(entries: Record<string, string>): void {
+    this.db.transaction(() => {
+      for (const [k, v] of Object.entries(entries)) this.setMetaStmt.run(k, v);
+    })();
+  }
+
+  /** True when a previous run finished reading and validating the whole input. */
+  get ingested(): boolean {
+    return this.getMeta("ingested") === "1";
+  }
+
+  /** Forget every row (a fresh start, or an ingest interrupted half-way). */
+  reset(): void {
+    this.db.exec("DELETE FROM rows; DELETE FROM invalid; DELETE FROM meta;");
+    this.setMeta({ version: JOURNAL_VERSION });
+  }
+
+  /** Records a batch of valid rows and invalid lines; returns the rows whose custom_id was seen before. */
+  ingest(rows: { line: number; customId: string }[], invalid: InvalidLine[]): DuplicateId[] {
+    const dups: DuplicateId[] = [];
+    this.db.transaction(() => {
+      for (const r of rows) {
+        if (this.insertRow.run(r.line, r.customId).changes === 0) {
+          const first = this.findLine.get(r.customId);
+          dups.push({ line: r.line, customId: r.customId, firstLine: first?.line ?? -1 });
+        }
+      }
+      for (const inv of invalid) this.insertInvalid.run(inv.line, inv.customId ?? null, inv.message);
+    })();
+    return dups;
+  }
+
+  /** Stores duplicates found during ingest as invalid lines (used with --skip-invalid). */
+  recordInvalid(lines: InvalidLine[]): void {
+    this.ingest([], lines);
+  }
+
+  /** One atomic step of progress: row states plus the offsets the output files are durable up to. */
+  commit(updates: RowUpdate[], invalidWritten: number[], offsets: { out: number; err: number }): void {
+    this.db.transaction(() => {
+      for (const u of updates) {
+        this.updateRow.run(u.state, u.status, u.promptTokens, u.completionTokens, u.line);
+      }
+      for (const line of invalidWritten) this.markInvalidWritten.run(line);
+      this.setMetaStmt.run("out_offset", String(offsets.out));
+      this.setMetaStmt.run("err_offset", String(offsets.err));
+    })();
+  }
+
+  offsets(): { out: number; err: number } {
+    return { out: Number(this.getMeta("out_offset") ?? 0), err: Number(this.getMeta("err_offset") ?? 0) };
+  }
+
+  /** Lines that must not be sent: finished rows and invalid lines. */
+  skipSet(): LineSet {
+    const maxRow = this.db.prepare("SELECT max(line) AS m FROM rows").get() as { m: number | null };
+    const set = new LineSet(maxRow.m ?? 0);
+    const done = this.db.prepare("SELECT line FROM rows WHERE state != 0").pluck().raw(false);
+    for (const line of done.iterate() as IterableIterator<number>) set.add(line);
+    const inv = this.db.prepare("SELECT line FROM invalid").pluck();
+    for (const line of inv.iterate() as IterableIterator<number>) set.add(line);
+    return set;
+  }
+
+  /** Invalid lines not yet written to the errors file. */
+  unwrittenInvalid(): InvalidLine[] {
+    const rows = this.db
+      .prepare("SELECT line, custom_id, message FROM invalid WHERE written = 0 ORDER BY line")
+      .all() as { line: number; custom_id: string | null; message: string }[];
+    return rows.map((r) => ({ line: r.line, customId: r.custom_id ?? undefined, message: r.message }));
+  }
+
+  counts(): JournalCounts {
+    const by = this.db
+      .prepare(
+        "SELECT state, count(*) AS n, coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c FROM rows GROUP BY state",
+      )
+      .all() as { state: number; n: number; p: number; c: number }[];
+    const invalid = (this.db.prepare("SELECT count(*) AS n FROM invalid").get() as { n: number }).n;
+    const counts: JournalCounts = {
+      total: 0,
+      succeeded: 0,
+      failed: 0,
+      pending: 0,
+      invalid,
+      promptTokens: 0,
+      completionTokens: 0,
+    };
+    for (const s of by) {
+      counts.total += s.n;
+      counts.promptTokens += s.p;
+      counts.completionTokens += s.c;
+      if (s.state === RowState.succeeded) counts.succeeded = s.n;
+      else if (s.state === RowState.failed) counts.failed = s.n;
+      else counts.pending = s.n;
+    }
+    return counts;
+  }
+}

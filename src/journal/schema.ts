@@ -1,0 +1,27 @@
+// The journal's tables. One SQLite file per job: the rows of the input with their state, the lines
+// that failed validation, and the byte offsets up to which the output files are committed.
+export const JOURNAL_VERSION = "1";
+
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS rows (
+  line              INTEGER PRIMARY KEY,   -- physical line number in the input
+  custom_id         TEXT NOT NULL UNIQUE,
+  state             INTEGER NOT NULL DEFAULT 0, -- 0 pending, 1 succeeded, 2 failed
+  status            INTEGER,               -- HTTP status of the final answer, if any
+  prompt_tokens     INTEGER,
+  completion_tokens INTEGER
+);
+CREATE TABLE IF NOT EXISTS invalid (
+  line      INTEGER PRIMARY KEY,
+  custom_id TEXT,
+  message   TEXT NOT NULL,
+  written   INTEGER NOT NULL DEFAULT 0     -- 1 once its line is committed to the errors file
+);
+`;
+
+export const RowState = { pending: 0, succeeded: 1, failed: 2 } as const;
+export type RowStateValue = (typeof RowState)[keyof typeof RowState];

@@ -1,0 +1,69 @@
+// One vLLM (or OpenAI-compatible) server: its transport, what it serves, how many of our
+// requests it holds, and the limit that decides how many it may hold.
+import { HttpTransport } from "../client/http-transport.js";
+import { SdkTransport } from "../client/sdk-transport.js";
+import type { Transport } from "../client/wire.js";
+import { TransportFailure } from "../client/wire.js";
+import { isPlainObject } from "../input/row.js";
+import type { ConcurrencyLimit } from "../schedule/limit.js";
+
+export type TransportKind = "http" | "sdk";
+
+export interface ModelInfo {
+  id: string;
+  maxModelLen: number | null;
+}
+
+export interface EngineMetrics {
+  running: number;
+  waiting: number;
+  kvCacheUsage: number | null;
+}
+
+export class Engine {
+  readonly base: string;
+  readonly transport: Transport;
+  readonly limit: ConcurrencyLimit;
+  inFlight = 0;
+  models: ModelInfo[] = [];
+  metrics: EngineMetrics | null = null;
+  sent = 0;
+  succeeded = 0;
+  failed = 0;
+
+  constructor(
+    base: string,
+    limit: ConcurrencyLimit,
+    options: { kind: TransportKind; apiKey?: string | undefined; timeoutMs: number; maxConnections: number },
+  ) {
+    this.base = base;
+    this.limit = limit;
+    const topts = {
+      base,
+      apiKey: options.apiKey,
+      timeoutMs: options.timeoutMs,
+      connections: options.maxConnections,
+    };
+    this.transport = options.kind === "sdk" ? new SdkTransport(topts) : new HttpTransport(topts);
+  }
+
+  /** Free room relative to the limit (1 = idle, 0 = full). */
+  room(): number {
+    const limit = this.limit.current();
+    return limit <= 0 ? 0 : (limit - this.inFlight) / limit;
+  }
+
+  /** Asks the engine what it serves; throws TransportFailure if it does not answer. */
+  async discover(timeoutMs = 10_000): Promise<ModelInfo[]> {
+    const { status, json } = await this.transport.getJson("/v1/models", timeoutMs);
+    if (status !== 200) {
+      throw new TransportFailure("connection", `GET ${this.base}/v1/models answered ${status}`);
+    }
+    const data = isPlainObject(json) && Array.isArray(json.data) ? json.data : [];
+    this.models = data.filter(isPlainObject).map((m) => ({
+      id: String(m.id),
+      maxModelLen: typeof m.max_model_len === "number" ? m.max_model_len : null,
+    }));
+    return this.models;
+  }
+}

@@ -1,0 +1,34 @@
+// Picks the engine for the next request: the one with the most free room relative to its own
+// limit, so a 1024-slot engine gets more than a 64-slot one and a fast one more than a slow one.
+import type { Engine } from "./engine.js";
+
+export class Router {
+  constructor(readonly engines: Engine[]) {}
+
+  /** Total requests the pool may hold now. */
+  capacity(): number {
+    let n = 0;
+    for (const e of this.engines) n += e.limit.current();
+    return n;
+  }
+
+  inFlight(): number {
+    let n = 0;
+    for (const e of this.engines) n += e.inFlight;
+    return n;
+  }
+
+  /** The engine with the most room, or undefined when every engine is full. */
+  pick(): Engine | undefined {
+    let best: Engine | undefined;
+    let bestRoom = 0;
+    for (const e of this.engines) {
+      const room = e.room();
+      if (room > bestRoom) {
+        best = e;
+        bestRoom = room;
+      }
+    }
+    return best;
+  }
+}

@@ -1,0 +1,73 @@
+// Builds the engine pool from endpoint URLs and finds out what each serves. Engines that do not
+// answer are left out with a warning; none answering is fatal (exit 1) before any row is sent.
+import type { Logger } from "pino";
+import { normalizeEndpoint } from "../client/endpoint.js";
+import { VbatchError } from "../errors.js";
+import { Engine, type TransportKind } from "../route/engine.js";
+import { type ConcurrencyLimit, FixedLimit } from "../schedule/limit.js";
+
+export interface EnginePoolOptions {
+  endpoints: string[];
+  apiKey?: string | undefined;
+  transport: TransportKind;
+  requestTimeoutMs: number;
+  /** Fixed per-engine limit; undefined = adaptive. */
+  concurrency?: number | undefined;
+  makeLimit?: (engine: string) => ConcurrencyLimit;
+}
+
+/** Most sockets one engine gets; the adaptive limit never goes past this either. */
+export const MAX_ENGINE_CONNECTIONS = 4096;
+
+export function createEngines(o: EnginePoolOptions): Engine[] {
+  if (o.endpoints.length === 0) {
+    throw new VbatchError("usage", "no engine: pass --endpoint <url> (repeatable) or --launch sim");
+  }
+  const bases = [...new Set(o.endpoints.map((e) => normalizeEndpoint(e)))];
+  return bases.map((base) => {
+    const limit =
+      o.concurrency !== undefined
+        ? new FixedLimit(o.concurrency)
+        : (o.makeLimit?.(base) ?? new FixedLimit(256));
+    return new Engine(base, limit, {
+      kind: o.transport,
+      apiKey: o.apiKey,
+      timeoutMs: o.requestTimeoutMs,
+      maxConnections: Math.min(MAX_ENGINE_CONNECTIONS, Math.max(limit.current() * 2, 1024)),
+    });
+  });
+}
+
+/** Probes every engine's /v1/models; returns the ones that answered. */
+export async function discoverEngines(engines: Engine[], log?: Logger): Promise<Engine[]> {
+  const results = await Promise.allSettled(engines.map((e) => e.discover()));
+  const up: Engine[] = [];
+  const problems: string[] = [];
+  results.forEach((r, i) => {
+    const e = engines[i] as Engine;
+    if (r.status === "fulfilled") {
+      up.push(e);
+      log?.info({ engine: e.base, models: e.models.map((m) => m.id) }, "engine ready");
+    } else {
+      const msg = (r.reason as Error).message;
+      problems.push(`${e.base}: ${msg}`);
+      log?.warn({ engine: e.base, err: msg }, "engine not reachable; left out");
+    }
+  });
+  if (up.length === 0) {
+    throw new VbatchError("no_endpoint", "no engine reachable", { details: problems });
+  }
+  return up;
+}
+
+/** The model for rows without one: --model, else the one model every engine serves. */
+export function defaultModel(engines: Engine[], requested: string | undefined, rowsWithoutModel: number) {
+  if (requested) return requested;
+  if (rowsWithoutModel === 0) return undefined;
+  const ids = new Set(engines.flatMap((e) => e.models.map((m) => m.id)));
+  if (ids.size === 1) return [...ids][0];
+  throw new VbatchError(
+    "usage",
+    `${rowsWithoutModel} rows have no body.model and the engines serve ${ids.size === 0 ? "no model" : `several models (${[...ids].join(", ")})`}: pass --model`,
+  );
+}

@@ -1,0 +1,72 @@
+// The validation pass: reads the whole input once before anything is sent, records every valid
+// row in the journal (which also finds duplicate custom_ids without holding them in memory) and
+// collects every problem with its line number.
+import { createHash } from "node:crypto";
+import { VbatchError } from "../errors.js";
+import { readLineBatches } from "../input/lines.js";
+import { openInput } from "../input/open.js";
+import { parseRow } from "../input/row.js";
+import type { InvalidLine, Journal } from "../journal/journal.js";
+
+/** How many problems an error message lists before it only counts the rest. */
+export const MAX_LISTED_PROBLEMS = 20;
+
+export interface IngestResult {
+  sha256: string;
+  rows: number;
+  invalid: number;
+  rowsWithoutModel: number;
+  /** The first problems, as "line N: message". */
+  problems: string[];
+}
+
+export async function ingestInput(path: string, journal: Journal): Promise<IngestResult> {
+  const hash = createHash("sha256");
+  const result: IngestResult = { sha256: "", rows: 0, invalid: 0, rowsWithoutModel: 0, problems: [] };
+  const note = (inv: InvalidLine) => {
+    result.invalid++;
+    if (result.problems.length < MAX_LISTED_PROBLEMS)
+      result.problems.push(`line ${inv.line}: ${inv.message}`);
+  };
+  for await (const batch of readLineBatches(openInput(path), (chunk) => hash.update(chunk))) {
+    const valid: { line: number; customId: string }[] = [];
+    const invalid: InvalidLine[] = [];
+    for (const line of batch) {
+      const parsed = parseRow(line.text);
+      if (parsed.ok) {
+        valid.push({ line: line.lineNo, customId: parsed.row.customId });
+        if (parsed.row.body.model === undefined) result.rowsWithoutModel++;
+      } else {
+        const inv = { line: line.lineNo, customId: parsed.customId, message: parsed.message };
+        invalid.push(inv);
+        note(inv);
+      }
+    }
+    const dups = journal.ingest(valid, invalid);
+    result.rows += valid.length - dups.length;
+    if (dups.length > 0) {
+      const dupLines = dups.map((d) => ({
+        line: d.line,
+        customId: d.customId,
+        message: `duplicate custom_id ${JSON.stringify(d.customId)} (first on line ${d.firstLine})`,
+      }));
+      journal.recordInvalid(dupLines);
+      for (const d of dupLines) note(d);
+    }
+  }
+  result.sha256 = hash.digest("hex");
+  return result;
+}
+
+/** The error for an input with problems, listing the first ones with their line numbers. */
+export function invalidInputError(displayPath: string, result: IngestResult): VbatchError {
+  const n = result.invalid;
+  const details = [...result.problems];
+  if (n > result.problems.length) details.push(`... and ${n - result.problems.length} more`);
+  details.push(
+    "Nothing was sent. Fix these lines, or pass --skip-invalid to send the valid rows and list these in the errors file.",
+  );
+  return new VbatchError("invalid_input", `${displayPath}: ${n} invalid line${n === 1 ? "" : "s"}`, {
+    details,
+  });
+}

@@ -1,0 +1,62 @@
+// Everything `runBatch` takes, documented where it is declared. The CLI maps flags onto this
+// type one to one; tests and `vbatch serve` call runBatch with it directly.
+import type { Logger } from "pino";
+import type { TransportKind } from "../route/engine.js";
+import type { RunProgress } from "./progress.js";
+
+export interface RunOptions {
+  /** Input path (.jsonl or .jsonl.gz), or "-" for stdin. */
+  input: string;
+  /** Output file for successful rows. */
+  output: string;
+  /** Errors file for rows that failed for good. @default "<output name>.errors.jsonl" beside the output */
+  errors?: string | undefined;
+  /** Journal (checkpoint) path. @default "<output name>.vbatch.db" beside the output */
+  journal?: string | undefined;
+  /** Engine base URLs (with or without /v1). */
+  endpoints: string[];
+  /** Model for rows whose body has none. @default the engine's only model */
+  model?: string | undefined;
+  /** API key sent to the engines. @default $VBATCH_ENGINE_API_KEY, else none */
+  apiKey?: string | undefined;
+  /** Fixed in-flight limit per engine; undefined means adaptive. */
+  concurrency?: number | undefined;
+  /** Attempts per row before it is recorded as failed. @default 5 */
+  maxAttempts?: number;
+  /** Per-request timeout in ms. @default 600000 */
+  requestTimeoutMs?: number;
+  /** Backoff before the first retry in ms (doubles per attempt, with jitter). @default 500 */
+  retryBaseMs?: number;
+  /** Longest backoff in ms. @default 30000 */
+  retryMaxMs?: number;
+  /** Requests per second across all engines, if set (Bottleneck). */
+  maxRequestsPerSecond?: number | undefined;
+  /** Route invalid lines to the errors file instead of refusing the input. @default false */
+  skipInvalid?: boolean;
+  /** Discard the journal and outputs of an earlier run and start over. @default false */
+  restart?: boolean;
+  /** How to talk to engines: "http" (lean undici transport) or "sdk" (the openai SDK). @default "http" */
+  transport?: TransportKind;
+  /** Stop taking new rows when this signal aborts; in-flight rows get `drainMs` to finish. */
+  signal?: AbortSignal | undefined;
+  /** Time in-flight rows get to finish after `signal` aborts. @default 5000 */
+  drainMs?: number;
+  /** How often finished rows are committed, in ms. @default 200 */
+  commitIntervalMs?: number;
+  /** fsync output files at each commit. @default true */
+  fsync?: boolean;
+  /** Called about once a second, and once at the end. */
+  onProgress?: ((p: RunProgress) => void) | undefined;
+  /** Progress interval in ms. @default 1000 */
+  progressIntervalMs?: number;
+  logger?: Logger | undefined;
+}
+
+export interface ResolvedPaths {
+  input: string;
+  output: string;
+  errors: string;
+  journal: string;
+  /** Where stdin is copied so it can be read twice. */
+  stdinSpool: string;
+}

@@ -1,0 +1,112 @@
+// Gets a job's files ready: restart or resume, the stdin spool, the journal, and the validation
+// pass. Nothing here talks to an engine, so bad input is refused before a request is sent.
+import { randomBytes } from "node:crypto";
+import { existsSync, rmSync, statSync } from "node:fs";
+import type { Logger } from "pino";
+import { VbatchError } from "../errors.js";
+import { fingerprintFile } from "../input/fingerprint.js";
+import { spoolStream } from "../input/spool.js";
+import { Journal } from "../journal/journal.js";
+import { ingestInput, invalidInputError } from "./ingest.js";
+import type { ResolvedPaths } from "./options.js";
+
+export interface PreparedJob {
+  journal: Journal;
+  /** The file to stream rows from (the spool for stdin). */
+  inputFile: string;
+  jobId: string;
+  /** True when an earlier run's journal was found and accepted. */
+  resumed: boolean;
+  rowsWithoutModel: number;
+}
+
+function nonEmpty(path: string): boolean {
+  return existsSync(path) && statSync(path).size > 0;
+}
+
+export function removeJournal(path: string): void {
+  for (const p of [path, `${path}-wal`, `${path}-shm`]) rmSync(p, { force: true });
+}
+
+export async function prepareJob(
+  paths: ResolvedPaths,
+  opts: { restart: boolean; skipInvalid: boolean; stdin?: NodeJS.ReadableStream | undefined },
+  log?: Logger,
+): Promise<PreparedJob> {
+  if (paths.input !== "-" && !existsSync(paths.input)) {
+    throw new VbatchError("usage", `input ${paths.input} does not exist`);
+  }
+  if (opts.restart) {
+    removeJournal(paths.journal);
+    rmSync(paths.output, { force: true });
+    rmSync(paths.errors, { force: true });
+  }
+  const hadJournal = existsSync(paths.journal);
+  if (!hadJournal) {
+    for (const p of [paths.output, paths.errors]) {
+      if (nonEmpty(p)) {
+        throw new VbatchError(
+          "usage",
+          `${p} already exists and no journal (${paths.journal}) says which rows it holds. Pass --restart to overwrite it, or choose another -o.`,
+        );
+      }
+    }
+  }
+
+  let inputFile = paths.input;
+  let knownSha: string | undefined;
+  if (paths.input === "-") {
+    inputFile = paths.stdinSpool;
+    knownSha = await spoolStream((opts.stdin ?? process.stdin) as never, inputFile);
+  }
+
+  const journal = new Journal(paths.journal);
+  try {
+    if (journal.ingested) {
+      const sha = knownSha ?? (await fingerprintFile(inputFile));
+      const was = journal.getMeta("input_sha256");
+      if (sha !== was) {
+        const c = journal.counts();
+        throw new VbatchError(
+          "input_changed",
+          `${paths.input === "-" ? "stdin" : paths.input} differs from the input this job started with (journal ${paths.journal}, ${c.succeeded + c.failed} rows already finished). Re-run with the original input, or pass --restart to discard the earlier results and start over.`,
+        );
+      }
+      log?.info({ journal: paths.journal }, "resuming job");
+      return {
+        journal,
+        inputFile,
+        jobId: journal.getMeta("job_id") ?? "job",
+        resumed: true,
+        rowsWithoutModel: Number(journal.getMeta("rows_without_model") ?? 0),
+      };
+    }
+    // New job, or an earlier validation pass that did not finish: (re)ingest from scratch.
+    journal.reset();
+    const result = await ingestInput(inputFile, journal);
+    const display = paths.input === "-" ? "stdin" : paths.input;
+    if (result.rows === 0 && result.invalid === 0) {
+      throw new VbatchError("invalid_input", `${display} has no request lines (empty file)`);
+    }
+    if (result.invalid > 0 && !opts.skipInvalid) throw invalidInputError(display, result);
+    const jobId = randomBytes(4).toString("hex");
+    journal.setMeta({
+      job_id: jobId,
+      input_path: paths.input,
+      input_sha256: result.sha256,
+      rows_without_model: String(result.rowsWithoutModel),
+      created_at: new Date().toISOString(),
+      out_offset: "0",
+      err_offset: "0",
+      ingested: "1",
+    });
+    log?.info({ rows: result.rows, invalid: result.invalid }, "input validated");
+    return { journal, inputFile, jobId, resumed: false, rowsWithoutModel: result.rowsWithoutModel };
+  } catch (err) {
+    journal.close();
+    // A refused input leaves nothing behind; a journal of a real earlier run is kept.
+    if (!hadJournal || (err instanceof VbatchError && err.code === "invalid_input"))
+      removeJournal(paths.journal);
+    throw err;
+  }
+}

@@ -1,0 +1,58 @@
+// The numbers a job reports while it runs and when it ends. Plain data: the CLI renders it, tests
+// assert on it, `vbatch serve` copies it into Batch objects.
+
+export interface EngineProgress {
+  url: string;
+  /** Current in-flight limit and how it is set. */
+  limit: number;
+  limitMode: string;
+  inFlight: number;
+  /** From the engine's /metrics, when it has them. */
+  running: number | null;
+  waiting: number | null;
+  sent: number;
+}
+
+export interface RunProgress {
+  /** Rows in the input (valid ones). */
+  total: number;
+  succeeded: number;
+  failed: number;
+  /** Invalid lines routed to the errors file (--skip-invalid). */
+  invalid: number;
+  /** Rows finished by an earlier run of the same job. */
+  resumed: number;
+  inFlight: number;
+  retries: number;
+  promptTokens: number;
+  completionTokens: number;
+  elapsedMs: number;
+  /** Rows finished per second in this run. */
+  rowsPerSec: number;
+  /** Completion tokens per second in this run. */
+  tokensPerSec: number;
+  /** Seconds left at the current rate, or null before there is a rate. */
+  etaSec: number | null;
+  engines: EngineProgress[];
+}
+
+export interface RunSummary {
+  total: number;
+  succeeded: number;
+  failed: number;
+  invalid: number;
+  resumed: number;
+  /** Requests sent in this run, retries included. */
+  requests: number;
+  retries: number;
+  promptTokens: number;
+  completionTokens: number;
+  wallMs: number;
+  rowsPerSec: number;
+  tokensPerSec: number;
+  /** True when the run was stopped (Ctrl-C) before every row was final. */
+  interrupted: boolean;
+  output: string;
+  errors: string;
+  journal: string;
+}

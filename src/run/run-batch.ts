@@ -1,0 +1,187 @@
+// runBatch(): the library entry point behind `vbatch run`. Resources are acquired in order and
+// released in reverse, once, whatever happens; the result is data (the summary), never an exit.
+import { performance } from "node:perf_hooks";
+import { VbatchError } from "../errors.js";
+import { errorLine } from "../output/format.js";
+import { ResultSink } from "../output/sink.js";
+import { Router } from "../route/router.js";
+import { createEngines, defaultModel, discoverEngines } from "./engines.js";
+import type { RunOptions } from "./options.js";
+import { resolvePaths } from "./paths.js";
+import { prepareJob } from "./prepare.js";
+import type { EngineProgress, RunProgress, RunSummary } from "./progress.js";
+import { Runner } from "./runner.js";
+
+function checkOptions(o: RunOptions): void {
+  const positive = (v: number | undefined, flag: string, min = 1) => {
+    if (v !== undefined && (!Number.isFinite(v) || v < min)) {
+      throw new VbatchError("usage", `${flag} must be a number >= ${min} (got ${v})`);
+    }
+  };
+  if (!o.output) throw new VbatchError("usage", "an output file is required (-o <output.jsonl>)");
+  positive(o.concurrency, "--concurrency");
+  positive(o.maxAttempts, "--max-attempts");
+  positive(o.requestTimeoutMs, "--request-timeout");
+  positive(o.maxRequestsPerSecond, "--max-rps", Number.MIN_VALUE);
+}
+
+export async function runBatch(options: RunOptions): Promise<RunSummary> {
+  checkOptions(options);
+  const log = options.logger;
+  const started = performance.now();
+  const paths = resolvePaths(options);
+  for (const [a, b] of [
+    [paths.output, paths.errors],
+    [paths.output, paths.journal],
+    [paths.errors, paths.journal],
+  ] as const) {
+    if (a === b) throw new VbatchError("usage", `output, errors and journal must be different files (${a})`);
+  }
+  if (paths.input === paths.output || paths.input === paths.errors) {
+    throw new VbatchError("usage", `the output would overwrite the input ${paths.input}`);
+  }
+  // Engines are created (not contacted) first so a bad --endpoint fails before the input is read.
+  const engines = createEngines({
+    endpoints: options.endpoints,
+    apiKey: options.apiKey ?? process.env.VBATCH_ENGINE_API_KEY,
+    transport: options.transport ?? "http",
+    requestTimeoutMs: options.requestTimeoutMs ?? 600_000,
+    concurrency: options.concurrency,
+  });
+  const releases: (() => unknown)[] = [() => Promise.all(engines.map((e) => e.transport.close()))];
+  const release = async () => {
+    for (const r of releases.reverse()) {
+      try {
+        await r();
+      } catch (err) {
+        log?.warn({ err: (err as Error).message }, "cleanup failed");
+      }
+    }
+  };
+  try {
+    const job = await prepareJob(
+      paths,
+      { restart: options.restart ?? false, skipInvalid: options.skipInvalid ?? false },
+      log,
+    );
+    releases.push(() => job.journal.close());
+    const before = job.journal.counts();
+    const sink = new ResultSink({
+      outputPath: paths.output,
+      errorsPath: paths.errors,
+      journal: job.journal,
+      fsync: options.fsync ?? true,
+    });
+    releases.push(() => sink.close());
+    for (const inv of job.journal.unwrittenInvalid()) {
+      sink.addInvalid(
+        errorLine(inv.customId ?? null, "invalid_request", `line ${inv.line}: ${inv.message}`),
+        inv.line,
+      );
+    }
+    sink.flush();
+
+    const resumed = before.succeeded + before.failed;
+    let runner: Runner | undefined;
+    let live: Runner["counters"] = {
+      succeeded: 0,
+      failed: 0,
+      requests: 0,
+      retries: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+    };
+    let pool = engines;
+    const progress = (): RunProgress => {
+      const elapsedMs = performance.now() - started;
+      const done = live.succeeded + live.failed;
+      const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
+      const left = before.pending - done;
+      return {
+        total: before.total,
+        succeeded: before.succeeded + live.succeeded,
+        failed: before.failed + live.failed,
+        invalid: before.invalid,
+        resumed,
+        inFlight: runner?.inFlight ?? 0,
+        retries: live.retries,
+        promptTokens: before.promptTokens + live.promptTokens,
+        completionTokens: before.completionTokens + live.completionTokens,
+        elapsedMs,
+        rowsPerSec: rate,
+        tokensPerSec: elapsedMs > 0 ? (live.completionTokens * 1000) / elapsedMs : 0,
+        etaSec: rate > 0 ? left / rate : null,
+        engines: pool.map(
+          (e): EngineProgress => ({
+            url: e.base,
+            limit: e.limit.current(),
+            limitMode: e.limit.describe(),
+            inFlight: e.inFlight,
+            running: e.metrics?.running ?? null,
+            waiting: e.metrics?.waiting ?? null,
+            sent: e.sent,
+          }),
+        ),
+      };
+    };
+
+    if (before.pending > 0) {
+      pool = await discoverEngines(engines, log);
+      const model = defaultModel(pool, options.model, job.rowsWithoutModel);
+      runner = new Runner({
+        inputFile: job.inputFile,
+        skip: job.journal.skipSet(),
+        router: new Router(pool),
+        sink,
+        jobId: job.jobId,
+        defaultModel: model,
+        maxAttempts: options.maxAttempts ?? 5,
+        backoff: { baseMs: options.retryBaseMs ?? 500, maxMs: options.retryMaxMs ?? 30_000 },
+        maxRequestsPerSecond: options.maxRequestsPerSecond,
+        signal: options.signal,
+        drainMs: options.drainMs ?? 5000,
+        commitIntervalMs: options.commitIntervalMs ?? 200,
+        logger: log,
+      });
+      live = runner.counters;
+      const r = runner;
+      const ticker = setInterval(() => {
+        r.syncCapacity();
+        options.onProgress?.(progress());
+      }, options.progressIntervalMs ?? 1000);
+      releases.push(() => clearInterval(ticker));
+      log?.info(
+        { rows: before.pending, resumed, engines: pool.map((e) => e.base), model },
+        resumed > 0 ? "resuming" : "starting",
+      );
+      await runner.run();
+    }
+    sink.close();
+    const p = progress();
+    options.onProgress?.(p);
+    const wallMs = performance.now() - started;
+    const interrupted = runner?.interrupted ?? false;
+    const summary: RunSummary = {
+      total: p.total,
+      succeeded: p.succeeded,
+      failed: p.failed,
+      invalid: p.invalid,
+      resumed,
+      requests: live.requests,
+      retries: live.retries,
+      promptTokens: p.promptTokens,
+      completionTokens: p.completionTokens,
+      wallMs,
+      rowsPerSec: wallMs > 0 ? ((live.succeeded + live.failed) * 1000) / wallMs : 0,
+      tokensPerSec: wallMs > 0 ? (live.completionTokens * 1000) / wallMs : 0,
+      interrupted,
+      output: paths.output,
+      errors: paths.errors,
+      journal: paths.journal,
+    };
+    log?.info(summary, interrupted ? "interrupted" : "finished");
+    return summary;
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,11 @@
+// One row on its way to an engine: what to send and how many times it has been tried.
+import type { BatchUrl } from "../input/row.js";
+
+export interface RowTask {
+  line: number;
+  customId: string;
+  url: BatchUrl;
+  /** Request body as JSON text, model filled in. */
+  body: string;
+  attempts: number;
+}

@@ -1,0 +1,241 @@
+// runBatch against the simulator on loopback, with real SQLite journals and files.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { afterEach, describe, expect, it } from "vitest";
+import { runBatch } from "../src/index.js";
+import { type SimServer, simReplyText, startSim } from "../src/sim/index.js";
+import { chatRow, idCounts, readJsonl, tempDir, writeChatInput, writeJsonl } from "./helpers/files.js";
+
+const dir = tempDir();
+let n = 0;
+const job = (name = "job") => {
+  n++;
+  return { input: join(dir, `${name}-${n}.in.jsonl`), output: join(dir, `${name}-${n}.out.jsonl`) };
+};
+
+const sims: SimServer[] = [];
+async function sim(opts: Parameters<typeof startSim>[0] = {}): Promise<SimServer> {
+  const s = await startSim({ prefillMs: 0, stepMs: 0, ...opts });
+  sims.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(sims.splice(0).map((s) => s.close()));
+});
+
+const fast = { retryBaseMs: 5, retryMaxMs: 50, fsync: false };
+
+describe("runBatch", () => {
+  it("answers every row exactly once, each with its own reply", async () => {
+    const s = await sim();
+    const j = job();
+    writeChatInput(j.input, 300);
+    const summary = await runBatch({ ...j, endpoints: [s.url], ...fast });
+    expect(summary).toMatchObject({
+      total: 300,
+      succeeded: 300,
+      failed: 0,
+      requests: 300,
+      interrupted: false,
+    });
+    const out = readJsonl(j.output);
+    expect(out).toHaveLength(300);
+    for (const line of out) {
+      const i = Number(line.custom_id.slice(4));
+      expect(line.response.status_code).toBe(200);
+      expect(line.error).toBeNull();
+      expect(line.id).toMatch(/^batch_req_/);
+      expect(line.response.body.choices[0].message.content).toBe(
+        simReplyText(chatRow(i, { model: "sim-model" }).body),
+      );
+    }
+    expect(summary.promptTokens).toBeGreaterThan(0);
+    expect(summary.completionTokens).toBe(300 * 8);
+  });
+
+  it("survives 5% 500s, 2% dropped connections and 3% 429s with every row ending once", async () => {
+    const s = await sim({
+      faults: { errorRate: 0.05, dropRate: 0.02, rateLimitRate: 0.03, retryAfterSeconds: 0.01 },
+    });
+    const j = job();
+    writeChatInput(j.input, 1000);
+    const summary = await runBatch({ ...j, endpoints: [s.url], maxAttempts: 8, ...fast });
+    expect(summary.succeeded + summary.failed).toBe(1000);
+    expect(summary.retries).toBeGreaterThan(0);
+    const st = s.stats();
+    expect(st.byStatus["500"]).toBeGreaterThan(0);
+    expect(st.byStatus["429"]).toBeGreaterThan(0);
+    expect(st.byStatus.drop).toBeGreaterThan(0);
+    const counts = idCounts(j.output, summary.errors);
+    expect(counts.size).toBe(1000);
+    expect([...counts.values()].every((c) => c === 1)).toBe(true);
+    for (const line of readJsonl(j.output)) {
+      const i = Number(line.custom_id.slice(4));
+      expect(line.response.body.choices[0].message.content).toBe(
+        simReplyText(chatRow(i, { model: "sim-model" }).body),
+      );
+    }
+  });
+
+  it("records a final 400 in the errors file with its status and vLLM's body, without retrying", async () => {
+    const s = await sim({ maxModelLen: 64 });
+    const j = job();
+    writeJsonl(j.input, [
+      chatRow(0, { model: "sim-model" }),
+      chatRow(1, { model: "sim-model", maxTokens: 5000 }),
+    ]);
+    const summary = await runBatch({ ...j, endpoints: [s.url], ...fast });
+    expect(summary).toMatchObject({ succeeded: 1, failed: 1, requests: 2 });
+    const errs = readJsonl(summary.errors);
+    expect(errs).toHaveLength(1);
+    expect(errs[0].custom_id).toBe("row-1");
+    expect(errs[0].response.status_code).toBe(400);
+    expect(errs[0].response.body.error.message).toMatch(/maximum context length/);
+  });
+
+  for (const transport of ["http", "sdk"] as const) {
+    it(`keeps the old flat error body as it came (${transport} transport)`, async () => {
+      const s = await sim({ errorFormat: "old" });
+      const j = job();
+      writeJsonl(j.input, [chatRow(0, { model: "other-model" }), chatRow(1, { model: "sim-model" })]);
+      const summary = await runBatch({ ...j, endpoints: [s.url], transport, ...fast });
+      expect(summary).toMatchObject({ succeeded: 1, failed: 1 });
+      const [err] = readJsonl(summary.errors);
+      expect(err.response.status_code).toBe(404);
+      expect(err.response.body.object).toBe("error");
+      expect(err.response.body.message).toMatch(/does not exist/);
+    });
+  }
+
+  it("retries 500s up to --max-attempts, then records the failure", async () => {
+    const s = await sim({ faults: { errorRate: 1 } });
+    const j = job();
+    writeChatInput(j.input, 3);
+    const summary = await runBatch({ ...j, endpoints: [s.url], maxAttempts: 3, ...fast });
+    expect(summary).toMatchObject({ succeeded: 0, failed: 3, requests: 9, retries: 6 });
+    for (const e of readJsonl(summary.errors)) expect(e.response.status_code).toBe(500);
+  });
+
+  it("honours Retry-After on 429", async () => {
+    const s = await sim({ faults: { rateLimitRate: 1, retryAfterSeconds: 0.3 } });
+    const j = job();
+    writeChatInput(j.input, 1);
+    const started = Date.now();
+    const run = runBatch({
+      ...j,
+      endpoints: [s.url],
+      maxAttempts: 2,
+      retryBaseMs: 1,
+      retryMaxMs: 1,
+      fsync: false,
+    });
+    const summary = await run;
+    // With a 1 ms backoff, only the server's Retry-After can account for the wait.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(summary).toMatchObject({ failed: 1, requests: 2 });
+  });
+
+  it("reads .jsonl.gz input", async () => {
+    const s = await sim();
+    const j = job();
+    const gz = `${j.input}.gz`;
+    const rows = Array.from({ length: 50 }, (_, i) => JSON.stringify(chatRow(i, { model: "sim-model" })));
+    writeFileSync(gz, gzipSync(`${rows.join("\n")}\n`));
+    const summary = await runBatch({ input: gz, output: j.output, endpoints: [s.url], ...fast });
+    expect(summary.succeeded).toBe(50);
+  });
+
+  it("fills in the engine's only model, and accepts endpoints with /v1", async () => {
+    const s = await sim({ model: "org/model-7b" });
+    const j = job();
+    writeChatInput(j.input, 5, { model: undefined });
+    const summary = await runBatch({ ...j, endpoints: [`${s.url}/v1/`], ...fast });
+    expect(summary.succeeded).toBe(5);
+    expect(readJsonl(j.output)[0].response.body.model).toBe("org/model-7b");
+  });
+
+  it("resumes a finished job without sending anything", async () => {
+    const s = await sim();
+    const j = job();
+    writeChatInput(j.input, 20);
+    await runBatch({ ...j, endpoints: [s.url], ...fast });
+    const again = await runBatch({ ...j, endpoints: [s.url], ...fast });
+    expect(again).toMatchObject({ succeeded: 20, resumed: 20, requests: 0 });
+    expect(readJsonl(j.output)).toHaveLength(20);
+    expect(s.stats().received).toBe(20);
+  });
+
+  it("refuses an input that changed since the journal was made, and --restart starts over", async () => {
+    const s = await sim();
+    const j = job();
+    writeChatInput(j.input, 10);
+    await runBatch({ ...j, endpoints: [s.url], ...fast });
+    writeChatInput(j.input, 11);
+    await expect(runBatch({ ...j, endpoints: [s.url], ...fast })).rejects.toMatchObject({
+      code: "input_changed",
+      exitCode: 2,
+    });
+    const again = await runBatch({ ...j, endpoints: [s.url], restart: true, ...fast });
+    expect(again).toMatchObject({ succeeded: 11, resumed: 0 });
+    expect(readJsonl(j.output)).toHaveLength(11);
+  });
+
+  it("refuses to overwrite an output that has no journal", async () => {
+    const s = await sim();
+    const j = job();
+    writeChatInput(j.input, 2);
+    writeFileSync(j.output, "precious\n");
+    await expect(runBatch({ ...j, endpoints: [s.url], ...fast })).rejects.toMatchObject({ code: "usage" });
+    expect(s.stats().received).toBe(0);
+  });
+
+  it("fails with no_endpoint (exit 1) when no engine answers, keeping the journal resumable", async () => {
+    const s = await sim();
+    const url = s.url;
+    await s.close();
+    const j = job();
+    writeChatInput(j.input, 3);
+    await expect(runBatch({ ...j, endpoints: [url], ...fast })).rejects.toMatchObject({
+      code: "no_endpoint",
+      exitCode: 1,
+    });
+    const s2 = await sim();
+    const summary = await runBatch({ ...j, endpoints: [s2.url], ...fast });
+    expect(summary.succeeded).toBe(3);
+  });
+
+  it("stops on the abort signal, keeps what finished, and the next run sends only the rest", async () => {
+    const s = await sim({ maxNumSeqs: 4, stepMs: 2, outputTokens: 5, trackRequests: true });
+    const j = job();
+    writeChatInput(j.input, 400);
+    const controller = new AbortController();
+    let aborted = false;
+    const first = await runBatch({
+      ...j,
+      endpoints: [s.url],
+      concurrency: 8,
+      signal: controller.signal,
+      progressIntervalMs: 20,
+      onProgress: (p) => {
+        if (!aborted && p.succeeded >= 50) {
+          aborted = true;
+          controller.abort();
+        }
+      },
+      ...fast,
+    });
+    expect(first.interrupted).toBe(true);
+    expect(first.succeeded).toBeGreaterThanOrEqual(50);
+    expect(first.succeeded).toBeLessThan(400);
+    expect(readJsonl(j.output)).toHaveLength(first.succeeded);
+    const second = await runBatch({ ...j, endpoints: [s.url], ...fast });
+    expect(second).toMatchObject({ succeeded: 400, resumed: first.succeeded, interrupted: false });
+    expect(second.requests).toBe(400 - first.succeeded);
+    const counts = idCounts(j.output);
+    expect(counts.size).toBe(400);
+    expect([...counts.values()].every((c) => c === 1)).toBe(true);
+    // No row was sent twice: one reception per distinct request.
+    expect(Object.values(s.stats().requestsByKey ?? {}).every((c) => c === 1)).toBe(true);
+  });
+});
