@@ -205,6 +205,31 @@ describe("runBatch", () => {
     expect(summary.succeeded).toBe(3);
   });
 
+  it("with finalizePending, a stopped run writes every unfinished row to the errors file", async () => {
+    const s = await sim({ maxNumSeqs: 2, stepMs: 5, outputTokens: 4 });
+    const j = job();
+    writeChatInput(j.input, 200);
+    const controller = new AbortController();
+    const summary = await runBatch({
+      ...j,
+      endpoints: [s.url],
+      concurrency: 2,
+      signal: controller.signal,
+      finalizePending: { code: "batch_expired", message: "the batch expired" },
+      progressIntervalMs: 10,
+      onProgress: (p) => {
+        if (p.succeeded >= 10) controller.abort();
+      },
+      ...fast,
+    });
+    expect(summary.interrupted).toBe(false);
+    expect(summary.succeeded + summary.failed).toBe(200);
+    const errs = readJsonl(summary.errors);
+    expect(errs.length).toBe(summary.failed);
+    expect(errs.every((e) => e.error.code === "batch_expired" && e.response === null)).toBe(true);
+    expect(idCounts(j.output, summary.errors).size).toBe(200);
+  });
+
   it("stops on the abort signal, keeps what finished, and the next run sends only the rest", async () => {
     const s = await sim({ maxNumSeqs: 4, stepMs: 2, outputTokens: 5, trackRequests: true });
     const j = job();

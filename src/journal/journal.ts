@@ -151,6 +151,14 @@ export class Journal {
     return set;
   }
 
+  /** Rows not yet final, in input order (for closing a stopped job's rows out). */
+  *pendingRows(): IterableIterator<{ line: number; customId: string }> {
+    const stmt = this.db.prepare("SELECT line, custom_id FROM rows WHERE state = 0 ORDER BY line");
+    for (const r of stmt.iterate() as IterableIterator<{ line: number; custom_id: string }>) {
+      yield { line: r.line, customId: r.custom_id };
+    }
+  }
+
   /** Invalid lines not yet written to the errors file. */
   unwrittenInvalid(): InvalidLine[] {
     const rows = this.db

@@ -39,6 +39,12 @@ export interface RunOptions {
   transport?: TransportKind;
   /** Stop taking new rows when this signal aborts; in-flight rows get `drainMs` to finish. */
   signal?: AbortSignal | undefined;
+  /**
+   * When set and the run is stopped by `signal`, every row still pending is written to the errors
+   * file with this error (e.g. `batch_expired`), so the job ends with every row final.
+   * @default undefined: pending rows stay pending and a later run resumes them
+   */
+  finalizePending?: { code: string; message: string } | undefined;
   /** Time in-flight rows get to finish after `signal` aborts. @default 5000 */
   drainMs?: number;
   /** How often finished rows are committed, in ms. @default 200 */

@@ -2,6 +2,7 @@
 // released in reverse, once, whatever happens; the result is data (the summary), never an exit.
 import { performance } from "node:perf_hooks";
 import { VbatchError } from "../errors.js";
+import { RowState } from "../journal/schema.js";
 import { errorLine } from "../output/format.js";
 import { ResultSink } from "../output/sink.js";
 import { Router } from "../route/router.js";
@@ -156,11 +157,25 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       );
       await runner.run();
     }
+    const interrupted = runner?.interrupted ?? false;
+    if (interrupted && options.finalizePending) {
+      const { code, message } = options.finalizePending;
+      const rows = [...job.journal.pendingRows()];
+      for (const r of rows) {
+        sink.add(errorLine(r.customId, code, message), true, {
+          line: r.line,
+          state: RowState.failed,
+          status: null,
+          promptTokens: 0,
+          completionTokens: 0,
+        });
+      }
+      live.failed += rows.length;
+    }
     sink.close();
     const p = progress();
     options.onProgress?.(p);
     const wallMs = performance.now() - started;
-    const interrupted = runner?.interrupted ?? false;
     const summary: RunSummary = {
       total: p.total,
       succeeded: p.succeeded,
@@ -174,7 +189,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       wallMs,
       rowsPerSec: wallMs > 0 ? ((live.succeeded + live.failed) * 1000) / wallMs : 0,
       tokensPerSec: wallMs > 0 ? (live.completionTokens * 1000) / wallMs : 0,
-      interrupted,
+      interrupted: interrupted && p.succeeded + p.failed < p.total,
       output: paths.output,
       errors: paths.errors,
       journal: paths.journal,
