@@ -1,0 +1,74 @@
+// Defaults and validation of SimOptions in one place, so a bad value fails at start with its name
+// rather than as odd behaviour under load.
+
+import type { SimErrorFormat, SimFaults, SimOptions } from "./types.js";
+
+export interface SimConfig {
+  host: string;
+  port: number;
+  model: string;
+  maxModelLen: number;
+  maxNumSeqs: number;
+  prefillMs: number;
+  stepMs: number;
+  outputTokens: number;
+  embeddingDim: number;
+  metrics: boolean;
+  errorFormat: SimErrorFormat;
+  faults: SimFaults;
+  exitAfter: number | null;
+  startupDelayMs: number;
+  seed: number;
+  trackRequests: boolean;
+  onExit: (() => void) | null;
+}
+
+function int(name: string, value: number | undefined, fallback: number, min: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min) {
+    throw new RangeError(`${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function nonNegative(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isFinite(value) || value < 0) {
+    throw new RangeError(`${name} must be a number >= 0, got ${String(value)}`);
+  }
+  return value;
+}
+
+function port(value: number | undefined): number {
+  const p = int("port", value, 0, 0);
+  if (p > 65535) throw new RangeError(`port must be at most 65535, got ${p}`);
+  return p;
+}
+
+export function resolveOptions(o: SimOptions): SimConfig {
+  const errorFormat = o.errorFormat ?? "new";
+  if (errorFormat !== "new" && errorFormat !== "old") {
+    throw new RangeError(`errorFormat must be "new" or "old", got ${String(errorFormat)}`);
+  }
+  const model = o.model ?? "sim-model";
+  if (typeof model !== "string" || model === "") throw new RangeError("model must be a non-empty string");
+  return {
+    host: o.host ?? "127.0.0.1",
+    port: port(o.port),
+    model,
+    maxModelLen: int("maxModelLen", o.maxModelLen, 4096, 2),
+    maxNumSeqs: int("maxNumSeqs", o.maxNumSeqs, 256, 1),
+    prefillMs: nonNegative("prefillMs", o.prefillMs, 5),
+    stepMs: nonNegative("stepMs", o.stepMs, 2),
+    outputTokens: int("outputTokens", o.outputTokens, 16, 1),
+    embeddingDim: int("embeddingDim", o.embeddingDim, 8, 1),
+    metrics: o.metrics ?? true,
+    errorFormat,
+    faults: { ...(o.faults ?? {}) },
+    exitAfter: o.exitAfter === undefined ? null : int("exitAfter", o.exitAfter, 0, 1),
+    startupDelayMs: nonNegative("startupDelayMs", o.startupDelayMs, 0),
+    seed: int("seed", o.seed, 1, 0),
+    trackRequests: o.trackRequests ?? false,
+    onExit: o.onExit ?? null,
+  };
+}

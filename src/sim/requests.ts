@@ -1,0 +1,162 @@
+// Reads a parsed completion / chat / embedding body the way vLLM validates it (fields, served model,
+// context length) and sizes the work it asks for; kept free of HTTP so the rules read in one place.
+
+import {
+  badRequest,
+  type ErrorInfo,
+  embeddingInputTooLong,
+  fieldInvalid,
+  fieldMissing,
+  maxTokensTooLarge,
+  modelNotFound,
+  promptTooLong,
+} from "./errors.js";
+import type { SimConfig } from "./options.js";
+import { chatReplyText, completionReplyText, type FinishReason, type Generated } from "./replies.js";
+import { chatTokenCount, inputTokenCount, type PromptInput, splitInputs } from "./tokens.js";
+
+type Body = Record<string, unknown>;
+
+/** What one request costs the engine and what its answer will say. */
+export interface Work extends Generated {
+  /** how long the request holds a slot */
+  durationMs: number;
+  /** KV-cache tokens it holds while running */
+  kvTokens: number;
+  /** embedding inputs; null for generation */
+  inputs: PromptInput[] | null;
+}
+
+export function isErrorInfo(v: Work | ErrorInfo | number | null): v is ErrorInfo {
+  return typeof v === "object" && v !== null && "code" in v;
+}
+
+/** An integer field: null when absent, an ErrorInfo when not a positive integer. */
+function positiveInt(body: Body, name: string): number | null | ErrorInfo {
+  const v = body[name];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== "number" || !Number.isInteger(v)) {
+    return fieldInvalid(name, "Input should be a valid integer");
+  }
+  if (v < 1) return badRequest(`${name} must be at least 1, got ${v}.`, name);
+  return v;
+}
+
+/** vLLM answers 404 for a model it does not serve; an absent model means the served one. */
+export function checkModel(cfg: SimConfig, body: Body): ErrorInfo | null {
+  const model = body.model;
+  if (model === undefined || model === null || model === cfg.model) return null;
+  return modelNotFound(String(model));
+}
+
+/** vLLM's _validate_input for completion-like requests. */
+function checkLength(cfg: SimConfig, promptTokens: number, maxTokens: number | null): ErrorInfo | null {
+  const max = cfg.maxModelLen;
+  if (promptTokens >= max) return promptTooLong(max, promptTokens);
+  if (maxTokens !== null && promptTokens + maxTokens > max) {
+    return maxTokensTooLarge(max, promptTokens, maxTokens);
+  }
+  return null;
+}
+
+function generation(
+  cfg: SimConfig,
+  text: string,
+  promptTokens: number,
+  perChoice: number,
+  choices: number,
+): Work {
+  const finishReason: FinishReason = perChoice < cfg.outputTokens ? "length" : "stop";
+  return {
+    durationMs: cfg.prefillMs + perChoice * cfg.stepMs,
+    kvTokens: promptTokens + perChoice * choices,
+    text,
+    finishReason,
+    choices,
+    promptTokens,
+    completionTokens: perChoice * choices,
+    inputs: null,
+  };
+}
+
+const NO_STREAM = "vbatch sim does not implement stream=true";
+
+export function chatWork(cfg: SimConfig, body: Body): Work | ErrorInfo {
+  const messages = body.messages;
+  if (messages === undefined) return fieldMissing("messages");
+  if (!Array.isArray(messages)) return fieldInvalid("messages", "Input should be a valid list");
+  if (body.stream === true) return badRequest(NO_STREAM, "stream");
+  const n = positiveInt(body, "n");
+  if (isErrorInfo(n)) return n;
+  // vLLM: `request.max_completion_tokens or request.max_tokens`
+  const maxCompletion = positiveInt(body, "max_completion_tokens");
+  if (isErrorInfo(maxCompletion)) return maxCompletion;
+  const maxTokens = maxCompletion ?? positiveInt(body, "max_tokens");
+  if (isErrorInfo(maxTokens)) return maxTokens;
+  const modelError = checkModel(cfg, body);
+  if (modelError) return modelError;
+  const promptTokens = chatTokenCount(messages);
+  const lengthError = checkLength(cfg, promptTokens, maxTokens);
+  if (lengthError) return lengthError;
+  const perChoice = Math.min(
+    cfg.outputTokens,
+    maxTokens ?? Number.MAX_SAFE_INTEGER,
+    cfg.maxModelLen - promptTokens,
+  );
+  return generation(cfg, chatReplyText(messages), promptTokens, perChoice, n ?? 1);
+}
+
+export function completionWork(cfg: SimConfig, body: Body): Work | ErrorInfo {
+  const prompt = body.prompt;
+  if (prompt === undefined || prompt === null) {
+    return badRequest("Either prompt or prompt_embeds must be provided and non-empty.", "prompt");
+  }
+  const prompts = splitInputs(prompt);
+  if (prompts === null) return fieldInvalid("prompt", "Input should be a valid string or list");
+  if (body.stream === true) return badRequest(NO_STREAM, "stream");
+  const n = positiveInt(body, "n");
+  if (isErrorInfo(n)) return n;
+  const given = positiveInt(body, "max_tokens");
+  if (isErrorInfo(given)) return given;
+  const modelError = checkModel(cfg, body);
+  if (modelError) return modelError;
+  // CompletionRequest.max_tokens defaults to 16 in vLLM
+  const maxTokens = given ?? 16;
+  let promptTokens = 0;
+  let longest = 0;
+  for (const p of prompts) {
+    const t = inputTokenCount(p);
+    const lengthError = checkLength(cfg, t, maxTokens);
+    if (lengthError) return lengthError;
+    promptTokens += t;
+    if (t > longest) longest = t;
+  }
+  const perChoice = Math.min(cfg.outputTokens, maxTokens, cfg.maxModelLen - longest);
+  return generation(cfg, completionReplyText(prompt), promptTokens, perChoice, prompts.length * (n ?? 1));
+}
+
+export function embeddingWork(cfg: SimConfig, body: Body): Work | ErrorInfo {
+  const input = body.input;
+  if (input === undefined) return fieldMissing("input");
+  const inputs = splitInputs(input);
+  if (inputs === null) return fieldInvalid("input", "Input should be a valid string or list");
+  const modelError = checkModel(cfg, body);
+  if (modelError) return modelError;
+  let promptTokens = 0;
+  for (const item of inputs) {
+    const t = inputTokenCount(item);
+    // embeddings may fill the whole context: nothing is generated
+    if (t > cfg.maxModelLen) return embeddingInputTooLong(cfg.maxModelLen, t);
+    promptTokens += t;
+  }
+  return {
+    durationMs: cfg.prefillMs,
+    kvTokens: promptTokens,
+    text: "",
+    finishReason: "stop",
+    choices: inputs.length,
+    promptTokens,
+    completionTokens: 0,
+    inputs,
+  };
+}

@@ -1,0 +1,91 @@
+// A stand-in tokenizer: about four characters a token, with a few tokens of chat template around each
+// message. /tokenize and the usage of every reply use these same rules, so counts always agree.
+
+/** Tokens the chat template adds around each message (role markers, separators). */
+export const TOKENS_PER_MESSAGE = 4;
+/** Tokens the template adds once (BOS and the assistant generation prompt). */
+export const TOKENS_PER_CHAT = 3;
+
+const VOCAB = 32000;
+
+export function textTokenCount(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+export function textTokenIds(text: string): number[] {
+  const n = textTokenCount(text);
+  const ids = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    let h = 2166136261;
+    const end = Math.min(text.length, i * 4 + 4);
+    for (let j = i * 4; j < end; j++) h = Math.imul(h ^ text.charCodeAt(j), 16777619);
+    // ids below 100 are left to the template's special tokens
+    ids[i] = 100 + ((h >>> 0) % (VOCAB - 100));
+  }
+  return ids;
+}
+
+/** The text parts of a message's content (a string, or OpenAI content parts). */
+export function contentText(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  let text = "";
+  for (const part of content) {
+    if (typeof part === "string") text += part;
+    else if (part !== null && typeof part === "object") {
+      const t = (part as { text?: unknown }).text;
+      if (typeof t === "string") text += t;
+    }
+  }
+  return text;
+}
+
+function messageContent(message: unknown): string {
+  if (message === null || typeof message !== "object") return "";
+  return contentText((message as { content?: unknown }).content);
+}
+
+export function chatTokenCount(messages: readonly unknown[]): number {
+  let n = TOKENS_PER_CHAT;
+  for (const m of messages) n += TOKENS_PER_MESSAGE + textTokenCount(messageContent(m));
+  return n;
+}
+
+export function chatTokenIds(messages: readonly unknown[]): number[] {
+  const ids: number[] = [1];
+  for (const m of messages) {
+    ids.push(2, 3);
+    for (const id of textTokenIds(messageContent(m))) ids.push(id);
+    ids.push(4, 5);
+  }
+  ids.push(2, 6);
+  return ids;
+}
+
+/** One prompt: text, or token ids given directly. */
+export type PromptInput = string | number[];
+
+function isTokenArray(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((v) => Number.isInteger(v));
+}
+
+/**
+ * The prompts of a completions `prompt` or embeddings `input`: a string, a list of strings, a list of
+ * token ids, or a list of token-id lists. Null when the value is none of these.
+ */
+export function splitInputs(value: unknown): PromptInput[] | null {
+  if (typeof value === "string") return [value];
+  if (!Array.isArray(value) || value.length === 0) return null;
+  if (typeof value[0] === "number") return isTokenArray(value) ? [value] : null;
+  const out: PromptInput[] = [];
+  for (const item of value) {
+    if (typeof item === "string") out.push(item);
+    else if (isTokenArray(item) && item.length > 0) out.push(item);
+    else return null;
+  }
+  return out;
+}
+
+export function inputTokenCount(input: PromptInput): number {
+  return typeof input === "string" ? textTokenCount(input) : input.length;
+}
