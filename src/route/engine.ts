@@ -6,6 +6,7 @@ import type { Transport } from "../client/wire.js";
 import { TransportFailure } from "../client/wire.js";
 import { isPlainObject } from "../input/row.js";
 import type { ConcurrencyLimit } from "../schedule/limit.js";
+import { parseVllmLoad, type VllmLoad } from "../schedule/prometheus.js";
 
 export type TransportKind = "http" | "sdk";
 
@@ -14,16 +15,13 @@ export interface ModelInfo {
   maxModelLen: number | null;
 }
 
-export interface EngineMetrics {
-  running: number;
-  waiting: number;
-  kvCacheUsage: number | null;
-}
+export type EngineMetrics = VllmLoad;
 
 export class Engine {
   readonly base: string;
   readonly transport: Transport;
-  readonly limit: ConcurrencyLimit;
+  /** Replaced once discovery knows whether the engine publishes vLLM's metrics. */
+  limit: ConcurrencyLimit;
   inFlight = 0;
   models: ModelInfo[] = [];
   metrics: EngineMetrics | null = null;
@@ -64,6 +62,17 @@ export class Engine {
       id: String(m.id),
       maxModelLen: typeof m.max_model_len === "number" ? m.max_model_len : null,
     }));
+    try {
+      const metrics = await this.transport.getText("/metrics", timeoutMs);
+      this.metrics = metrics.status === 200 ? parseVllmLoad(metrics.text) : null;
+    } catch {
+      this.metrics = null;
+    }
     return this.models;
+  }
+
+  /** True when /metrics answered with vLLM's request gauges at discovery. */
+  get hasVllmMetrics(): boolean {
+    return this.metrics !== null;
   }
 }

@@ -4,7 +4,9 @@ import type { Logger } from "pino";
 import { normalizeEndpoint } from "../client/endpoint.js";
 import { VbatchError } from "../errors.js";
 import { Engine, type TransportKind } from "../route/engine.js";
+import { LatencyLimit } from "../schedule/latency-limit.js";
 import { type ConcurrencyLimit, FixedLimit } from "../schedule/limit.js";
+import { VllmMetricsLimit } from "../schedule/vllm-limit.js";
 
 export interface EnginePoolOptions {
   endpoints: string[];
@@ -13,7 +15,6 @@ export interface EnginePoolOptions {
   requestTimeoutMs: number;
   /** Fixed per-engine limit; undefined = adaptive. */
   concurrency?: number | undefined;
-  makeLimit?: (engine: string) => ConcurrencyLimit;
 }
 
 /** Most sockets one engine gets; the adaptive limit never goes past this either. */
@@ -25,17 +26,23 @@ export function createEngines(o: EnginePoolOptions): Engine[] {
   }
   const bases = [...new Set(o.endpoints.map((e) => normalizeEndpoint(e)))];
   return bases.map((base) => {
-    const limit =
-      o.concurrency !== undefined
-        ? new FixedLimit(o.concurrency)
-        : (o.makeLimit?.(base) ?? new FixedLimit(256));
+    // Adaptive engines get their real limit once discovery has seen whether /metrics exists.
+    const limit = new FixedLimit(o.concurrency ?? 1);
     return new Engine(base, limit, {
       kind: o.transport,
       apiKey: o.apiKey,
       timeoutMs: o.requestTimeoutMs,
-      maxConnections: Math.min(MAX_ENGINE_CONNECTIONS, Math.max(limit.current() * 2, 1024)),
+      // A few more sockets than requests, so /metrics scrapes never queue behind rows.
+      maxConnections: (o.concurrency ?? MAX_ENGINE_CONNECTIONS) + 8,
     });
   });
+}
+
+/** The adaptive limit for a discovered engine: metrics-driven for vLLM, latency-driven otherwise. */
+export function adaptiveLimit(engine: Engine): ConcurrencyLimit {
+  return engine.hasVllmMetrics
+    ? new VllmMetricsLimit({ max: MAX_ENGINE_CONNECTIONS })
+    : new LatencyLimit({ max: MAX_ENGINE_CONNECTIONS });
 }
 
 /** Probes every engine's /v1/models; returns the ones that answered. */
@@ -47,7 +54,10 @@ export async function discoverEngines(engines: Engine[], log?: Logger): Promise<
     const e = engines[i] as Engine;
     if (r.status === "fulfilled") {
       up.push(e);
-      log?.info({ engine: e.base, models: e.models.map((m) => m.id) }, "engine ready");
+      log?.info(
+        { engine: e.base, models: e.models.map((m) => m.id), vllm_metrics: e.hasVllmMetrics },
+        "engine ready",
+      );
     } else {
       const msg = (r.reason as Error).message;
       problems.push(`${e.base}: ${msg}`);

@@ -6,7 +6,8 @@ import { RowState } from "../journal/schema.js";
 import { errorLine } from "../output/format.js";
 import { ResultSink } from "../output/sink.js";
 import { Router } from "../route/router.js";
-import { createEngines, defaultModel, discoverEngines } from "./engines.js";
+import { monitorEngine } from "../schedule/monitor.js";
+import { adaptiveLimit, createEngines, defaultModel, discoverEngines } from "./engines.js";
 import type { RunOptions } from "./options.js";
 import { resolvePaths } from "./paths.js";
 import { prepareJob } from "./prepare.js";
@@ -128,6 +129,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
 
     if (before.pending > 0) {
       pool = await discoverEngines(engines, log);
+      if (options.concurrency === undefined) for (const e of pool) e.limit = adaptiveLimit(e);
       const model = defaultModel(pool, options.model, job.rowsWithoutModel);
       runner = new Runner({
         inputFile: job.inputFile,
@@ -146,6 +148,10 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       });
       live = runner.counters;
       const r = runner;
+      for (const e of pool) {
+        const stop = monitorEngine(e, { onChange: () => r.syncCapacity(), logger: log });
+        releases.push(stop);
+      }
       const ticker = setInterval(() => {
         r.syncCapacity();
         options.onProgress?.(progress());

@@ -200,6 +200,8 @@ export class Runner {
     }
     task.attempts++;
     engine.inFlight++;
+    // Limits move with every result (latency limiter) and every scrape; the queue follows.
+    this.syncCapacity();
     engine.sent++;
     this.counters.requests++;
     const started = performance.now();
@@ -228,7 +230,7 @@ export class Runner {
     }
     const outcome = decide(task.customId, result, task.attempts, this.o.maxAttempts);
     if (outcome.kind === "retry") {
-      engine.limit.onResult(performance.now() - started, outcome.overloaded);
+      engine.limit.onResult(performance.now() - started, outcome.overloaded, engine.inFlight + 1);
       if (this.stopping) {
         this.outstanding--;
         this.checkDone();
@@ -252,7 +254,7 @@ export class Runner {
       this.retryTimers.add(timer);
       return;
     }
-    engine.limit.onResult(performance.now() - started, false);
+    engine.limit.onResult(performance.now() - started, false, engine.inFlight + 1);
     if (outcome.toErrors) {
       engine.failed++;
       this.counters.failed++;

@@ -4,8 +4,11 @@
 export interface ConcurrencyLimit {
   /** The number of requests the engine may hold now. */
   current(): number;
-  /** A request finished: latency and whether the engine pushed back (429/503/timeout). */
-  onResult(latencyMs: number, overloaded: boolean): void;
+  /**
+   * A request finished: its latency, whether the engine pushed back (429/503/timeout), and how
+   * many of our requests the engine held when it finished.
+   */
+  onResult(latencyMs: number, overloaded: boolean, inFlight: number): void;
   /** A short description for progress and logs. */
   describe(): string;
 }

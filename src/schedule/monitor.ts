@@ -1,0 +1,69 @@
+// Watches one engine's /metrics: feeds the adaptive limit, and keeps running/waiting for the
+// progress line. Scrapes four times a second while the limit is still finding its level, then
+// once a second.
+import type { Logger } from "pino";
+import type { Engine } from "../route/engine.js";
+import { parseVllmLoad } from "./prometheus.js";
+import { VllmMetricsLimit } from "./vllm-limit.js";
+
+export interface MonitorOptions {
+  /** Called after each scrape that may have moved the limit. */
+  onChange: () => void;
+  logger?: Logger | undefined;
+  /** @default 1000 */
+  intervalMs?: number;
+  /** @default 250 */
+  startIntervalMs?: number;
+  /** How long the fast start interval lasts. @default 5000 */
+  startPhaseMs?: number;
+}
+
+/** Starts scraping; returns a function that stops it. */
+export function monitorEngine(engine: Engine, o: MonitorOptions): () => void {
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const started = Date.now();
+  let lastLimit = engine.limit.current();
+  let failures = 0;
+  const tick = async () => {
+    if (stopped) return;
+    try {
+      const { status, text } = await engine.transport.getText("/metrics", 2000);
+      const load = status === 200 ? parseVllmLoad(text) : null;
+      if (load) {
+        failures = 0;
+        engine.metrics = load;
+        if (engine.limit instanceof VllmMetricsLimit) engine.limit.onLoad(load, engine.inFlight);
+        const limit = engine.limit.current();
+        if (limit !== lastLimit) {
+          o.logger?.debug(
+            {
+              engine: engine.base,
+              limit,
+              running: load.running,
+              waiting: load.waiting,
+              kv: load.kvCacheUsage,
+            },
+            "in-flight limit changed",
+          );
+          lastLimit = limit;
+          o.onChange();
+        }
+      }
+    } catch {
+      failures++;
+      if (failures === 3)
+        o.logger?.warn({ engine: engine.base }, "cannot read /metrics; keeping the current limit");
+    }
+    if (stopped) return;
+    const fast = Date.now() - started < (o.startPhaseMs ?? 5000);
+    timer = setTimeout(tick, fast ? (o.startIntervalMs ?? 250) : (o.intervalMs ?? 1000));
+    timer.unref();
+  };
+  timer = setTimeout(tick, 0);
+  timer.unref();
+  return () => {
+    stopped = true;
+    if (timer) clearTimeout(timer);
+  };
+}
