@@ -50,6 +50,8 @@ export interface RunSummary {
   wallMs: number;
   rowsPerSec: number;
   tokensPerSec: number;
+  /** Peak resident memory of this process, MiB. */
+  maxRssMb: number;
   /** True when the run was stopped (Ctrl-C) before every row was final. */
   interrupted: boolean;
   output: string;

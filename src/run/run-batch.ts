@@ -195,6 +195,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       wallMs,
       rowsPerSec: wallMs > 0 ? ((live.succeeded + live.failed) * 1000) / wallMs : 0,
       tokensPerSec: wallMs > 0 ? (live.completionTokens * 1000) / wallMs : 0,
+      maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       interrupted: interrupted && p.succeeded + p.failed < p.total,
       output: paths.output,
       errors: paths.errors,

@@ -1,5 +1,5 @@
 // Watches one engine's /metrics: feeds the adaptive limit, and keeps running/waiting for the
-// progress line. Scrapes four times a second while the limit is still finding its level, then
+// progress line. Scrapes ten times a second while the limit is still finding its level, then
 // once a second.
 import type { Logger } from "pino";
 import type { Engine } from "../route/engine.js";
@@ -12,9 +12,9 @@ export interface MonitorOptions {
   logger?: Logger | undefined;
   /** @default 1000 */
   intervalMs?: number;
-  /** @default 250 */
+  /** @default 100 */
   startIntervalMs?: number;
-  /** How long the fast start interval lasts. @default 5000 */
+  /** How long the fast start interval lasts. @default 3000 */
   startPhaseMs?: number;
 }
 
@@ -56,8 +56,8 @@ export function monitorEngine(engine: Engine, o: MonitorOptions): () => void {
         o.logger?.warn({ engine: engine.base }, "cannot read /metrics; keeping the current limit");
     }
     if (stopped) return;
-    const fast = Date.now() - started < (o.startPhaseMs ?? 5000);
-    timer = setTimeout(tick, fast ? (o.startIntervalMs ?? 250) : (o.intervalMs ?? 1000));
+    const fast = Date.now() - started < (o.startPhaseMs ?? 3000);
+    timer = setTimeout(tick, fast ? (o.startIntervalMs ?? 100) : (o.intervalMs ?? 1000));
     timer.unref();
   };
   timer = setTimeout(tick, 0);

@@ -7,7 +7,7 @@ import type { ConcurrencyLimit } from "./limit.js";
 import type { VllmLoad } from "./prometheus.js";
 
 export interface VllmLimitOptions {
-  /** Limit before the first scrape. @default 64 */
+  /** Limit before the first scrape: vLLM's default max_num_seqs on smaller cards. @default 256 */
   initial?: number;
   /** Never more than this. @default 4096 */
   max?: number;
@@ -26,7 +26,7 @@ export class VllmMetricsLimit implements ConcurrencyLimit {
   constructor(o: VllmLimitOptions = {}) {
     this.max = o.max ?? 4096;
     this.min = o.min ?? 1;
-    this.limit = Math.min(this.max, o.initial ?? 64);
+    this.limit = Math.min(this.max, o.initial ?? 256);
   }
 
   current(): number {
@@ -49,8 +49,10 @@ export class VllmMetricsLimit implements ConcurrencyLimit {
       next = this.limit + 0.7 * (target - load.waiting);
       // Never hold more than the batch plus a modest queue, whatever the scrape said.
       next = Math.min(next, Math.max(load.running, this.peakRunning) + 4 * target);
-    } else if (inFlight >= this.limit * 0.9) {
-      // Starved of queue and we are the bottleneck: the engine has free slots.
+    } else if (load.running >= this.limit * 0.9 && inFlight >= this.limit * 0.9) {
+      // No queue although the engine already holds what we allowed: it has free slots. (Judged
+      // on what the engine reports, not on what we sent, so a scrape that lags a raise does not
+      // raise again.)
       next = this.slowStart ? this.limit * 1.5 : this.limit + Math.max(target, this.limit * 0.05);
     }
     this.limit = Math.round(Math.min(this.max, Math.max(this.min, next)));

@@ -1,0 +1,161 @@
+// `npm run bench [-- <scenario>...] [--quick]`: the simulator and vbatch side by side, one table,
+// also written to bench/RESULTS.md. Scenarios: saturation, large, overhead, memory, resume.
+import { spawn } from "node:child_process";
+import { rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
+import { OUT, ROOT, busyShare, median, runVbatch, startSimProcess, writeInput } from "./lib.mjs";
+
+const argv = process.argv.slice(2);
+const quick = argv.includes("--quick");
+const wanted = argv.filter((a) => !a.startsWith("--"));
+const scale = quick ? 0.2 : 1;
+const rows = [];
+const record = (scenario, variant, metric, value, target, command) => {
+  rows.push({ scenario, variant, metric, value, target, command });
+  console.log(`${scenario} | ${variant} | ${metric} = ${value}${target ? ` (target ${target})` : ""}`);
+};
+const out = (name) => {
+  const p = join(OUT, name);
+  rmSync(p, { force: true });
+  rmSync(p.replace(/\.jsonl$/, ".vbatch.db"), { force: true });
+  rmSync(p.replace(/\.jsonl$/, ".errors.jsonl"), { force: true });
+  return p;
+};
+
+async function saturation() {
+  const n = Math.round(10_000 * scale);
+  const input = await writeInput(`sat-${n}.jsonl`, n);
+  // ~45 ms per request: 5 ms prefill + 20 tokens x 2 ms.
+  const simArgs = ["--max-num-seqs", "64", "--prefill-ms", "5", "--step-ms", "2", "--output-tokens", "20"];
+  for (const [variant, extra] of [
+    ["fixed 8", ["--concurrency", "8"]],
+    ["fixed 128 (2 x slots)", ["--concurrency", "128"]],
+    ["adaptive (no flags)", []],
+  ]) {
+    const sim = await startSimProcess(simArgs);
+    const { done } = runVbatch([input, "-o", out("sat.jsonl"), "-e", sim.url, ...extra]);
+    const { summary } = await done;
+    const st = await sim.stats();
+    await sim.stop();
+    record("1 saturation (64 slots, 45 ms, " + n + " rows)", variant, "busy share", busyShare(st, 64).toFixed(3), variant.startsWith("adaptive") ? ">= 0.95" : "", `npm run bench -- saturation`);
+    record("1 saturation", variant, "rows/s", Math.round(summary.rowsPerSec), "", "");
+  }
+}
+
+async function large() {
+  const n = Math.round(20_000 * scale);
+  const input = await writeInput(`large-${n}.jsonl`, n);
+  // ~400 ms per request: 40 tokens x 10 ms; 1024 slots => ~2,560 rows/s at full use.
+  const sim = await startSimProcess(["--max-num-seqs", "1024", "--prefill-ms", "0", "--step-ms", "10", "--output-tokens", "40"]);
+  const { done } = runVbatch([input, "-o", out("large.jsonl"), "-e", sim.url]);
+  const { summary } = await done;
+  const st = await sim.stats();
+  await sim.stop();
+  const cmd = "npm run bench -- large";
+  record(`2 large engine (1024 slots, 400 ms, ${n} rows)`, "adaptive", "busy share", busyShare(st, 1024).toFixed(3), ">= 0.9", cmd);
+  record("2 large engine", "adaptive", "max waiting", st.maxWaiting, "<= 512", cmd);
+  record("2 large engine", "adaptive", "rows/s", Math.round(summary.rowsPerSec), "~2,560 ideal", cmd);
+}
+
+function bareClient(url, file, concurrency) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, "bench", "bare-client.mjs"), url, file, String(concurrency)], { stdio: ["ignore", "pipe", "inherit"] });
+    let b = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => (b += d));
+    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(b)) : reject(new Error(`bare client exited ${code}`))));
+  });
+}
+
+async function overhead() {
+  const n = Math.round(30_000 * scale);
+  const input = await writeInput(`overhead-${n}.jsonl`, n);
+  const sim = await startSimProcess(["--max-num-seqs", "4096", "--prefill-ms", "0", "--step-ms", "0"]);
+  const bare = [];
+  const http = [];
+  const sdk = [];
+  for (let i = 0; i < 3; i++) {
+    bare.push((await bareClient(sim.url, input, 256)).rowsPerSec);
+    http.push((await runVbatch([input, "-o", out("ovh.jsonl"), "-e", sim.url, "--concurrency", "256"]).done).summary.rowsPerSec);
+    sdk.push((await runVbatch([input, "-o", out("ovh.jsonl"), "-e", sim.url, "--concurrency", "256", "--transport", "sdk"]).done).summary.rowsPerSec);
+  }
+  await sim.stop();
+  const cmd = "npm run bench -- overhead";
+  const b = median(bare);
+  record(`3 overhead (instant engine, ${n} rows, 256 in flight)`, "bare node:http client", "rows/s (median of 3)", Math.round(b), "", cmd);
+  record("3 overhead", "vbatch --transport http (default)", "rows/s (median of 3)", Math.round(median(http)), "", cmd);
+  record("3 overhead", "vbatch --transport http (default)", "ratio to bare", (median(http) / b).toFixed(2), ">= 0.5, aim 0.8", cmd);
+  record("3 overhead", "vbatch --transport sdk (openai SDK)", "rows/s (median of 3)", Math.round(median(sdk)), "", cmd);
+  record("3 overhead", "vbatch --transport sdk (openai SDK)", "ratio to bare", (median(sdk) / b).toFixed(2), "", cmd);
+}
+
+async function memory() {
+  const cmd = "npm run bench -- memory";
+  const sim = await startSimProcess(["--max-num-seqs", "4096", "--prefill-ms", "0", "--step-ms", "0"]);
+  const rss = {};
+  for (const n of [100_000, 1_000_000].map((x) => Math.round(x * scale))) {
+    const input = await writeInput(`mem-${n}.jsonl`, n);
+    const { summary } = await runVbatch([input, "-o", out("mem.jsonl"), "-e", sim.url]).done;
+    rss[n] = summary.maxRssMb;
+    record(`4 memory`, `${n.toLocaleString("en-US")} rows`, "peak RSS MB", summary.maxRssMb, "", cmd);
+    rmSync(input, { force: true });
+  }
+  const [a, b] = Object.values(rss);
+  record("4 memory", "1 M / 100 k", "ratio", (b / a).toFixed(2), "<= 1.3, 1 M < 300 MB", cmd);
+  await sim.stop();
+}
+
+async function resume() {
+  const cmd = "npm run bench -- resume";
+  const n = Math.round(1_000_000 * scale);
+  const input = await writeInput(`resume-${n}.jsonl`, n);
+  const sim = await startSimProcess(["--max-num-seqs", "4096", "--prefill-ms", "0", "--step-ms", "0"]);
+  const o = out("resume.jsonl");
+  // First run: stop it once 90% of the rows are done (SIGINT, as a user would).
+  const first = runVbatch([input, "-o", o, "-e", sim.url]);
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 100));
+    const st = await sim.stats();
+    if (st.completed >= n * 0.9) break;
+  }
+  first.child.kill("SIGINT");
+  const r1 = await first.done;
+  await sim.stop();
+  const sim2 = await startSimProcess(["--max-num-seqs", "4096", "--prefill-ms", "0", "--step-ms", "0"]);
+  const started = performance.now();
+  const second = runVbatch([input, "-o", o, "-e", sim2.url]);
+  let firstRequestMs = null;
+  while (firstRequestMs === null) {
+    const st = await sim2.stats();
+    if (st.received > 0) firstRequestMs = performance.now() - started;
+    else await new Promise((r) => setTimeout(r, 10));
+  }
+  const r2 = await second.done;
+  await sim2.stop();
+  record(`5 resume (${n.toLocaleString("en-US")} rows, ${r1.summary.succeeded.toLocaleString("en-US")} done)`, "re-run", "start to first new request, s", (firstRequestMs / 1000).toFixed(2), "< 5", cmd);
+  record("5 resume", "re-run", "rows sent by the re-run", r2.summary.requests, `${n - r1.summary.succeeded} pending`, cmd);
+  rmSync(input, { force: true });
+}
+
+const scenarios = { saturation, large, overhead, memory, resume };
+for (const name of wanted.length ? wanted : Object.keys(scenarios)) {
+  if (!scenarios[name]) throw new Error(`unknown scenario ${name}; one of ${Object.keys(scenarios).join(", ")}`);
+  await scenarios[name]();
+}
+
+const cpu = os.cpus()[0]?.model ?? "unknown CPU";
+const lines = [
+  "# Benchmark results",
+  "",
+  `Run ${new Date().toISOString().slice(0, 10)} on ${os.cpus().length} shared cores (${cpu}), ${Math.round(os.totalmem() / 2 ** 30)} GB, Node ${process.version}${quick ? ", --quick (rows scaled to 20%)" : ""}.`,
+  "Two shared cores: absolute rows/s move between runs; read the ratios and medians. Each scenario",
+  "runs the simulator and vbatch as separate processes. Reproduce with the command beside each figure.",
+  "",
+  "| scenario | variant | metric | value | target | command |",
+  "|---|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.scenario} | ${r.variant} | ${r.metric} | ${r.value} | ${r.target} | ${r.command ? `\`${r.command}\`` : ""} |`),
+  "",
+];
+const file = join(ROOT, "bench", wanted.length ? "RESULTS.partial.md" : "RESULTS.md");
+writeFileSync(file, lines.join("\n"));
+console.log(`\nwritten to ${file}`);
