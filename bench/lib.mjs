@@ -1,8 +1,8 @@
 // Shared pieces of the benchmark: simulator processes, vbatch runs, generated inputs.
 import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
-import { join } from "node:path";
 import http from "node:http";
+import { join } from "node:path";
 
 export const ROOT = new URL("..", import.meta.url).pathname;
 export const BIN = join(ROOT, "dist", "cli", "bin.js");
@@ -11,7 +11,9 @@ mkdirSync(OUT, { recursive: true });
 
 /** Starts `vbatch sim` in its own process; resolves when it listens. */
 export function startSimProcess(args) {
-  const child = spawn(process.execPath, [BIN, "sim", "--port", "0", ...args], { stdio: ["ignore", "pipe", "ignore"] });
+  const child = spawn(process.execPath, [BIN, "sim", "--port", "0", ...args], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
   return new Promise((resolve, reject) => {
     let buf = "";
     child.stdout.setEncoding("utf8").on("data", (d) => {
@@ -52,9 +54,13 @@ export function getJson(url) {
 /** Runs `vbatch run` as a child; resolves with its --json summary and wall time. */
 export function runVbatch(args) {
   const started = performance.now();
-  const child = spawn(process.execPath, [BIN, "run", "--json", "--no-progress", "--log-level", "warn", ...args], {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = spawn(
+    process.execPath,
+    [BIN, "run", "--json", "--no-progress", "--log-level", "warn", ...args],
+    {
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   let err = "";
   child.stdout.setEncoding("utf8").on("data", (d) => (out += d));
@@ -63,8 +69,13 @@ export function runVbatch(args) {
     child,
     done: new Promise((resolve, reject) => {
       child.on("close", (code) => {
-        if (code !== 0 && code !== 130) return reject(new Error(`vbatch exited ${code}: ${err.slice(-2000)}`));
-        resolve({ summary: JSON.parse(out.trim().split("\n").pop()), wallMs: performance.now() - started, code });
+        if (code !== 0 && code !== 130)
+          return reject(new Error(`vbatch exited ${code}: ${err.slice(-2000)}`));
+        resolve({
+          summary: JSON.parse(out.trim().split("\n").pop()),
+          wallMs: performance.now() - started,
+          code,
+        });
       });
     }),
   };
@@ -81,9 +92,18 @@ export async function writeInput(name, n, kind = "chat") {
             custom_id: `r${i}`,
             method: "POST",
             url: "/v1/chat/completions",
-            body: { model: "sim-model", messages: [{ role: "user", content: `Summarize document ${i} in one line.` }], max_tokens: 64 },
+            body: {
+              model: "sim-model",
+              messages: [{ role: "user", content: `Summarize document ${i} in one line.` }],
+              max_tokens: 64,
+            },
           }
-        : { custom_id: `e${i}`, method: "POST", url: "/v1/embeddings", body: { model: "sim-model", input: `passage number ${i} of the corpus` } };
+        : {
+            custom_id: `e${i}`,
+            method: "POST",
+            url: "/v1/embeddings",
+            body: { model: "sim-model", input: `passage number ${i} of the corpus` },
+          };
     if (!ws.write(`${JSON.stringify(row)}\n`)) await new Promise((r) => ws.once("drain", r));
   }
   await new Promise((r) => ws.end(r));

@@ -1,10 +1,10 @@
 // `npm run bench [-- <scenario>...] [--quick]`: the simulator and vbatch side by side, one table,
-// also written to bench/RESULTS.md. Scenarios: saturation, large, overhead, memory, resume.
+// also written to bench/RESULTS.md. Scenarios: saturation, large, overhead, memory, resume, embeddings.
 import { spawn } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
-import { OUT, ROOT, busyShare, median, runVbatch, startSimProcess, writeInput } from "./lib.mjs";
+import { busyShare, median, OUT, ROOT, runVbatch, startSimProcess, writeInput } from "./lib.mjs";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -38,7 +38,14 @@ async function saturation() {
     const { summary } = await done;
     const st = await sim.stats();
     await sim.stop();
-    record("1 saturation (64 slots, 45 ms, " + n + " rows)", variant, "busy share", busyShare(st, 64).toFixed(3), variant.startsWith("adaptive") ? ">= 0.95" : "", `npm run bench -- saturation`);
+    record(
+      "1 saturation (64 slots, 45 ms, " + n + " rows)",
+      variant,
+      "busy share",
+      busyShare(st, 64).toFixed(3),
+      variant.startsWith("adaptive") ? ">= 0.95" : "",
+      `npm run bench -- saturation`,
+    );
     record("1 saturation", variant, "rows/s", Math.round(summary.rowsPerSec), "", "");
   }
 }
@@ -47,23 +54,45 @@ async function large() {
   const n = Math.round(20_000 * scale);
   const input = await writeInput(`large-${n}.jsonl`, n);
   // ~400 ms per request: 40 tokens x 10 ms; 1024 slots => ~2,560 rows/s at full use.
-  const sim = await startSimProcess(["--max-num-seqs", "1024", "--prefill-ms", "0", "--step-ms", "10", "--output-tokens", "40"]);
+  const sim = await startSimProcess([
+    "--max-num-seqs",
+    "1024",
+    "--prefill-ms",
+    "0",
+    "--step-ms",
+    "10",
+    "--output-tokens",
+    "40",
+  ]);
   const { done } = runVbatch([input, "-o", out("large.jsonl"), "-e", sim.url]);
   const { summary } = await done;
   const st = await sim.stats();
   await sim.stop();
   const cmd = "npm run bench -- large";
-  record(`2 large engine (1024 slots, 400 ms, ${n} rows)`, "adaptive", "busy share", busyShare(st, 1024).toFixed(3), ">= 0.9", cmd);
+  record(
+    `2 large engine (1024 slots, 400 ms, ${n} rows)`,
+    "adaptive",
+    "busy share",
+    busyShare(st, 1024).toFixed(3),
+    ">= 0.9",
+    cmd,
+  );
   record("2 large engine", "adaptive", "max waiting", st.maxWaiting, "<= 512", cmd);
   record("2 large engine", "adaptive", "rows/s", Math.round(summary.rowsPerSec), "~2,560 ideal", cmd);
 }
 
 function bareClient(url, file, concurrency) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, "bench", "bare-client.mjs"), url, file, String(concurrency)], { stdio: ["ignore", "pipe", "inherit"] });
+    const child = spawn(
+      process.execPath,
+      [join(ROOT, "bench", "bare-client.mjs"), url, file, String(concurrency)],
+      { stdio: ["ignore", "pipe", "inherit"] },
+    );
     let b = "";
     child.stdout.setEncoding("utf8").on("data", (d) => (b += d));
-    child.on("close", (code) => (code === 0 ? resolve(JSON.parse(b)) : reject(new Error(`bare client exited ${code}`))));
+    child.on("close", (code) =>
+      code === 0 ? resolve(JSON.parse(b)) : reject(new Error(`bare client exited ${code}`)),
+    );
   });
 }
 
@@ -76,17 +105,69 @@ async function overhead() {
   const sdk = [];
   for (let i = 0; i < 3; i++) {
     bare.push((await bareClient(sim.url, input, 256)).rowsPerSec);
-    http.push((await runVbatch([input, "-o", out("ovh.jsonl"), "-e", sim.url, "--concurrency", "256"]).done).summary.rowsPerSec);
-    sdk.push((await runVbatch([input, "-o", out("ovh.jsonl"), "-e", sim.url, "--concurrency", "256", "--transport", "sdk"]).done).summary.rowsPerSec);
+    http.push(
+      (await runVbatch([input, "-o", out("ovh.jsonl"), "-e", sim.url, "--concurrency", "256"]).done).summary
+        .rowsPerSec,
+    );
+    sdk.push(
+      (
+        await runVbatch([
+          input,
+          "-o",
+          out("ovh.jsonl"),
+          "-e",
+          sim.url,
+          "--concurrency",
+          "256",
+          "--transport",
+          "sdk",
+        ]).done
+      ).summary.rowsPerSec,
+    );
   }
   await sim.stop();
   const cmd = "npm run bench -- overhead";
   const b = median(bare);
-  record(`3 overhead (instant engine, ${n} rows, 256 in flight)`, "bare node:http client", "rows/s (median of 3)", Math.round(b), "", cmd);
-  record("3 overhead", "vbatch --transport http (default)", "rows/s (median of 3)", Math.round(median(http)), "", cmd);
-  record("3 overhead", "vbatch --transport http (default)", "ratio to bare", (median(http) / b).toFixed(2), ">= 0.5, aim 0.8", cmd);
-  record("3 overhead", "vbatch --transport sdk (openai SDK)", "rows/s (median of 3)", Math.round(median(sdk)), "", cmd);
-  record("3 overhead", "vbatch --transport sdk (openai SDK)", "ratio to bare", (median(sdk) / b).toFixed(2), "", cmd);
+  record(
+    `3 overhead (instant engine, ${n} rows, 256 in flight)`,
+    "bare node:http client",
+    "rows/s (median of 3)",
+    Math.round(b),
+    "",
+    cmd,
+  );
+  record(
+    "3 overhead",
+    "vbatch --transport http (default)",
+    "rows/s (median of 3)",
+    Math.round(median(http)),
+    "",
+    cmd,
+  );
+  record(
+    "3 overhead",
+    "vbatch --transport http (default)",
+    "ratio to bare",
+    (median(http) / b).toFixed(2),
+    ">= 0.5, aim 0.8",
+    cmd,
+  );
+  record(
+    "3 overhead",
+    "vbatch --transport sdk (openai SDK)",
+    "rows/s (median of 3)",
+    Math.round(median(sdk)),
+    "",
+    cmd,
+  );
+  record(
+    "3 overhead",
+    "vbatch --transport sdk (openai SDK)",
+    "ratio to bare",
+    (median(sdk) / b).toFixed(2),
+    "",
+    cmd,
+  );
 }
 
 async function memory() {
@@ -132,14 +213,65 @@ async function resume() {
   }
   const r2 = await second.done;
   await sim2.stop();
-  record(`5 resume (${n.toLocaleString("en-US")} rows, ${r1.summary.succeeded.toLocaleString("en-US")} done)`, "re-run", "start to first new request, s", (firstRequestMs / 1000).toFixed(2), "< 5", cmd);
-  record("5 resume", "re-run", "rows sent by the re-run", r2.summary.requests, `${n - r1.summary.succeeded} pending`, cmd);
+  record(
+    `5 resume (${n.toLocaleString("en-US")} rows, ${r1.summary.succeeded.toLocaleString("en-US")} done)`,
+    "re-run",
+    "start to first new request, s",
+    (firstRequestMs / 1000).toFixed(2),
+    "< 5",
+    cmd,
+  );
+  record(
+    "5 resume",
+    "re-run",
+    "rows sent by the re-run",
+    r2.summary.requests,
+    `${n - r1.summary.succeeded} pending`,
+    cmd,
+  );
   rmSync(input, { force: true });
 }
 
-const scenarios = { saturation, large, overhead, memory, resume };
+async function embeddings() {
+  const cmd = "npm run bench -- embeddings";
+  const n = Math.round(100_000 * scale);
+  const input = await writeInput(`embed-${n}.jsonl`, n, "embed");
+  const sim = await startSimProcess([
+    "--max-num-seqs",
+    "4096",
+    "--prefill-ms",
+    "0",
+    "--step-ms",
+    "0",
+    "--embedding-dim",
+    "256",
+  ]);
+  const co = [];
+  const single = [];
+  for (let i = 0; i < 3; i++) {
+    co.push((await runVbatch([input, "-o", out("emb.jsonl"), "-e", sim.url]).done).summary.rowsPerSec);
+    single.push(
+      (await runVbatch([input, "-o", out("emb.jsonl"), "-e", sim.url, "--no-coalesce"]).done).summary
+        .rowsPerSec,
+    );
+  }
+  await sim.stop();
+  record(
+    `6 embeddings (${n.toLocaleString("en-US")} single-input rows, 256-dim, instant engine)`,
+    "coalesced (default)",
+    "rows/s (median of 3)",
+    Math.round(median(co)),
+    "",
+    cmd,
+  );
+  record("6 embeddings", "--no-coalesce", "rows/s (median of 3)", Math.round(median(single)), "", cmd);
+  record("6 embeddings", "coalesced / not", "ratio", (median(co) / median(single)).toFixed(2), "", cmd);
+}
+
+const scenarios = { saturation, large, overhead, memory, resume, embeddings };
 for (const name of wanted.length ? wanted : Object.keys(scenarios)) {
-  if (!scenarios[name]) throw new Error(`unknown scenario ${name}; one of ${Object.keys(scenarios).join(", ")}`);
+  if (!scenarios[name])
+    throw new Error(`unknown scenario ${name}; one of ${Object.keys(scenarios).join(", ")}`);
   await scenarios[name]();
 }
 
@@ -153,7 +285,10 @@ const lines = [
   "",
   "| scenario | variant | metric | value | target | command |",
   "|---|---|---|---|---|---|",
-  ...rows.map((r) => `| ${r.scenario} | ${r.variant} | ${r.metric} | ${r.value} | ${r.target} | ${r.command ? `\`${r.command}\`` : ""} |`),
+  ...rows.map(
+    (r) =>
+      `| ${r.scenario} | ${r.variant} | ${r.metric} | ${r.value} | ${r.target} | ${r.command ? `\`${r.command}\`` : ""} |`,
+  ),
   "",
 ];
 const file = join(ROOT, "bench", wanted.length ? "RESULTS.partial.md" : "RESULTS.md");

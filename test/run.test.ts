@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { runBatch } from "../src/index.js";
-import { type SimServer, simReplyText, startSim } from "../src/sim/index.js";
+import { type SimServer, simEmbedding, simReplyText, startSim } from "../src/sim/index.js";
 import { chatRow, idCounts, readJsonl, tempDir, writeChatInput, writeJsonl } from "./helpers/files.js";
 
 const dir = tempDir();
@@ -262,5 +262,66 @@ describe("runBatch", () => {
     expect([...counts.values()].every((c) => c === 1)).toBe(true);
     // No row was sent twice: one reception per distinct request.
     expect(Object.values(s.stats().requestsByKey ?? {}).every((c) => c === 1)).toBe(true);
+  });
+});
+
+describe("embedding coalescing", () => {
+  const embedRow = (i: number, input: unknown = `text number ${i}`) => ({
+    custom_id: `e-${i}`,
+    method: "POST",
+    url: "/v1/embeddings",
+    body: { model: "sim-model", input },
+  });
+
+  it("sends single-input rows together and gives each row its own vector and usage share", async () => {
+    const s = await sim({ embeddingDim: 4 });
+    const j = job("embed");
+    const rows = Array.from({ length: 200 }, (_, i) => embedRow(i));
+    rows.push(embedRow(200, ["already", "a batch"]));
+    writeJsonl(j.input, rows);
+    const summary = await runBatch({ ...j, endpoints: [s.url], ...fast });
+    expect(summary.succeeded).toBe(201);
+    expect(summary.requests).toBeLessThan(20);
+    const out = readJsonl(j.output);
+    expect(out).toHaveLength(201);
+    let promptTotal = 0;
+    for (const line of out) {
+      const i = Number(line.custom_id.slice(2));
+      const body = line.response.body;
+      if (i === 200) {
+        expect(body.data).toHaveLength(2);
+        continue;
+      }
+      expect(body.data).toHaveLength(1);
+      expect(body.data[0].index).toBe(0);
+      expect(body.data[0].embedding).toEqual(simEmbedding(`text number ${i}`, 4));
+      expect(body.usage.prompt_tokens).toBeGreaterThan(0);
+      promptTotal += body.usage.prompt_tokens;
+    }
+    expect(promptTotal).toBeGreaterThan(0);
+  });
+
+  it("--no-coalesce sends one request per row", async () => {
+    const s = await sim();
+    const j = job("embed");
+    writeJsonl(
+      j.input,
+      Array.from({ length: 30 }, (_, i) => embedRow(i)),
+    );
+    const summary = await runBatch({ ...j, endpoints: [s.url], coalesce: false, ...fast });
+    expect(summary).toMatchObject({ succeeded: 30, requests: 30 });
+  });
+
+  it("a row the engine refuses does not fail the rows it was grouped with", async () => {
+    const s = await sim({ maxModelLen: 50 });
+    const j = job("embed");
+    const rows = Array.from({ length: 10 }, (_, i) => embedRow(i));
+    rows.push(embedRow(10, "x".repeat(1000)));
+    writeJsonl(j.input, rows);
+    const summary = await runBatch({ ...j, endpoints: [s.url], ...fast });
+    expect(summary).toMatchObject({ succeeded: 10, failed: 1 });
+    const [err] = readJsonl(summary.errors);
+    expect(err.custom_id).toBe("e-10");
+    expect(err.response.status_code).toBe(400);
   });
 });

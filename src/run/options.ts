@@ -31,6 +31,8 @@ export interface RunOptions {
   retryMaxMs?: number;
   /** Requests per second across all engines, if set (Bottleneck). */
   maxRequestsPerSecond?: number | undefined;
+  /** Send single-input embedding rows of one model together, as one request with an input array. @default true */
+  coalesce?: boolean;
   /** Route invalid lines to the errors file instead of refusing the input. @default false */
   skipInvalid?: boolean;
   /** Discard the journal and outputs of an earlier run and start over. @default false */

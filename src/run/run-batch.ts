@@ -144,6 +144,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
         signal: options.signal,
         drainMs: options.drainMs ?? 5000,
         commitIntervalMs: options.commitIntervalMs ?? 200,
+        coalesce: options.coalesce ?? true,
         logger: log,
       });
       live = runner.counters;

@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import Bottleneck from "bottleneck";
 import PQueue from "p-queue";
 import type { Logger } from "pino";
-import { type BackoffOptions, retryDelay } from "../client/retry.js";
+import { type BackoffOptions, isRetryableStatus, retryDelay } from "../client/retry.js";
 import { TransportFailure, type WireResponse } from "../client/wire.js";
 import { VbatchError } from "../errors.js";
 import { readLineBatches } from "../input/lines.js";
@@ -15,8 +15,33 @@ import type { LineSet } from "../journal/bitset.js";
 import type { ResultSink } from "../output/sink.js";
 import type { Engine } from "../route/engine.js";
 import type { Router } from "../route/router.js";
-import { decide } from "./outcome.js";
+import { coalesceKey, groupBody, MAX_GROUP, singleInput, splitEmbeddings } from "./coalesce.js";
+import { decide, type Outcome } from "./outcome.js";
 import type { RowTask } from "./task.js";
+
+/** One HTTP request: a row, or a group of coalesced embedding rows. */
+interface SendJob {
+  tasks: RowTask[];
+  url: RowTask["url"];
+  body: string;
+  /** Per-row weights for splitting a group's usage (input lengths). */
+  weights?: number[];
+}
+
+function singleJob(task: RowTask): SendJob {
+  return { tasks: [task], url: task.url, body: task.body };
+}
+
+function groupJob(tasks: RowTask[]): SendJob {
+  const first = tasks[0] as RowTask;
+  const inputs = tasks.map((t) => t.coalesce?.input ?? "");
+  return {
+    tasks,
+    url: first.url,
+    body: groupBody(first.coalesce?.body ?? {}, inputs),
+    weights: inputs.map((s) => s.length),
+  };
+}
 
 export interface RunnerOptions {
   inputFile: string;
@@ -31,6 +56,8 @@ export interface RunnerOptions {
   signal?: AbortSignal | undefined;
   drainMs: number;
   commitIntervalMs: number;
+  /** Coalesce single-input embedding rows into one request. */
+  coalesce: boolean;
   logger?: Logger | undefined;
 }
 
@@ -58,7 +85,8 @@ export class Runner {
   private readonly queue: PQueue;
   /** Set when in-flight requests are abandoned: their failures then mean "stopped", not "failed". */
   private abandoned = false;
-  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Pending retries and how many rows each carries. */
+  private readonly retryTimers = new Map<NodeJS.Timeout, number>();
   private readonly limiter: Bottleneck | undefined;
   private outstanding = 0;
   private readingDone = false;
@@ -102,7 +130,7 @@ export class Runner {
     } finally {
       clearInterval(commitTimer);
       this.o.signal?.removeEventListener("abort", onAbort);
-      for (const t of this.retryTimers) clearTimeout(t);
+      for (const t of this.retryTimers.keys()) clearTimeout(t);
       this.retryTimers.clear();
       await this.limiter?.stop({ dropWaitingJobs: true }).catch(() => {});
       sink.flush();
@@ -129,9 +157,9 @@ export class Runner {
     const dropped = this.queue.size;
     this.queue.clear();
     this.outstanding -= dropped;
-    for (const t of this.retryTimers) {
+    for (const [t, rows] of this.retryTimers) {
       clearTimeout(t);
-      this.outstanding--;
+      this.outstanding -= rows;
     }
     this.retryTimers.clear();
     // Closing the pools fails every in-flight request at once, without an abort listener per request.
@@ -147,6 +175,11 @@ export class Runner {
   private async readAndEnqueue(): Promise<void> {
     const { skip } = this.o;
     const highWater = 4096;
+    const groups = new Map<string, RowTask[]>();
+    const flushGroup = (key: string, tasks: RowTask[]) => {
+      groups.delete(key);
+      this.enqueue(tasks.length === 1 ? singleJob(tasks[0] as RowTask) : groupJob(tasks), 0);
+    };
     for await (const batch of readLineBatches(openInput(this.o.inputFile))) {
       for (const line of batch) {
         if (this.stopping) return;
@@ -168,14 +201,26 @@ export class Runner {
           attempts: 0,
         };
         this.outstanding++;
-        this.enqueue(task, 0);
+        const key = this.o.coalesce ? coalesceKey(row.url, row.body) : null;
+        if (key === null) {
+          this.enqueue(singleJob(task), 0);
+          continue;
+        }
+        task.coalesce = { body: row.body, input: singleInput(row.body.input) as string };
+        const group = groups.get(key);
+        if (group) {
+          group.push(task);
+          if (group.length >= MAX_GROUP) flushGroup(key, group);
+        } else groups.set(key, [task]);
       }
+      // Rows never wait for more input: partial groups go out with each chunk.
+      for (const [key, tasks] of groups) flushGroup(key, tasks);
       if (this.queue.size >= highWater) await this.queue.onSizeLessThan(highWater / 2);
     }
   }
 
-  private enqueue(task: RowTask, priority: number): void {
-    this.queue.add(() => this.attempt(task), { priority }).catch((err) => this.fail(err));
+  private enqueue(job: SendJob, priority: number): void {
+    this.queue.add(() => this.attempt(job), { priority }).catch((err) => this.fail(err));
   }
 
   private async pickEngine(): Promise<Engine | undefined> {
@@ -186,19 +231,19 @@ export class Runner {
     }
   }
 
-  private async attempt(task: RowTask): Promise<void> {
-    if (this.stopping) {
-      this.outstanding--;
-      this.checkDone();
-      return;
-    }
+  /** Rows leave the run without a final state (stop): they stay pending for the next run. */
+  private drop(n: number): void {
+    this.outstanding -= n;
+    this.checkDone();
+  }
+
+  private async attempt(job: SendJob): Promise<void> {
+    const { tasks } = job;
+    if (this.stopping) return this.drop(tasks.length);
     const engine = await this.pickEngine();
-    if (!engine) {
-      this.outstanding--;
-      this.checkDone();
-      return;
-    }
-    task.attempts++;
+    if (!engine) return this.drop(tasks.length);
+    for (const t of tasks) t.attempts++;
+    const attempts = tasks[0]?.attempts ?? 1;
     engine.inFlight++;
     // Limits move with every result (latency limiter) and every scrape; the queue follows.
     this.syncCapacity();
@@ -206,11 +251,12 @@ export class Runner {
     this.counters.requests++;
     const started = performance.now();
     let result: WireResponse | TransportFailure;
+    const first = tasks[0] as RowTask;
     const send = () =>
       engine.transport.send({
-        path: task.url,
-        body: task.body,
-        requestId: `vbatch-${this.o.jobId}-${task.line}-${task.attempts}`,
+        path: job.url,
+        body: job.body,
+        requestId: `vbatch-${this.o.jobId}-${first.line}-${attempts}`,
       });
     try {
       result = this.limiter ? await this.limiter.schedule(send) : await send();
@@ -223,38 +269,70 @@ export class Runner {
       engine.inFlight--;
     }
     if (result instanceof TransportFailure && (result.kind === "aborted" || this.abandoned)) {
-      // Abandoned by a stop: the row stays pending in the journal and is sent on resume.
-      this.outstanding--;
-      this.checkDone();
-      return;
+      // Abandoned by a stop: the rows stay pending in the journal and are sent on resume.
+      return this.drop(tasks.length);
     }
-    const outcome = decide(task.customId, result, task.attempts, this.o.maxAttempts);
-    if (outcome.kind === "retry") {
-      engine.limit.onResult(performance.now() - started, outcome.overloaded, engine.inFlight + 1);
-      if (this.stopping) {
-        this.outstanding--;
-        this.checkDone();
+    const latency = performance.now() - started;
+    if (tasks.length > 1 && !(result instanceof TransportFailure)) {
+      const pieces =
+        result.status >= 200 && result.status < 300 ? splitEmbeddings(result.body, job.weights ?? []) : null;
+      if (pieces) {
+        engine.limit.onResult(latency, false, engine.inFlight + 1);
+        tasks.forEach((t, i) => {
+          this.settle(engine, t, { ...result, body: pieces[i] as string } as WireResponse);
+        });
         return;
       }
-      this.counters.retries++;
-      const delay = retryDelay(task.attempts, outcome.retryAfterMs, this.o.backoff);
+      if (!isRetryableStatus(result.status)) {
+        // One bad row must not fail its neighbours: send each row alone.
+        for (const t of tasks) {
+          t.attempts--;
+          this.enqueue(singleJob(t), 1);
+        }
+        return;
+      }
+    }
+    const outcome = decide(first.customId, result, attempts, this.o.maxAttempts);
+    if (outcome.kind === "retry") {
+      engine.limit.onResult(latency, outcome.overloaded, engine.inFlight + 1);
+      if (this.stopping) return this.drop(tasks.length);
+      this.counters.retries += tasks.length;
+      const delay = retryDelay(attempts, outcome.retryAfterMs, this.o.backoff);
       this.o.logger?.debug(
         {
-          custom_id: task.customId,
-          attempt: task.attempts,
+          custom_id: first.customId,
+          rows: tasks.length,
+          attempt: attempts,
           reason: outcome.reason,
           delay_ms: Math.round(delay),
         },
-        "retrying row",
+        "retrying",
       );
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);
-        this.enqueue(task, 1);
+        this.enqueue(job, 1);
       }, delay);
-      this.retryTimers.add(timer);
+      this.retryTimers.set(timer, tasks.length);
       return;
     }
-    engine.limit.onResult(performance.now() - started, false, engine.inFlight + 1);
+    engine.limit.onResult(latency, false, engine.inFlight + 1);
+    if (tasks.length === 1) this.record(engine, first, outcome);
+    else for (const t of tasks) this.settle(engine, t, result);
+  }
+
+  /** Decides and records one row of a finished request. */
+  private settle(engine: Engine, task: RowTask, result: WireResponse | TransportFailure): void {
+    const outcome = decide(task.customId, result, task.attempts, this.o.maxAttempts);
+    if (outcome.kind === "retry") {
+      // A group answered as a whole cannot leave one row to retry; record it as it stands.
+      this.record(engine, task, decide(task.customId, result, this.o.maxAttempts, this.o.maxAttempts));
+      return;
+    }
+    this.record(engine, task, outcome);
+  }
+
+  private record(engine: Engine, task: RowTask, outcome: Outcome): void {
+    if (outcome.kind !== "final") return;
     if (outcome.toErrors) {
       engine.failed++;
       this.counters.failed++;

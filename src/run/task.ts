@@ -8,4 +8,6 @@ export interface RowTask {
   /** Request body as JSON text, model filled in. */
   body: string;
   attempts: number;
+  /** Set for single-input embedding rows that may share a request with others. */
+  coalesce?: { body: Record<string, unknown>; input: string };
 }

@@ -26,6 +26,7 @@ interface RunFlags {
   skipInvalid?: boolean;
   restart?: boolean;
   transport: "http" | "sdk";
+  coalesce: boolean;
   json?: boolean;
   progress: boolean;
   logLevel?: string;
@@ -78,6 +79,7 @@ export function registerRunCommand(program: Command, result: CommandResult): voi
       oneOf("--transport", ["http", "sdk"] as const),
       "http",
     )
+    .option("--no-coalesce", "send every embedding row as its own request")
     .option("--json", "print the summary as JSON on stdout")
     .option("--no-progress", "no progress line on stderr")
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, oneOf("--log-level", LOG_LEVELS))
@@ -135,6 +137,7 @@ async function runCommand(input: string, flags: RunFlags): Promise<RunSummary> {
     skipInvalid: flags.skipInvalid ?? false,
     restart: flags.restart ?? false,
     transport: flags.transport,
+    coalesce: flags.coalesce,
     signal: controller.signal,
     onProgress: line ? (p) => line.update(p) : undefined,
     logger,
