@@ -223,22 +223,64 @@ describe("vbatch run (CLI)", () => {
   });
 
   it("a second Ctrl-C exits at once, still consistent on disk", async () => {
-    const s = await sim({ maxNumSeqs: 4, stepMs: 20, outputTokens: 2 });
+    // Requests take 10 s, far longer than the gap between the two signals: the drain that the
+    // first Ctrl-C starts is still waiting when the second one arrives.
+    const slow = await sim({ maxNumSeqs: 8, stepMs: 1000, outputTokens: 10 });
     const p = paths();
     writeChatInput(p.input, 200);
-    const args = ["run", p.input, "-o", p.output, "-e", s.url, "--concurrency", "8"];
-    const first = startCli(args);
-    await waitForLines(p.output, 5);
+    const first = startCli([
+      "run",
+      p.input,
+      "-o",
+      p.output,
+      "-e",
+      slow.url,
+      "--concurrency",
+      "8",
+      "--log-level",
+      "info",
+    ]);
+    for (;;) {
+      if (slow.stats().received >= 8) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
     first.child.kill("SIGINT");
-    await new Promise((r) => setTimeout(r, 50));
+    for (;;) {
+      if (first.stderr().includes("finishing in-flight rows")) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
     first.child.kill("SIGINT");
     const r1 = await first.done;
     expect(r1.code).toBe(130);
     expect(r1.stderr).toMatch(/exiting now/);
+    const s = await sim();
+    const args = ["run", p.input, "-o", p.output, "-e", s.url];
     const r2 = await runCli([...args, "--json"]);
     expect(r2.code).toBe(0);
     const counts = idCounts(p.output);
     expect(counts.size).toBe(200);
     expect([...counts.values()].every((c) => c === 1)).toBe(true);
+  });
+});
+
+describe("--endpoints-file", () => {
+  it("reads one URL a line, and names the file and line of a bad one", async () => {
+    const s = await startSim({ prefillMs: 0, stepMs: 0 });
+    try {
+      const p = paths();
+      writeChatInput(p.input, 5);
+      const good = join(dir, "engines.txt");
+      writeFileSync(good, `# engines\n\n${s.url}/v1\n`);
+      const r = await runCli(["run", p.input, "-o", p.output, "--endpoints-file", good]);
+      expect(r.code).toBe(0);
+      expect(readJsonl(p.output)).toHaveLength(5);
+      const bad = join(dir, "bad-engines.txt");
+      writeFileSync(bad, `${s.url}\nnot a url\n`);
+      const r2 = await runCli(["run", p.input, "-o", join(dir, "x.jsonl"), "--endpoints-file", bad]);
+      expect(r2.code).toBe(2);
+      expect(r2.stderr).toContain(`${bad}:2:`);
+    } finally {
+      await s.close();
+    }
   });
 });

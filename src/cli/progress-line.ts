@@ -14,7 +14,10 @@ export function renderProgress(p: RunProgress): string {
   ];
   if (p.failed > 0) parts.push(`${int(p.failed)} failed`);
   if (p.retries > 0) parts.push(`${int(p.retries)} retries`);
+  if (p.allEnginesDownSec !== null)
+    parts.push(`every engine down for ${duration(p.allEnginesDownSec)}, waiting`);
   const engines = p.engines.map((e) => {
+    if (!e.up) return "down";
     const load = e.running === null ? "" : ` run ${e.running} wait ${e.waiting}`;
     return `${e.inFlight}/${e.limit}${load}`;
   });

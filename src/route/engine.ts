@@ -7,6 +7,7 @@ import { TransportFailure } from "../client/wire.js";
 import { isPlainObject } from "../input/row.js";
 import type { ConcurrencyLimit } from "../schedule/limit.js";
 import { parseVllmLoad, type VllmLoad } from "../schedule/prometheus.js";
+import { EngineHealth } from "./health.js";
 
 export type TransportKind = "http" | "sdk";
 
@@ -28,6 +29,7 @@ export class Engine {
   sent = 0;
   succeeded = 0;
   failed = 0;
+  readonly health: EngineHealth = new EngineHealth(this);
 
   constructor(
     base: string,
@@ -45,8 +47,9 @@ export class Engine {
     this.transport = options.kind === "sdk" ? new SdkTransport(topts) : new HttpTransport(topts);
   }
 
-  /** Free room relative to the limit (1 = idle, 0 = full). */
+  /** Free room relative to the limit (1 = idle, 0 = full); 0 while out of the pool. */
   room(): number {
+    if (!this.health.up) return 0;
     const limit = this.limit.current();
     return limit <= 0 ? 0 : (limit - this.inFlight) / limit;
   }

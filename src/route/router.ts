@@ -5,11 +5,16 @@ import type { Engine } from "./engine.js";
 export class Router {
   constructor(readonly engines: Engine[]) {}
 
-  /** Total requests the pool may hold now. */
+  /** Total requests the pool may hold now (engines out of the pool count nothing). */
   capacity(): number {
     let n = 0;
-    for (const e of this.engines) n += e.limit.current();
+    for (const e of this.engines) if (e.health.up) n += e.limit.current();
     return n;
+  }
+
+  /** True when at least one engine is in the pool. */
+  anyUp(): boolean {
+    return this.engines.some((e) => e.health.up);
   }
 
   inFlight(): number {

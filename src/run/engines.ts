@@ -45,7 +45,10 @@ export function adaptiveLimit(engine: Engine): ConcurrencyLimit {
     : new LatencyLimit({ max: MAX_ENGINE_CONNECTIONS });
 }
 
-/** Probes every engine's /v1/models; returns the ones that answered. */
+/**
+ * Probes every engine's /v1/models. Engines that do not answer stay in the pool marked down (the
+ * runner probes them back in); none answering is fatal.
+ */
 export async function discoverEngines(engines: Engine[], log?: Logger): Promise<Engine[]> {
   const results = await Promise.allSettled(engines.map((e) => e.discover()));
   const up: Engine[] = [];
@@ -61,13 +64,14 @@ export async function discoverEngines(engines: Engine[], log?: Logger): Promise<
     } else {
       const msg = (r.reason as Error).message;
       problems.push(`${e.base}: ${msg}`);
-      log?.warn({ engine: e.base, err: msg }, "engine not reachable; left out");
+      e.health.up = false;
+      log?.warn({ engine: e.base, err: msg }, "engine not reachable; will keep probing it");
     }
   });
   if (up.length === 0) {
     throw new VbatchError("no_endpoint", "no engine reachable", { details: problems });
   }
-  return up;
+  return engines;
 }
 
 /** The model for rows without one: --model, else the one model every engine serves. */

@@ -29,6 +29,8 @@ export interface RunOptions {
   retryBaseMs?: number;
   /** Longest backoff in ms. @default 30000 */
   retryMaxMs?: number;
+  /** How long to wait for an engine to come back when every engine is down, in ms. @default 600000 */
+  engineWaitMs?: number;
   /** Requests per second across all engines, if set (Bottleneck). */
   maxRequestsPerSecond?: number | undefined;
   /** Send single-input embedding rows of one model together, as one request with an input array. @default true */

@@ -3,6 +3,8 @@
 
 export interface EngineProgress {
   url: string;
+  /** False while the engine is out of the pool (failing; being probed). */
+  up: boolean;
   /** Current in-flight limit and how it is set. */
   limit: number;
   limitMode: string;
@@ -34,6 +36,8 @@ export interface RunProgress {
   /** Seconds left at the current rate, or null before there is a rate. */
   etaSec: number | null;
   engines: EngineProgress[];
+  /** Seconds every engine has been down, or null while at least one is up. */
+  allEnginesDownSec: number | null;
 }
 
 export interface RunSummary {

@@ -113,9 +113,14 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
         rowsPerSec: rate,
         tokensPerSec: elapsedMs > 0 ? (live.completionTokens * 1000) / elapsedMs : 0,
         etaSec: rate > 0 ? left / rate : null,
+        allEnginesDownSec: (() => {
+          const since = runner?.allEnginesDownSince ?? null;
+          return since === null ? null : (Date.now() - since) / 1000;
+        })(),
         engines: pool.map(
           (e): EngineProgress => ({
             url: e.base,
+            up: e.health.up,
             limit: e.limit.current(),
             limitMode: e.limit.describe(),
             inFlight: e.inFlight,
@@ -130,7 +135,11 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
     if (before.pending > 0) {
       pool = await discoverEngines(engines, log);
       if (options.concurrency === undefined) for (const e of pool) e.limit = adaptiveLimit(e);
-      const model = defaultModel(pool, options.model, job.rowsWithoutModel);
+      const model = defaultModel(
+        pool.filter((e) => e.health.up),
+        options.model,
+        job.rowsWithoutModel,
+      );
       runner = new Runner({
         inputFile: job.inputFile,
         skip: job.journal.skipSet(),
@@ -145,10 +154,15 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
         drainMs: options.drainMs ?? 5000,
         commitIntervalMs: options.commitIntervalMs ?? 200,
         coalesce: options.coalesce ?? true,
+        engineWaitMs: options.engineWaitMs ?? 600_000,
+        onEngineUp: (e) => {
+          if (options.concurrency === undefined) e.limit = adaptiveLimit(e);
+        },
         logger: log,
       });
       live = runner.counters;
       const r = runner;
+      for (const e of pool) if (!e.health.up) r.probeBack(e);
       for (const e of pool) {
         const stop = monitorEngine(e, { onChange: () => r.syncCapacity(), logger: log });
         releases.push(stop);

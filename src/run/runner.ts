@@ -58,6 +58,10 @@ export interface RunnerOptions {
   commitIntervalMs: number;
   /** Coalesce single-input embedding rows into one request. */
   coalesce: boolean;
+  /** How long to wait for an engine when every engine is down, before exit 1. */
+  engineWaitMs: number;
+  /** An engine came back into the pool (e.g. to give it a fresh adaptive limit). */
+  onEngineUp?: ((engine: Engine) => void) | undefined;
   logger?: Logger | undefined;
 }
 
@@ -89,6 +93,7 @@ export class Runner {
   private readonly retryTimers = new Map<NodeJS.Timeout, number>();
   private readonly limiter: Bottleneck | undefined;
   private outstanding = 0;
+  private allDownSince: number | null = null;
   private readingDone = false;
   private stopping = false;
   private fatal: unknown;
@@ -131,6 +136,7 @@ export class Runner {
       clearInterval(commitTimer);
       this.o.signal?.removeEventListener("abort", onAbort);
       for (const t of this.retryTimers.keys()) clearTimeout(t);
+      for (const e of this.o.router.engines) e.health.stop();
       this.retryTimers.clear();
       await this.limiter?.stop({ dropWaitingJobs: true }).catch(() => {});
       sink.flush();
@@ -227,8 +233,66 @@ export class Runner {
     for (;;) {
       const engine = this.o.router.pick();
       if (engine || this.stopping) return engine;
-      await sleep(5);
+      if (this.o.router.anyUp()) {
+        this.allDownSince = null;
+        await sleep(5);
+        continue;
+      }
+      // Every engine is out: wait for one to come back, up to engineWaitMs.
+      const now = Date.now();
+      if (this.allDownSince === null) {
+        this.allDownSince = now;
+        this.o.logger?.warn(
+          { wait_s: Math.round(this.o.engineWaitMs / 1000) },
+          "every engine is down; waiting for one to come back",
+        );
+      } else if (now - this.allDownSince > this.o.engineWaitMs) {
+        this.fail(
+          new VbatchError(
+            "engine_unavailable",
+            `every engine has been down for ${Math.round(this.o.engineWaitMs / 1000)} s (--engine-wait); progress is saved, re-run the same command to resume`,
+          ),
+        );
+        return undefined;
+      }
+      await sleep(50);
     }
+  }
+
+  /** Since when every engine has been out of the pool, for progress and --engine-wait. */
+  get allEnginesDownSince(): number | null {
+    return this.allDownSince;
+  }
+
+  /** Counts an engine-level failure; takes the engine out after several and probes it back in. */
+  private noteEngine(engine: Engine, result: WireResponse | TransportFailure): void {
+    const bad = result instanceof TransportFailure || result.status >= 500;
+    if (!bad) {
+      engine.health.noteSuccess();
+      return;
+    }
+    if (!engine.health.noteFailure()) return;
+    this.o.logger?.warn(
+      {
+        engine: engine.base,
+        in_flight: engine.inFlight,
+        reason: result instanceof TransportFailure ? result.message : `HTTP ${result.status}`,
+      },
+      "engine failing; taken out of the pool, its rows go elsewhere",
+    );
+    this.probeBack(engine);
+  }
+
+  /** Probes an engine that is out of the pool until it is healthy, then uses it again. */
+  probeBack(engine: Engine): void {
+    this.syncCapacity();
+    engine.health.probe(
+      () => {
+        this.o.onEngineUp?.(engine);
+        this.syncCapacity();
+      },
+      { logger: this.o.logger },
+    );
   }
 
   /** Rows leave the run without a final state (stop): they stay pending for the next run. */
@@ -272,6 +336,14 @@ export class Runner {
       // Abandoned by a stop: the rows stay pending in the journal and are sent on resume.
       return this.drop(tasks.length);
     }
+    this.noteEngine(engine, result);
+    if (result instanceof TransportFailure && !engine.health.up) {
+      // Failing over: a dead engine costs a row at most one attempt, however many it takes down.
+      for (const t of tasks) {
+        if (t.failedOver) t.attempts--;
+        t.failedOver = true;
+      }
+    }
     const latency = performance.now() - started;
     if (tasks.length > 1 && !(result instanceof TransportFailure)) {
       const pieces =
@@ -292,7 +364,7 @@ export class Runner {
         return;
       }
     }
-    const outcome = decide(first.customId, result, attempts, this.o.maxAttempts);
+    const outcome = decide(first.customId, result, first.attempts, this.o.maxAttempts);
     if (outcome.kind === "retry") {
       engine.limit.onResult(latency, outcome.overloaded, engine.inFlight + 1);
       if (this.stopping) return this.drop(tasks.length);

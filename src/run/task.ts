@@ -8,6 +8,8 @@ export interface RowTask {
   /** Request body as JSON text, model filled in. */
   body: string;
   attempts: number;
+  /** Set once the row lost an attempt to an engine that went down (later ones are free). */
+  failedOver?: boolean;
   /** Set for single-input embedding rows that may share a request with others. */
   coalesce?: { body: Record<string, unknown>; input: string };
 }

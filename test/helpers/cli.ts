@@ -17,6 +17,8 @@ export function startCli(
 ): {
   child: ChildProcess;
   done: Promise<CliResult>;
+  /** stderr so far. */
+  stderr: () => string;
 } {
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
@@ -36,7 +38,7 @@ export function startCli(
   const done = new Promise<CliResult>((resolve) => {
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-  return { child, done };
+  return { child, done, stderr: () => stderr };
 }
 
 export function runCli(args: string[], options: { cwd?: string; input?: string } = {}): Promise<CliResult> {

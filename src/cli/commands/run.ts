@@ -1,6 +1,8 @@
 // `vbatch run`: flags to RunOptions, signals to an AbortSignal, progress and summary to the
 // terminal. All the work is runBatch's.
+import { readFileSync } from "node:fs";
 import type { Command } from "commander";
+import { normalizeEndpoint } from "../../client/endpoint.js";
 import { VbatchError } from "../../errors.js";
 import type { RunOptions } from "../../run/options.js";
 import type { RunSummary } from "../../run/progress.js";
@@ -16,6 +18,8 @@ interface RunFlags {
   errors?: string;
   journal?: string;
   endpoint?: string[];
+  endpointsFile?: string;
+  engineWait: number;
   launch?: "sim";
   model?: string;
   apiKey?: string;
@@ -33,6 +37,28 @@ interface RunFlags {
   logFile?: string;
 }
 
+/** URLs from --endpoints-file: one a line; blank lines and # comments skipped. */
+export function readEndpointsFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new VbatchError("usage", `--endpoints-file ${path}: ${(err as Error).message}`);
+  }
+  const urls: string[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.replace(/#.*/, "").trim();
+    if (line.length === 0) return;
+    try {
+      urls.push(normalizeEndpoint(line, `${path}:${i + 1}:`));
+    } catch (err) {
+      throw new VbatchError("usage", (err as Error).message);
+    }
+  });
+  if (urls.length === 0) throw new VbatchError("usage", `--endpoints-file ${path} lists no URL`);
+  return urls;
+}
+
 /** Set by the command so bin.ts can map the summary to an exit code. */
 export interface CommandResult {
   exitCode: number;
@@ -47,6 +73,13 @@ export function registerRunCommand(program: Command, result: CommandResult): voi
     .option("--errors <file>", "errors JSONL for failed rows (default: <output>.errors.jsonl beside it)")
     .option("--journal <file>", "checkpoint journal (default: <output>.vbatch.db beside it)")
     .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collect)
+    .option("--endpoints-file <file>", "engine URLs, one a line (# comments allowed)")
+    .option(
+      "--engine-wait <sec>",
+      "when every engine is down, wait this long for one to come back before exit 1",
+      numberFlag("--engine-wait", 0),
+      600,
+    )
     .option(
       "--launch <kind>",
       "start engines for this job: sim (a simulated engine)",
@@ -93,7 +126,10 @@ export function registerRunCommand(program: Command, result: CommandResult): voi
 async function runCommand(input: string, flags: RunFlags): Promise<RunSummary> {
   const tty = Boolean(process.stderr.isTTY) && flags.progress;
   const logger = createLogger({ level: flags.logLevel, file: flags.logFile, progressOnStderr: tty });
-  const endpoints = [...(flags.endpoint ?? [])];
+  const endpoints = [
+    ...(flags.endpoint ?? []),
+    ...(flags.endpointsFile ? readEndpointsFile(flags.endpointsFile) : []),
+  ];
   const releases: (() => Promise<void>)[] = [];
   if (flags.launch === "sim") {
     const sim = await startSim({ model: flags.model ?? "sim-model" });
@@ -132,6 +168,7 @@ async function runCommand(input: string, flags: RunFlags): Promise<RunSummary> {
     apiKey: flags.apiKey,
     concurrency: flags.concurrency,
     maxAttempts: flags.maxAttempts,
+    engineWaitMs: flags.engineWait * 1000,
     requestTimeoutMs: flags.requestTimeout * 1000,
     maxRequestsPerSecond: flags.maxRps,
     skipInvalid: flags.skipInvalid ?? false,

@@ -1,0 +1,130 @@
+// Several engines at once: routing across them, an engine dying mid-run, every engine down for
+// a while, and giving up after --engine-wait with a resumable journal.
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { runBatch } from "../src/index.js";
+import { type SimServer, startSim } from "../src/sim/index.js";
+import { idCounts, tempDir, writeChatInput } from "./helpers/files.js";
+
+const dir = tempDir();
+let n = 0;
+const job = () => {
+  n++;
+  return { input: join(dir, `fo-${n}.jsonl`), output: join(dir, `fo-${n}.out.jsonl`) };
+};
+const sims: SimServer[] = [];
+async function sim(opts: Parameters<typeof startSim>[0] = {}): Promise<SimServer> {
+  const s = await startSim({ prefillMs: 0, stepMs: 1, outputTokens: 4, ...opts });
+  sims.push(s);
+  return s;
+}
+afterEach(async () => {
+  await Promise.all(sims.splice(0).map((s) => s.close()));
+});
+const fast = { retryBaseMs: 5, retryMaxMs: 50, fsync: false };
+
+function exactlyOnce(total: number, ...files: string[]): void {
+  const counts = idCounts(...files);
+  expect(counts.size).toBe(total);
+  expect([...counts.values()].every((c) => c === 1)).toBe(true);
+}
+
+describe("several engines", () => {
+  it("spreads rows over every engine, more to the bigger one", async () => {
+    const small = await sim({ maxNumSeqs: 8, stepMs: 2 });
+    const big = await sim({ maxNumSeqs: 64, stepMs: 2 });
+    const j = job();
+    writeChatInput(j.input, 1500);
+    const summary = await runBatch({ ...j, endpoints: [small.url, big.url], ...fast });
+    expect(summary.succeeded).toBe(1500);
+    expect(small.stats().completed).toBeGreaterThan(0);
+    expect(big.stats().completed).toBeGreaterThan(small.stats().completed);
+  });
+
+  it("one of three engines dies mid-run and another restarts: every row ends exactly once", async () => {
+    const a = await sim({ maxNumSeqs: 16, stepMs: 2, outputTokens: 8 });
+    const b = await sim({ maxNumSeqs: 16, stepMs: 2, outputTokens: 8 });
+    const c = await sim({ maxNumSeqs: 16, stepMs: 2, outputTokens: 8 });
+    const j = job();
+    const total = 5000;
+    writeChatInput(j.input, total);
+    let killed = false;
+    let restarted: Promise<SimServer> | undefined;
+    const summary = await runBatch({
+      ...j,
+      endpoints: [a.url, b.url, c.url],
+      progressIntervalMs: 20,
+      onProgress: (p) => {
+        if (!killed && p.succeeded > 600) {
+          killed = true;
+          a.kill();
+          b.kill();
+        }
+        if (killed && !restarted && p.succeeded > 1200) {
+          // b comes back, then c dies: the rest can only finish on the restarted b.
+          restarted = sim({ maxNumSeqs: 16, stepMs: 2, outputTokens: 8, port: b.port });
+          restarted.then(() => c.kill());
+        }
+      },
+      ...fast,
+    });
+    expect(summary).toMatchObject({ succeeded: total, failed: 0 });
+    exactlyOnce(total, j.output);
+    expect(restarted).toBeDefined();
+    expect((await (restarted as Promise<SimServer>)).stats().completed).toBeGreaterThan(0);
+  });
+
+  it("waits while every engine is down, then finishes on the one that comes back", async () => {
+    const a = await sim({ maxNumSeqs: 8 });
+    const port = a.port;
+    const j = job();
+    writeChatInput(j.input, 600);
+    let phase = 0;
+    let back: Promise<SimServer> | undefined;
+    const summary = await runBatch({
+      ...j,
+      endpoints: [a.url],
+      progressIntervalMs: 20,
+      onProgress: (p) => {
+        if (phase === 0 && p.succeeded > 100) {
+          phase = 1;
+          a.kill();
+          setTimeout(() => {
+            back = sim({ maxNumSeqs: 8, port });
+          }, 300);
+        }
+      },
+      ...fast,
+    });
+    expect(summary).toMatchObject({ succeeded: 600, failed: 0 });
+    exactlyOnce(600, j.output);
+    expect((await (back as Promise<SimServer>)).stats().completed).toBeGreaterThan(0);
+  });
+
+  it("gives up after engineWaitMs with exit code 1, and the journal resumes later", async () => {
+    const a = await sim({ maxNumSeqs: 4, stepMs: 2 });
+    const j = job();
+    writeChatInput(j.input, 400);
+    let killed = false;
+    await expect(
+      runBatch({
+        ...j,
+        endpoints: [a.url],
+        engineWaitMs: 200,
+        progressIntervalMs: 20,
+        onProgress: (p) => {
+          if (!killed && p.succeeded > 20) {
+            killed = true;
+            a.kill();
+          }
+        },
+        ...fast,
+      }),
+    ).rejects.toMatchObject({ code: "engine_unavailable", exitCode: 1 });
+    const b = await sim({ maxNumSeqs: 16 });
+    const summary = await runBatch({ ...j, endpoints: [b.url], ...fast });
+    expect(summary.succeeded).toBe(400);
+    expect(summary.resumed).toBeGreaterThan(0);
+    exactlyOnce(400, j.output);
+  });
+});

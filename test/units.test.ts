@@ -1,0 +1,206 @@
+// Pure pieces: line splitting, row validation, retry rules, usage scan, limits, coalescing.
+import { Readable } from "node:stream";
+import { describe, expect, it } from "vitest";
+import { normalizeEndpoint } from "../src/client/endpoint.js";
+import { backoffDelay, isRetryableStatus, retryDelay } from "../src/client/retry.js";
+import { extractUsage, looksLikeJsonObject } from "../src/client/usage.js";
+import { parseRetryAfter } from "../src/client/wire.js";
+import { readLineBatches } from "../src/input/lines.js";
+import { parseRow } from "../src/input/row.js";
+import { LineSet } from "../src/journal/bitset.js";
+import { coalesceKey, shares, splitEmbeddings } from "../src/run/coalesce.js";
+import { LatencyLimit } from "../src/schedule/latency-limit.js";
+import { parseVllmLoad } from "../src/schedule/prometheus.js";
+import { VllmMetricsLimit } from "../src/schedule/vllm-limit.js";
+
+async function lines(chunks: string[]) {
+  const out: { lineNo: number; text: string }[] = [];
+  for await (const b of readLineBatches(Readable.from(chunks.map((c) => Buffer.from(c))))) out.push(...b);
+  return out;
+}
+
+describe("readLineBatches", () => {
+  it("splits across chunks, strips CRLF, skips blank lines but counts them", async () => {
+    expect(await lines(['{"a":', '1}\r\n\n  \n{"b":2}'])).toEqual([
+      { lineNo: 1, text: '{"a":1}' },
+      { lineNo: 4, text: '{"b":2}' },
+    ]);
+  });
+  it("keeps multi-byte characters split across chunks whole", async () => {
+    const bytes = Buffer.from('{"t":"héllo"}\n');
+    const parts = [bytes.subarray(0, 8), bytes.subarray(8)];
+    const out: string[] = [];
+    for await (const b of readLineBatches(Readable.from(parts))) out.push(...b.map((l) => l.text));
+    expect(out).toEqual(['{"t":"héllo"}']);
+  });
+});
+
+describe("parseRow", () => {
+  const ok = { custom_id: "a", method: "POST", url: "/v1/embeddings", body: { input: "x" } };
+  it("accepts a valid row", () => {
+    expect(parseRow(JSON.stringify(ok)).ok).toBe(true);
+  });
+  it.each([
+    ["{", /malformed JSON/],
+    ["[1]", /not a JSON object/],
+    [JSON.stringify({ ...ok, custom_id: "" }), /non-empty string/],
+    [JSON.stringify({ ...ok, custom_id: 7 }), /non-empty string/],
+    [JSON.stringify({ ...ok, custom_id: "x".repeat(600) }), /longer than 512/],
+    [JSON.stringify({ ...ok, method: "PUT" }), /unsupported method/],
+    [JSON.stringify({ ...ok, url: "/v1/files" }), /unsupported url/],
+    [JSON.stringify({ ...ok, body: "s" }), /body must be a JSON object/],
+    [JSON.stringify({ ...ok, body: { stream: true } }), /stream/],
+    [JSON.stringify({ ...ok, body: { model: 3 } }), /body.model/],
+  ])("refuses %s", (text, message) => {
+    const r = parseRow(text);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.message).toMatch(message);
+  });
+});
+
+describe("retry rules", () => {
+  it("retries timeouts, conflicts, rate limits and server errors only", () => {
+    expect([408, 409, 429, 500, 502, 503].every(isRetryableStatus)).toBe(true);
+    expect([400, 401, 403, 404, 422].some(isRetryableStatus)).toBe(false);
+  });
+  it("backs off exponentially with jitter, capped", () => {
+    const o = { baseMs: 100, maxMs: 1000 };
+    expect(backoffDelay(1, o, () => 0)).toBe(50);
+    expect(backoffDelay(1, o, () => 1)).toBe(100);
+    expect(backoffDelay(3, o, () => 1)).toBe(400);
+    expect(backoffDelay(10, o, () => 1)).toBe(1000);
+    expect(retryDelay(1, 2500, o)).toBe(2500);
+  });
+  it("parses Retry-After as seconds, ms, or a date", () => {
+    expect(parseRetryAfter(undefined, "2")).toBe(2000);
+    expect(parseRetryAfter("150", "2")).toBe(150);
+    expect(parseRetryAfter(undefined, new Date(Date.now() + 60_000).toUTCString())).toBeGreaterThan(50_000);
+    expect(parseRetryAfter(undefined, "soon")).toBeNull();
+  });
+});
+
+describe("usage scan", () => {
+  it("reads the last usage block without parsing", () => {
+    const body = JSON.stringify({
+      choices: [{ message: { content: '"prompt_tokens": 999' } }],
+      usage: { prompt_tokens: 12, completion_tokens: 5, completion_tokens_details: null },
+    });
+    expect(extractUsage(body)).toEqual({ promptTokens: 12, completionTokens: 5 });
+    expect(looksLikeJsonObject(" {} ")).toBe(true);
+    expect(looksLikeJsonObject("<html>")).toBe(false);
+  });
+});
+
+describe("endpoints", () => {
+  it("treats /v1 and trailing slashes as the same engine", () => {
+    expect(normalizeEndpoint("http://h:8000/v1/")).toBe("http://h:8000");
+    expect(normalizeEndpoint("https://x.modal.run")).toBe("https://x.modal.run");
+    expect(normalizeEndpoint("http://h/prefix/v1")).toBe("http://h/prefix");
+    expect(() => normalizeEndpoint("h:8000")).toThrow(/http/);
+  });
+});
+
+describe("LineSet", () => {
+  it("grows and counts", () => {
+    const s = new LineSet(4);
+    for (const n of [1, 7, 8, 100_000, 7]) s.add(n);
+    expect(s.size).toBe(4);
+    expect(s.has(100_000) && s.has(8) && !s.has(9)).toBe(true);
+  });
+});
+
+describe("vLLM metrics", () => {
+  it("sums series across label sets", () => {
+    const text = [
+      "# HELP vllm:num_requests_running x",
+      'vllm:num_requests_running{engine="0",model_name="m"} 3.0',
+      'vllm:num_requests_running{engine="1",model_name="m"} 4.0',
+      'vllm:num_requests_waiting{engine="0",model_name="m"} 1.0 1700000000',
+      'vllm:num_requests_waiting{engine="1",model_name="m"} 0.0',
+      'vllm:kv_cache_usage_perc{engine="0",model_name="m"} 0.5',
+      'vllm:kv_cache_usage_perc{engine="1",model_name="m"} 0.25',
+    ].join("\n");
+    expect(parseVllmLoad(text)).toEqual({ running: 7, waiting: 1, kvCacheUsage: 0.375 });
+    expect(parseVllmLoad("http_requests_total 5")).toBeNull();
+  });
+
+  it("grows while the engine has free slots, then holds a small queue", () => {
+    const limit = new VllmMetricsLimit({ initial: 64 });
+    // A 1024-slot engine that runs whatever we send.
+    for (let i = 0; i < 20; i++) {
+      const held = limit.current();
+      const running = Math.min(1024, held);
+      limit.onLoad({ running, waiting: Math.max(0, held - 1024), kvCacheUsage: 0.1 }, held);
+    }
+    const target = VllmMetricsLimit.targetWaiting(1024);
+    expect(limit.current()).toBeGreaterThanOrEqual(1024);
+    expect(limit.current()).toBeLessThanOrEqual(1024 + 2 * target);
+  });
+
+  it("does not grow when the engine has not yet received what we allowed", () => {
+    const limit = new VllmMetricsLimit({ initial: 256 });
+    limit.onLoad({ running: 10, waiting: 0, kvCacheUsage: 0 }, 256);
+    expect(limit.current()).toBe(256);
+  });
+
+  it("shrinks towards the batch when over-filled", () => {
+    const limit = new VllmMetricsLimit({ initial: 256 });
+    for (let i = 0; i < 10; i++) {
+      const held = limit.current();
+      limit.onLoad({ running: Math.min(64, held), waiting: Math.max(0, held - 64), kvCacheUsage: 0.9 }, held);
+    }
+    expect(limit.current()).toBeLessThan(80);
+    expect(limit.current()).toBeGreaterThan(64);
+  });
+});
+
+describe("latency limit", () => {
+  it("grows while latency holds and the limit is used, shrinks when latency climbs or on 429", () => {
+    const l = new LatencyLimit({ initial: 16, window: 8 });
+    for (let i = 0; i < 8; i++) l.onResult(100, false, 16);
+    expect(l.current()).toBe(32);
+    for (let i = 0; i < 8; i++) l.onResult(400, false, 32);
+    expect(l.current()).toBeLessThan(32);
+    const before = l.current();
+    l.onResult(50, true, before);
+    expect(l.current()).toBeLessThan(before);
+  });
+  it("does not grow a limit that is not used", () => {
+    const l = new LatencyLimit({ initial: 16, window: 8 });
+    for (let i = 0; i < 8; i++) l.onResult(100, false, 2);
+    expect(l.current()).toBe(16);
+  });
+});
+
+describe("coalescing", () => {
+  it("groups only single-input embedding rows with equal parameters", () => {
+    expect(coalesceKey("/v1/embeddings", { model: "m", input: "a" })).toBe(
+      coalesceKey("/v1/embeddings", { model: "m", input: ["b"] }),
+    );
+    expect(coalesceKey("/v1/embeddings", { model: "m", input: ["a", "b"] })).toBeNull();
+    expect(coalesceKey("/v1/chat/completions", { model: "m", input: "a" })).toBeNull();
+    expect(coalesceKey("/v1/embeddings", { model: "m", input: "a", dimensions: 8 })).not.toBe(
+      coalesceKey("/v1/embeddings", { model: "m", input: "a" }),
+    );
+  });
+  it("splits usage into integer shares that sum to the total", () => {
+    const s = shares(10, [1, 1, 1]);
+    expect(s.reduce((a, b) => a + b)).toBe(10);
+    expect(shares(7, [0, 0])).toEqual([4, 3]);
+  });
+  it("fans vectors out by index, and refuses a mismatched answer", () => {
+    const text = JSON.stringify({
+      object: "list",
+      model: "m",
+      data: [
+        { object: "embedding", index: 1, embedding: [2] },
+        { object: "embedding", index: 0, embedding: [1] },
+      ],
+      usage: { prompt_tokens: 6, total_tokens: 6 },
+    });
+    const parts = splitEmbeddings(text, [1, 2])?.map((p) => JSON.parse(p));
+    expect(parts?.map((p) => p.data[0].embedding)).toEqual([[1], [2]]);
+    expect(parts?.map((p) => p.usage.prompt_tokens)).toEqual([2, 4]);
+    expect(splitEmbeddings(text, [1, 1, 1])).toBeNull();
+  });
+});
