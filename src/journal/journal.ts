@@ -140,14 +140,12 @@ export class Journal {
     return { out: Number(this.getMeta("out_offset") ?? 0), err: Number(this.getMeta("err_offset") ?? 0) };
   }
 
-  /** Lines that must not be sent: finished rows and invalid lines. */
-  skipSet(): LineSet {
+  /** Lines still to send: rows of this job (and shard) that are not final. */
+  pendingSet(): LineSet {
     const maxRow = this.db.prepare("SELECT max(line) AS m FROM rows").get() as { m: number | null };
     const set = new LineSet(maxRow.m ?? 0);
-    const done = this.db.prepare("SELECT line FROM rows WHERE state != 0").pluck().raw(false);
-    for (const line of done.iterate() as IterableIterator<number>) set.add(line);
-    const inv = this.db.prepare("SELECT line FROM invalid").pluck();
-    for (const line of inv.iterate() as IterableIterator<number>) set.add(line);
+    const pending = this.db.prepare("SELECT line FROM rows WHERE state = 0").pluck();
+    for (const line of pending.iterate() as IterableIterator<number>) set.add(line);
     return set;
   }
 

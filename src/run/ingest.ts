@@ -7,6 +7,7 @@ import { readLineBatches } from "../input/lines.js";
 import { openInput } from "../input/open.js";
 import { parseRow } from "../input/row.js";
 import type { InvalidLine, Journal } from "../journal/journal.js";
+import { shardOf } from "../tools/shard.js";
 
 /** How many problems an error message lists before it only counts the rest. */
 export const MAX_LISTED_PROBLEMS = 20;
@@ -20,7 +21,18 @@ export interface IngestResult {
   problems: string[];
 }
 
-export async function ingestInput(path: string, journal: Journal): Promise<IngestResult> {
+/** This process's part of an input split across orchestrators: shard `index` of `count`. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
+export async function ingestInput(path: string, journal: Journal, shard?: Shard): Promise<IngestResult> {
+  // Rows belong to the shard their custom_id hashes to; a line with no usable id, by its number.
+  const mine = (customId: string | undefined, lineNo: number) =>
+    !shard ||
+    shard.count === 1 ||
+    (customId !== undefined ? shardOf(customId, shard.count) : lineNo % shard.count) === shard.index;
   const hash = createHash("sha256");
   const result: IngestResult = { sha256: "", rows: 0, invalid: 0, rowsWithoutModel: 0, problems: [] };
   const note = (inv: InvalidLine) => {
@@ -33,6 +45,7 @@ export async function ingestInput(path: string, journal: Journal): Promise<Inges
     const invalid: InvalidLine[] = [];
     for (const line of batch) {
       const parsed = parseRow(line.text);
+      if (!mine(parsed.ok ? parsed.row.customId : parsed.customId, line.lineNo)) continue;
       if (parsed.ok) {
         valid.push({ line: line.lineNo, customId: parsed.row.customId });
         if (parsed.row.body.model === undefined) result.rowsWithoutModel++;

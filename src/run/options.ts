@@ -35,6 +35,11 @@ export interface RunOptions {
   maxRequestsPerSecond?: number | undefined;
   /** Send single-input embedding rows of one model together, as one request with an input array. @default true */
   coalesce?: boolean;
+  /**
+   * Process only the rows whose custom_id hashes to shard `index` of `count`, so several
+   * orchestrators can split one input without talking to each other (merge with `vbatch merge`).
+   */
+  shard?: { index: number; count: number } | undefined;
   /** Route invalid lines to the errors file instead of refusing the input. @default false */
   skipInvalid?: boolean;
   /** Discard the journal and outputs of an earlier run and start over. @default false */

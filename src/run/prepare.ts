@@ -7,7 +7,7 @@ import { VbatchError } from "../errors.js";
 import { fingerprintFile } from "../input/fingerprint.js";
 import { spoolStream } from "../input/spool.js";
 import { Journal } from "../journal/journal.js";
-import { ingestInput, invalidInputError } from "./ingest.js";
+import { ingestInput, invalidInputError, type Shard } from "./ingest.js";
 import type { ResolvedPaths } from "./options.js";
 
 export interface PreparedJob {
@@ -30,7 +30,12 @@ export function removeJournal(path: string): void {
 
 export async function prepareJob(
   paths: ResolvedPaths,
-  opts: { restart: boolean; skipInvalid: boolean; stdin?: NodeJS.ReadableStream | undefined },
+  opts: {
+    restart: boolean;
+    skipInvalid: boolean;
+    shard?: Shard | undefined;
+    stdin?: NodeJS.ReadableStream | undefined;
+  },
   log?: Logger,
 ): Promise<PreparedJob> {
   if (paths.input !== "-" && !existsSync(paths.input)) {
@@ -63,6 +68,13 @@ export async function prepareJob(
   const journal = new Journal(paths.journal);
   try {
     if (journal.ingested) {
+      const shardSpec = opts.shard ? `${opts.shard.index}/${opts.shard.count}` : "";
+      if ((journal.getMeta("shard") ?? "") !== shardSpec) {
+        throw new VbatchError(
+          "usage",
+          `this job's journal ${paths.journal} was made for shard "${journal.getMeta("shard") || "none"}", not "${shardSpec || "none"}": use the same --shard, another -o, or --restart`,
+        );
+      }
       const sha = knownSha ?? (await fingerprintFile(inputFile));
       const was = journal.getMeta("input_sha256");
       if (sha !== was) {
@@ -83,9 +95,9 @@ export async function prepareJob(
     }
     // New job, or an earlier validation pass that did not finish: (re)ingest from scratch.
     journal.reset();
-    const result = await ingestInput(inputFile, journal);
+    const result = await ingestInput(inputFile, journal, opts.shard);
     const display = paths.input === "-" ? "stdin" : paths.input;
-    if (result.rows === 0 && result.invalid === 0) {
+    if (result.rows === 0 && result.invalid === 0 && !opts.shard) {
       throw new VbatchError("invalid_input", `${display} has no request lines (empty file)`);
     }
     if (result.invalid > 0 && !opts.skipInvalid) throw invalidInputError(display, result);
@@ -99,6 +111,7 @@ export async function prepareJob(
       out_offset: "0",
       err_offset: "0",
       ingested: "1",
+      shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : "",
     });
     log?.info({ rows: result.rows, invalid: result.invalid }, "input validated");
     return { journal, inputFile, jobId, resumed: false, rowsWithoutModel: result.rowsWithoutModel };

@@ -25,6 +25,21 @@ function checkOptions(o: RunOptions): void {
   positive(o.maxAttempts, "--max-attempts");
   positive(o.requestTimeoutMs, "--request-timeout");
   positive(o.maxRequestsPerSecond, "--max-rps", Number.MIN_VALUE);
+  if (
+    o.shard &&
+    !(
+      Number.isInteger(o.shard.count) &&
+      o.shard.count >= 1 &&
+      Number.isInteger(o.shard.index) &&
+      o.shard.index >= 0 &&
+      o.shard.index < o.shard.count
+    )
+  ) {
+    throw new VbatchError(
+      "usage",
+      `--shard must be i/N with 0 <= i < N (got ${o.shard.index}/${o.shard.count})`,
+    );
+  }
 }
 
 export async function runBatch(options: RunOptions): Promise<RunSummary> {
@@ -63,7 +78,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
   try {
     const job = await prepareJob(
       paths,
-      { restart: options.restart ?? false, skipInvalid: options.skipInvalid ?? false },
+      { restart: options.restart ?? false, skipInvalid: options.skipInvalid ?? false, shard: options.shard },
       log,
     );
     releases.push(() => job.journal.close());
@@ -142,7 +157,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       );
       runner = new Runner({
         inputFile: job.inputFile,
-        skip: job.journal.skipSet(),
+        pending: job.journal.pendingSet(),
         router: new Router(pool),
         sink,
         jobId: job.jobId,

@@ -45,7 +45,8 @@ function groupJob(tasks: RowTask[]): SendJob {
 
 export interface RunnerOptions {
   inputFile: string;
-  skip: LineSet;
+  /** Lines to send; every other line is finished, invalid, or another shard's. */
+  pending: LineSet;
   router: Router;
   sink: ResultSink;
   jobId: string;
@@ -179,7 +180,7 @@ export class Runner {
   }
 
   private async readAndEnqueue(): Promise<void> {
-    const { skip } = this.o;
+    const { pending } = this.o;
     const highWater = 4096;
     const groups = new Map<string, RowTask[]>();
     const flushGroup = (key: string, tasks: RowTask[]) => {
@@ -189,7 +190,7 @@ export class Runner {
     for await (const batch of readLineBatches(openInput(this.o.inputFile))) {
       for (const line of batch) {
         if (this.stopping) return;
-        if (skip.has(line.lineNo)) continue;
+        if (!pending.has(line.lineNo)) continue;
         const parsed = parseRow(line.text);
         if (!parsed.ok) {
           throw new VbatchError(

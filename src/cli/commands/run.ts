@@ -1,7 +1,7 @@
 // `vbatch run`: flags to RunOptions, signals to an AbortSignal, progress and summary to the
 // terminal. All the work is runBatch's.
 import { readFileSync } from "node:fs";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { normalizeEndpoint } from "../../client/endpoint.js";
 import { VbatchError } from "../../errors.js";
 import type { RunOptions } from "../../run/options.js";
@@ -20,6 +20,7 @@ interface RunFlags {
   endpoint?: string[];
   endpointsFile?: string;
   engineWait: number;
+  shard?: { index: number; count: number };
   launch?: "sim";
   model?: string;
   apiKey?: string;
@@ -57,6 +58,16 @@ export function readEndpointsFile(path: string): string[] {
   });
   if (urls.length === 0) throw new VbatchError("usage", `--endpoints-file ${path} lists no URL`);
   return urls;
+}
+
+function parseShard(value: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index >= count) {
+    throw new InvalidArgumentError("--shard takes i/N with 0 <= i < N, e.g. 0/4");
+  }
+  return { index, count };
 }
 
 /** Set by the command so bin.ts can map the summary to an exit code. */
@@ -104,6 +115,7 @@ export function registerRunCommand(program: Command, result: CommandResult): voi
       "at most this many requests per second across engines",
       numberFlag("--max-rps", 0.001),
     )
+    .option("--shard <i/N>", "process only shard i of N (rows split by a hash of custom_id)", parseShard)
     .option("--skip-invalid", "send the valid rows and write invalid lines to the errors file")
     .option("--restart", "discard an earlier run's journal and outputs and start over")
     .option(
@@ -169,6 +181,7 @@ async function runCommand(input: string, flags: RunFlags): Promise<RunSummary> {
     concurrency: flags.concurrency,
     maxAttempts: flags.maxAttempts,
     engineWaitMs: flags.engineWait * 1000,
+    shard: flags.shard,
     requestTimeoutMs: flags.requestTimeout * 1000,
     maxRequestsPerSecond: flags.maxRps,
     skipInvalid: flags.skipInvalid ?? false,
