@@ -230,9 +230,20 @@ export class Runner {
     this.queue.add(() => this.attempt(job), { priority }).catch((err) => this.fail(err));
   }
 
-  private async pickEngine(): Promise<Engine | undefined> {
+  /**
+   * Picks an engine and counts the request against it in the same tick: hundreds of tasks start
+   * together, and a pick that yields before counting would send them all to the same engine.
+   */
+  private reserve(): Engine | undefined {
+    const engine = this.o.router.pick();
+    if (engine) engine.inFlight++;
+    return engine;
+  }
+
+  /** Waits for room (or for an engine to come back), then reserves it. */
+  private async waitForEngine(): Promise<Engine | undefined> {
     for (;;) {
-      const engine = this.o.router.pick();
+      const engine = this.reserve();
       if (engine || this.stopping) return engine;
       if (this.o.router.anyUp()) {
         this.allDownSince = null;
@@ -305,11 +316,10 @@ export class Runner {
   private async attempt(job: SendJob): Promise<void> {
     const { tasks } = job;
     if (this.stopping) return this.drop(tasks.length);
-    const engine = await this.pickEngine();
+    const engine = this.reserve() ?? (await this.waitForEngine());
     if (!engine) return this.drop(tasks.length);
     for (const t of tasks) t.attempts++;
     const attempts = tasks[0]?.attempts ?? 1;
-    engine.inFlight++;
     // Limits move with every result (latency limiter) and every scrape; the queue follows.
     this.syncCapacity();
     engine.sent++;
