@@ -2,8 +2,13 @@
 // exit code.
 import { Command, CommanderError } from "commander";
 import { VbatchError } from "../errors.js";
+import { registerBuildCommand } from "./commands/build.js";
+import { registerEstimateCommand } from "./commands/estimate.js";
+import { registerMergeCommand } from "./commands/merge.js";
 import { type CommandResult, registerRunCommand } from "./commands/run.js";
 import { registerSimCommand } from "./commands/sim.js";
+import { registerStatusCommand } from "./commands/status.js";
+import { registerValidateCommand } from "./commands/validate.js";
 import { VERSION } from "./version.js";
 
 export async function main(argv: string[]): Promise<number> {
@@ -15,6 +20,11 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError("(run with --help for usage)");
   registerRunCommand(program, result);
   registerSimCommand(program);
+  registerBuildCommand(program);
+  registerValidateCommand(program);
+  registerEstimateCommand(program);
+  registerStatusCommand(program);
+  registerMergeCommand(program);
   for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync(argv);

@@ -1,0 +1,55 @@
+// `vbatch status`: where a job stands, read from its journal without disturbing it.
+import type { Command } from "commander";
+import { jobStatus, type StatusReport } from "../../tools/status/index.js";
+import { compact, duration, int } from "../format.js";
+import { numberFlag } from "../options.js";
+
+interface StatusFlags {
+  journal?: string;
+  sample: number;
+  json?: boolean;
+}
+
+export function renderStatus(r: StatusReport): string {
+  const done = r.succeeded + r.failed;
+  const since = r.lastUpdate
+    ? `, last update ${duration((Date.now() - Date.parse(r.lastUpdate)) / 1000)} ago`
+    : "";
+  const lines = [
+    `vbatch status: ${r.journal}`,
+    `  state      ${r.state}${r.validated ? "" : " (still validating the input)"}${since}`,
+    `  rows       ${int(done)}/${int(r.total)} done (${r.percent.toFixed(1)}%): ${int(r.succeeded)} ok, ${int(r.failed)} failed, ${int(r.pending)} pending${r.invalid ? `, ${int(r.invalid)} invalid` : ""}`,
+    `  tokens     ${int(r.promptTokens)} prompt, ${int(r.completionTokens)} completion`,
+  ];
+  if (r.rate) {
+    lines.push(
+      `  rate       ${compact(r.rate.rowsPerSec)} rows/s, ${compact(r.rate.tokensPerSec)} tok/s (${r.rate.meaning})`,
+    );
+  }
+  if (r.etaSec !== null) lines.push(`  ETA        ${duration(r.etaSec)}`);
+  if (r.createdAt) lines.push(`  started    ${r.createdAt}`);
+  if (r.input) lines.push(`  input      ${r.input}`);
+  if (r.output) lines.push(`  output     ${r.output}`);
+  if (r.errors) lines.push(`  errors     ${r.errors}`);
+  if (r.state === "stopped") lines.push("  re-run the same `vbatch run` command to resume");
+  return `${lines.join("\n")}\n`;
+}
+
+export function registerStatusCommand(program: Command): void {
+  program
+    .command("status")
+    .description("rows done, failed and pending, rate and ETA of a running or stopped job")
+    .argument("[output]", "the job's output file (or its .vbatch.db); default: the only *.vbatch.db here")
+    .option("--journal <file>", "the job's journal, if not beside its output")
+    .option(
+      "--sample <sec>",
+      "for a running job, watch this long to measure the current rate (0: average only)",
+      numberFlag("--sample", 0),
+      2,
+    )
+    .option("--json", "print the report as JSON on stdout")
+    .action(async (output: string | undefined, flags: StatusFlags) => {
+      const r = await jobStatus({ output, journal: flags.journal, sampleMs: flags.sample * 1000 });
+      process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : renderStatus(r));
+    });
+}

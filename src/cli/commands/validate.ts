@@ -1,0 +1,82 @@
+// `vbatch validate`: the run's validation on its own, with a summary of the input. Problems are
+// listed with line numbers and end the command with exit code 2.
+import type { Command } from "commander";
+import { problemsError } from "../../tools/problems.js";
+import { type ValidateReport, validateInput } from "../../tools/validate/index.js";
+import { int } from "../format.js";
+import { intFlag } from "../options.js";
+
+interface ValidateFlags {
+  maxModelLen?: number;
+  endpoint?: string;
+  model?: string;
+  concurrency: number;
+  json?: boolean;
+}
+
+function counts(record: Record<string, number>): string {
+  const entries = Object.entries(record).sort((a, b) => b[1] - a[1]);
+  return entries.length === 0 ? "none" : entries.map(([k, n]) => `${k} ${int(n)}`).join(", ");
+}
+
+export function renderValidate(r: ValidateReport): string {
+  const lines = [
+    `vbatch validate: ${r.input}`,
+    `  rows              ${int(r.rows)} valid of ${int(r.lines)} lines`,
+    `  urls              ${counts(r.byUrl)}`,
+    `  models            ${counts(r.models)}`,
+    `  duplicate prompts ${int(r.duplicatePrompts)} (rows repeating an earlier row's url and body)`,
+  ];
+  const lp = r.longestPrompt;
+  if (lp)
+    lines.push(
+      `  longest prompt    ${int(lp.chars)} characters (custom_id ${JSON.stringify(lp.customId)}, line ${lp.line})`,
+    );
+  const c = r.context;
+  if (c) {
+    const longest = c.longestPromptTokens;
+    lines.push(
+      `  context           ${int(c.checked)} rows checked, ${int(c.tooLong)} too long; tokens ${c.description}`,
+    );
+    if (longest) {
+      lines.push(
+        `  longest in tokens ${int(longest.tokens)} (custom_id ${JSON.stringify(longest.customId)}, line ${longest.line})`,
+      );
+    }
+    if (c.unknownLength > 0)
+      lines.push(`  not checked       ${int(c.unknownLength)} rows (no max_model_len known for their model)`);
+  } else {
+    lines.push("  context           not checked (pass --endpoint <url> or --max-model-len <n>)");
+  }
+  lines.push(`  problems          ${r.problemCount === 0 ? "none" : int(r.problemCount)}`);
+  return `${lines.join("\n")}\n`;
+}
+
+export function registerValidateCommand(program: Command): void {
+  program
+    .command("validate")
+    .description("check a batch input file without sending it: every problem with its line number")
+    .argument("<input>", "input .jsonl or .jsonl.gz file")
+    .option(
+      "--max-model-len <n>",
+      "flag rows whose prompt + max_tokens exceed this context",
+      intFlag("--max-model-len"),
+    )
+    .option("-e, --endpoint <url>", "a live engine: its max_model_len, and exact counts from its /tokenize")
+    .option("-m, --model <id>", "model for rows without body.model (default: the engine's only model)")
+    .option("-c, --concurrency <n>", "/tokenize requests in flight", intFlag("--concurrency"), 16)
+    .option("--json", "print the report as JSON on stdout")
+    .action(async (input: string, flags: ValidateFlags) => {
+      const r = await validateInput({
+        input,
+        maxModelLen: flags.maxModelLen,
+        endpoint: flags.endpoint,
+        model: flags.model,
+        concurrency: flags.concurrency,
+      });
+      process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : renderValidate(r));
+      if (!r.ok) {
+        throw problemsError(input, { count: r.problemCount, listed: r.problems });
+      }
+    });
+}
