@@ -8,7 +8,7 @@ export function renderSummary(s: RunSummary): string {
     `  rows       ${int(s.succeeded)} ok, ${int(s.failed)} failed${s.invalid ? `, ${int(s.invalid)} invalid` : ""} of ${int(s.total + s.invalid)}${s.resumed ? ` (${int(s.resumed)} from an earlier run)` : ""}`,
     `  tokens     ${int(s.promptTokens)} prompt, ${int(s.completionTokens)} completion`,
     `  time       ${duration(s.wallMs / 1000)} wall, ${compact(s.rowsPerSec)} rows/s, ${compact(s.tokensPerSec)} tok/s`,
-    `  requests   ${int(s.requests)} sent, ${int(s.retries)} retried`,
+    `  requests   ${int(s.requests)} sent, ${int(s.retries)} retried${s.deduped ? `, ${int(s.deduped)} saved by dedupe` : ""}`,
     `  output     ${s.output}`,
   ];
   if (s.failed + s.invalid > 0) lines.push(`  errors     ${s.errors}`);

@@ -40,7 +40,10 @@ export interface JournalCounts {
 export class Journal {
   readonly path: string;
   private readonly db: Database.Database;
-  private readonly insertRow: Database.Statement<[number, string]>;
+  private readonly insertRow: Database.Statement<[number, string, string | null, number | null]>;
+  private readonly findLeader: Database.Statement<[string], { line: number }>;
+  private readonly addFollower: Database.Statement<[number]>;
+  private readonly followersOf: Database.Statement<[number], { line: number; custom_id: string }>;
   private readonly findLine: Database.Statement<[string], { line: number }>;
   private readonly insertInvalid: Database.Statement<[number, string | null, string]>;
   private readonly updateRow: Database.Statement<[number, number | null, number, number, number]>;
@@ -64,7 +67,12 @@ export class Journal {
       this.db.exec(SCHEMA);
     }
     this.db.pragma("busy_timeout = 5000");
-    this.insertRow = this.db.prepare("INSERT OR IGNORE INTO rows (line, custom_id) VALUES (?, ?)");
+    this.insertRow = this.db.prepare(
+      "INSERT OR IGNORE INTO rows (line, custom_id, dkey, dup_of) VALUES (?, ?, ?, ?)",
+    );
+    this.findLeader = this.db.prepare("SELECT line FROM rows WHERE dkey = ? AND dup_of IS NULL LIMIT 1");
+    this.addFollower = this.db.prepare("UPDATE rows SET followers = followers + 1 WHERE line = ?");
+    this.followersOf = this.db.prepare("SELECT line, custom_id FROM rows WHERE dup_of = ? AND state = 0");
     this.findLine = this.db.prepare("SELECT line FROM rows WHERE custom_id = ?");
     this.insertInvalid = this.db.prepare(
       "INSERT OR REPLACE INTO invalid (line, custom_id, message) VALUES (?, ?, ?)",
@@ -105,14 +113,19 @@ export class Journal {
   }
 
   /** Records a batch of valid rows and invalid lines; returns the rows whose custom_id was seen before. */
-  ingest(rows: { line: number; customId: string }[], invalid: InvalidLine[]): DuplicateId[] {
+  ingest(
+    rows: { line: number; customId: string; dkey?: string | null }[],
+    invalid: InvalidLine[],
+  ): DuplicateId[] {
     const dups: DuplicateId[] = [];
     this.db.transaction(() => {
       for (const r of rows) {
-        if (this.insertRow.run(r.line, r.customId).changes === 0) {
+        const dkey = r.dkey ?? null;
+        const leader = dkey === null ? undefined : this.findLeader.get(dkey)?.line;
+        if (this.insertRow.run(r.line, r.customId, dkey, leader ?? null).changes === 0) {
           const first = this.findLine.get(r.customId);
           dups.push({ line: r.line, customId: r.customId, firstLine: first?.line ?? -1 });
-        }
+        } else if (leader !== undefined) this.addFollower.run(leader);
       }
       for (const inv of invalid) this.insertInvalid.run(inv.line, inv.customId ?? null, inv.message);
     })();
@@ -140,12 +153,31 @@ export class Journal {
     return { out: Number(this.getMeta("out_offset") ?? 0), err: Number(this.getMeta("err_offset") ?? 0) };
   }
 
-  /** Lines still to send: rows of this job (and shard) that are not final. */
+  /** Lines still to send: rows of this job (and shard) that are not final and not a duplicate. */
   pendingSet(): LineSet {
+    return this.lineSet("SELECT line FROM rows WHERE state = 0 AND dup_of IS NULL");
+  }
+
+  /** Pending lines whose answer other rows share (see `followers`). */
+  leaderSet(): LineSet {
+    return this.lineSet("SELECT line FROM rows WHERE state = 0 AND followers > 0");
+  }
+
+  /** The pending rows that share `line`'s answer. */
+  followers(line: number): { line: number; customId: string }[] {
+    return this.followersOf.all(line).map((r) => ({ line: r.line, customId: r.custom_id }));
+  }
+
+  /** Rows answered by another row's request: requests dedupe saved. */
+  dedupedCount(): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM rows WHERE dup_of IS NOT NULL").get() as { n: number })
+      .n;
+  }
+
+  private lineSet(sql: string): LineSet {
     const maxRow = this.db.prepare("SELECT max(line) AS m FROM rows").get() as { m: number | null };
     const set = new LineSet(maxRow.m ?? 0);
-    const pending = this.db.prepare("SELECT line FROM rows WHERE state = 0").pluck();
-    for (const line of pending.iterate() as IterableIterator<number>) set.add(line);
+    for (const line of this.db.prepare(sql).pluck().iterate() as IterableIterator<number>) set.add(line);
     return set;
   }
 

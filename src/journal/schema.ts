@@ -1,6 +1,6 @@
 // The journal's tables. One SQLite file per job: the rows of the input with their state, the lines
 // that failed validation, and the byte offsets up to which the output files are committed.
-export const JOURNAL_VERSION = "1";
+export const JOURNAL_VERSION = "2";
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -13,8 +13,13 @@ CREATE TABLE IF NOT EXISTS rows (
   state             INTEGER NOT NULL DEFAULT 0, -- 0 pending, 1 succeeded, 2 failed
   status            INTEGER,               -- HTTP status of the final answer, if any
   prompt_tokens     INTEGER,
-  completion_tokens INTEGER
+  completion_tokens INTEGER,
+  dkey              TEXT,                  -- request identity, for rows that may be deduplicated
+  dup_of            INTEGER,               -- the line whose answer this row shares (never sent itself)
+  followers         INTEGER NOT NULL DEFAULT 0 -- rows that share this row's answer
 );
+CREATE INDEX IF NOT EXISTS rows_dkey ON rows (dkey) WHERE dkey IS NOT NULL;
+CREATE INDEX IF NOT EXISTS rows_dup_of ON rows (dup_of) WHERE dup_of IS NOT NULL;
 CREATE TABLE IF NOT EXISTS invalid (
   line      INTEGER PRIMARY KEY,
   custom_id TEXT,

@@ -8,6 +8,7 @@ import { openInput } from "../input/open.js";
 import { parseRow } from "../input/row.js";
 import type { InvalidLine, Journal } from "../journal/journal.js";
 import { shardOf } from "../tools/shard.js";
+import { type DedupeMode, dedupeKey } from "./dedupe.js";
 
 /** How many problems an error message lists before it only counts the rest. */
 export const MAX_LISTED_PROBLEMS = 20;
@@ -27,7 +28,12 @@ export interface Shard {
   count: number;
 }
 
-export async function ingestInput(path: string, journal: Journal, shard?: Shard): Promise<IngestResult> {
+export async function ingestInput(
+  path: string,
+  journal: Journal,
+  shard?: Shard,
+  dedupe: DedupeMode = "off",
+): Promise<IngestResult> {
   // Rows belong to the shard their custom_id hashes to; a line with no usable id, by its number.
   const mine = (customId: string | undefined, lineNo: number) =>
     !shard ||
@@ -41,13 +47,17 @@ export async function ingestInput(path: string, journal: Journal, shard?: Shard)
       result.problems.push(`line ${inv.line}: ${inv.message}`);
   };
   for await (const batch of readLineBatches(openInput(path), (chunk) => hash.update(chunk))) {
-    const valid: { line: number; customId: string }[] = [];
+    const valid: { line: number; customId: string; dkey: string | null }[] = [];
     const invalid: InvalidLine[] = [];
     for (const line of batch) {
       const parsed = parseRow(line.text);
       if (!mine(parsed.ok ? parsed.row.customId : parsed.customId, line.lineNo)) continue;
       if (parsed.ok) {
-        valid.push({ line: line.lineNo, customId: parsed.row.customId });
+        valid.push({
+          line: line.lineNo,
+          customId: parsed.row.customId,
+          dkey: dedupeKey(dedupe, parsed.row.url, parsed.row.body),
+        });
         if (parsed.row.body.model === undefined) result.rowsWithoutModel++;
       } else {
         const inv = { line: line.lineNo, customId: parsed.customId, message: parsed.message };

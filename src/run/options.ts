@@ -2,6 +2,7 @@
 // type one to one; tests and `vbatch serve` call runBatch with it directly.
 import type { Logger } from "pino";
 import type { TransportKind } from "../route/engine.js";
+import type { DedupeMode } from "./dedupe.js";
 import type { RunProgress } from "./progress.js";
 
 export interface RunOptions {
@@ -40,6 +41,12 @@ export interface RunOptions {
    * orchestrators can split one input without talking to each other (merge with `vbatch merge`).
    */
   shard?: { index: number; count: number } | undefined;
+  /**
+   * Send identical requests (same url and body) once and share the answer: "auto" only where the
+   * answer is deterministic (embeddings, temperature 0, a fixed seed). Decided when the job
+   * starts; a resumed job keeps its first choice. @default "auto"
+   */
+  dedupe?: DedupeMode;
   /** Route invalid lines to the errors file instead of refusing the input. @default false */
   skipInvalid?: boolean;
   /** Discard the journal and outputs of an earlier run and start over. @default false */

@@ -7,6 +7,7 @@ import { VbatchError } from "../errors.js";
 import { fingerprintFile } from "../input/fingerprint.js";
 import { spoolStream } from "../input/spool.js";
 import { Journal } from "../journal/journal.js";
+import type { DedupeMode } from "./dedupe.js";
 import { ingestInput, invalidInputError, type Shard } from "./ingest.js";
 import type { ResolvedPaths } from "./options.js";
 
@@ -34,6 +35,7 @@ export async function prepareJob(
     restart: boolean;
     skipInvalid: boolean;
     shard?: Shard | undefined;
+    dedupe?: DedupeMode | undefined;
     stdin?: NodeJS.ReadableStream | undefined;
   },
   log?: Logger,
@@ -95,7 +97,7 @@ export async function prepareJob(
     }
     // New job, or an earlier validation pass that did not finish: (re)ingest from scratch.
     journal.reset();
-    const result = await ingestInput(inputFile, journal, opts.shard);
+    const result = await ingestInput(inputFile, journal, opts.shard, opts.dedupe ?? "auto");
     const display = paths.input === "-" ? "stdin" : paths.input;
     if (result.rows === 0 && result.invalid === 0 && !opts.shard) {
       throw new VbatchError("invalid_input", `${display} has no request lines (empty file)`);
@@ -112,6 +114,7 @@ export async function prepareJob(
       err_offset: "0",
       ingested: "1",
       shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : "",
+      dedupe: opts.dedupe ?? "auto",
     });
     log?.info({ rows: result.rows, invalid: result.invalid }, "input validated");
     return { journal, inputFile, jobId, resumed: false, rowsWithoutModel: result.rowsWithoutModel };

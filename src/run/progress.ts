@@ -46,6 +46,8 @@ export interface RunSummary {
   failed: number;
   invalid: number;
   resumed: number;
+  /** Rows answered by an identical row's request (requests dedupe saved), over the whole job. */
+  deduped: number;
   /** Requests sent in this run, retries included. */
   requests: number;
   retries: number;

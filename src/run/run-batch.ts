@@ -78,7 +78,12 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
   try {
     const job = await prepareJob(
       paths,
-      { restart: options.restart ?? false, skipInvalid: options.skipInvalid ?? false, shard: options.shard },
+      {
+        restart: options.restart ?? false,
+        skipInvalid: options.skipInvalid ?? false,
+        shard: options.shard,
+        dedupe: options.dedupe,
+      },
       log,
     );
     releases.push(() => job.journal.close());
@@ -158,6 +163,8 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       runner = new Runner({
         inputFile: job.inputFile,
         pending: job.journal.pendingSet(),
+        leaders: job.journal.leaderSet(),
+        followersOf: (line) => job.journal.followers(line),
         router: new Router(pool),
         sink,
         jobId: job.jobId,
@@ -218,6 +225,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       failed: p.failed,
       invalid: p.invalid,
       resumed,
+      deduped: job.journal.dedupedCount(),
       requests: live.requests,
       retries: live.retries,
       promptTokens: p.promptTokens,

@@ -45,8 +45,11 @@ function groupJob(tasks: RowTask[]): SendJob {
 
 export interface RunnerOptions {
   inputFile: string;
-  /** Lines to send; every other line is finished, invalid, or another shard's. */
+  /** Lines to send; every other line is finished, invalid, another shard's, or a duplicate. */
   pending: LineSet;
+  /** Pending lines whose answer duplicate rows share, and how to find those rows. */
+  leaders?: LineSet | undefined;
+  followersOf?: ((line: number) => { line: number; customId: string }[]) | undefined;
   router: Router;
   sink: ResultSink;
   jobId: string;
@@ -362,7 +365,7 @@ export class Runner {
       if (pieces) {
         engine.limit.onResult(latency, false, engine.inFlight + 1);
         tasks.forEach((t, i) => {
-          this.settle(engine, t, { ...result, body: pieces[i] as string } as WireResponse);
+          this.settle(engine, t, { ...result, body: pieces[i] as string });
         });
         return;
       }
@@ -399,7 +402,7 @@ export class Runner {
       return;
     }
     engine.limit.onResult(latency, false, engine.inFlight + 1);
-    if (tasks.length === 1) this.record(engine, first, outcome);
+    if (tasks.length === 1) this.record(engine, first, outcome, result);
     else for (const t of tasks) this.settle(engine, t, result);
   }
 
@@ -408,14 +411,25 @@ export class Runner {
     const outcome = decide(task.customId, result, task.attempts, this.o.maxAttempts);
     if (outcome.kind === "retry") {
       // A group answered as a whole cannot leave one row to retry; record it as it stands.
-      this.record(engine, task, decide(task.customId, result, this.o.maxAttempts, this.o.maxAttempts));
+      this.record(
+        engine,
+        task,
+        decide(task.customId, result, this.o.maxAttempts, this.o.maxAttempts),
+        result,
+      );
       return;
     }
-    this.record(engine, task, outcome);
+    this.record(engine, task, outcome, result);
   }
 
-  private record(engine: Engine, task: RowTask, outcome: Outcome): void {
+  private record(
+    engine: Engine,
+    task: RowTask,
+    outcome: Outcome,
+    result: WireResponse | TransportFailure,
+  ): void {
     if (outcome.kind !== "final") return;
+    if (this.o.leaders?.has(task.line)) this.shareAnswer(task.line, result);
     if (outcome.toErrors) {
       engine.failed++;
       this.counters.failed++;
@@ -435,6 +449,24 @@ export class Runner {
     if (full) this.commit();
     this.outstanding--;
     this.checkDone();
+  }
+
+  /** Writes the rows that asked the same question as `line` with its answer, each its own line. */
+  private shareAnswer(line: number, result: WireResponse | TransportFailure): void {
+    for (const f of this.o.followersOf?.(line) ?? []) {
+      const outcome = decide(f.customId, result, this.o.maxAttempts, this.o.maxAttempts);
+      if (outcome.kind !== "final") continue;
+      if (outcome.toErrors) this.counters.failed++;
+      else this.counters.succeeded++;
+      this.o.sink.add(outcome.line, outcome.toErrors, {
+        line: f.line,
+        state: outcome.state,
+        status: outcome.status,
+        // The engine did this work once, for the row that was sent.
+        promptTokens: 0,
+        completionTokens: 0,
+      });
+    }
   }
 
   private checkDone(): void {

@@ -32,6 +32,7 @@ interface RunFlags {
   restart?: boolean;
   transport: "http" | "sdk";
   coalesce: boolean;
+  dedupe: "on" | "off" | "auto";
   json?: boolean;
   progress: boolean;
   logLevel?: string;
@@ -124,6 +125,12 @@ export function registerRunCommand(program: Command, result: CommandResult): voi
       oneOf("--transport", ["http", "sdk"] as const),
       "http",
     )
+    .option(
+      "--dedupe <mode>",
+      "send identical requests once: auto (only deterministic ones: embeddings, temperature 0, a seed), on, off",
+      oneOf("--dedupe", ["on", "off", "auto"] as const),
+      "auto",
+    )
     .option("--no-coalesce", "send every embedding row as its own request")
     .option("--json", "print the summary as JSON on stdout")
     .option("--no-progress", "no progress line on stderr")
@@ -188,6 +195,7 @@ async function runCommand(input: string, flags: RunFlags): Promise<RunSummary> {
     restart: flags.restart ?? false,
     transport: flags.transport,
     coalesce: flags.coalesce,
+    dedupe: flags.dedupe,
     signal: controller.signal,
     onProgress: line ? (p) => line.update(p) : undefined,
     logger,

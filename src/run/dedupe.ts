@@ -1,0 +1,17 @@
+// Per-batch dedupe: identical requests (same url and body) are sent once and the answer shared
+// by every row that asked. Only where the answer is deterministic by default: sampling at a
+// temperature above zero is often repeated on purpose, to get different answers.
+import { createHash } from "node:crypto";
+
+export type DedupeMode = "on" | "off" | "auto";
+
+/** True when the same request always gets the same answer (embeddings, temperature 0, a seed). */
+export function isDeterministic(url: string, body: Record<string, unknown>): boolean {
+  return url === "/v1/embeddings" || body.temperature === 0 || typeof body.seed === "number";
+}
+
+/** The identity of a request for dedupe, or null when this row is not deduplicated. */
+export function dedupeKey(mode: DedupeMode, url: string, body: Record<string, unknown>): string | null {
+  if (mode === "off" || (mode === "auto" && !isDeterministic(url, body))) return null;
+  return createHash("sha1").update(url).update("\n").update(JSON.stringify(body)).digest("base64");
+}
