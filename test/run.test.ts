@@ -5,7 +5,15 @@ import { gzipSync } from "node:zlib";
 import { afterEach, describe, expect, it } from "vitest";
 import { runBatch } from "../src/index.js";
 import { type SimServer, simEmbedding, simReplyText, startSim } from "../src/sim/index.js";
-import { chatRow, idCounts, readJsonl, tempDir, writeChatInput, writeJsonl } from "./helpers/files.js";
+import {
+  chatRow,
+  idCounts,
+  readJsonl,
+  requestKey,
+  tempDir,
+  writeChatInput,
+  writeJsonl,
+} from "./helpers/files.js";
 
 const dir = tempDir();
 let n = 0;
@@ -323,5 +331,78 @@ describe("embedding coalescing", () => {
     const [err] = readJsonl(summary.errors);
     expect(err.custom_id).toBe("e-10");
     expect(err.response.status_code).toBe(400);
+  });
+});
+
+describe("tags, priority and runner metrics", () => {
+  it("records --tag in the summary and in every request id", async () => {
+    const s = await sim();
+    const j = job("tags");
+    writeChatInput(j.input, 3);
+    const summary = await runBatch({ ...j, endpoints: [s.url], tags: { team: "search", run: "7" }, ...fast });
+    expect(summary.tags).toEqual({ team: "search", run: "7" });
+    for (const line of readJsonl(j.output)) expect(line.response.request_id).toMatch(/-team=search,run=7-/);
+  });
+
+  it("sends --priority, and a row's own priority wins", async () => {
+    const s = await sim({ schedulingPolicy: "priority", trackRequests: true });
+    const j = job("prio");
+    writeJsonl(j.input, [
+      chatRow(0, { model: "sim-model" }),
+      { ...chatRow(1, { model: "sim-model" }), priority: -5 },
+    ]);
+    const summary = await runBatch({ ...j, endpoints: [s.url], priority: 3, ...fast });
+    expect(summary.succeeded).toBe(2);
+    const keys = Object.keys(s.stats().requestsByKey ?? {});
+    expect(keys).toContain(
+      requestKey({ ...(chatRow(0, { model: "sim-model" }).body as object), priority: 3 }),
+    );
+    expect(keys).toContain(
+      requestKey({ ...(chatRow(1, { model: "sim-model" }).body as object), priority: -5 }),
+    );
+  });
+
+  it("records the engine's refusal of priorities as a final 400", async () => {
+    const s = await sim();
+    const j = job("prio");
+    writeChatInput(j.input, 2);
+    const summary = await runBatch({ ...j, endpoints: [s.url], priority: 1, ...fast });
+    expect(summary.failed).toBe(2);
+    const [err] = readJsonl(summary.errors);
+    expect(err.response.status_code).toBe(400);
+    expect(JSON.stringify(err.response.body)).toMatch(/Priority scheduling is not enabled/);
+  });
+
+  it("serves the runner's own Prometheus metrics while it runs", async () => {
+    const s = await sim({ maxNumSeqs: 2, stepMs: 2, outputTokens: 4 });
+    const j = job("metrics");
+    writeChatInput(j.input, 100);
+    let scraped = "";
+    let url = "";
+    await runBatch({
+      ...j,
+      endpoints: [s.url],
+      metricsPort: 0,
+      onMetricsUrl: (u) => {
+        url = u;
+      },
+      progressIntervalMs: 20,
+      onProgress: (p) => {
+        if (!scraped && p.succeeded > 10 && url) {
+          scraped = "pending";
+          fetch(url)
+            .then((r) => r.text())
+            .then((t) => {
+              scraped = t;
+            });
+        }
+      },
+      ...fast,
+    });
+    for (let i = 0; i < 100 && (scraped === "pending" || scraped === ""); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(scraped).toMatch(/vbatch_rows\{state="succeeded"\} \d+/);
+    expect(scraped).toMatch(/vbatch_engine_limit\{engine="http:\/\/127\.0\.0\.1:\d+"\} \d+/);
+    expect(scraped).toMatch(/vbatch_request_duration_seconds_bucket/);
   });
 });

@@ -66,5 +66,13 @@ export function parseRow(text: string): ParseResult {
   if (body.model !== undefined && (typeof body.model !== "string" || body.model.length === 0)) {
     return { ok: false, message: "body.model must be a non-empty string", customId };
   }
+  // A per-row scheduling priority may sit beside the body; vLLM takes it in the body.
+  const priority = value.priority;
+  if (priority !== undefined) {
+    if (typeof priority !== "number" || !Number.isInteger(priority)) {
+      return { ok: false, message: "priority must be an integer (lower runs first)", customId };
+    }
+    if (body.priority === undefined) body.priority = priority;
+  }
   return { ok: true, row: { customId, url: url as BatchUrl, body } };
 }

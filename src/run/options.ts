@@ -47,6 +47,16 @@ export interface RunOptions {
    * starts; a resumed job keeps its first choice. @default "auto"
    */
   dedupe?: DedupeMode;
+  /** Job metadata: kept in the journal, the summary and every request id. */
+  tags?: Record<string, string> | undefined;
+  /** vLLM `priority` for rows that set none (lower runs first; needs --scheduling-policy priority). */
+  priority?: number | undefined;
+  /** Serve the runner's Prometheus metrics on this port (0: any free port). */
+  metricsPort?: number | undefined;
+  /** Host for the metrics server. @default "127.0.0.1" */
+  metricsHost?: string;
+  /** Called once the metrics server listens, with its URL. */
+  onMetricsUrl?: ((url: string) => void) | undefined;
   /** Route invalid lines to the errors file instead of refusing the input. @default false */
   skipInvalid?: boolean;
   /** Discard the journal and outputs of an earlier run and start over. @default false */

@@ -56,6 +56,8 @@ export interface RunSummary {
   wallMs: number;
   rowsPerSec: number;
   tokensPerSec: number;
+  /** The job's --tag metadata. */
+  tags: Record<string, string>;
   /** Peak resident memory of this process, MiB. */
   maxRssMb: number;
   /** True when the run was stopped (Ctrl-C) before every row was final. */

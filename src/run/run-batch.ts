@@ -8,11 +8,13 @@ import { ResultSink } from "../output/sink.js";
 import { Router } from "../route/router.js";
 import { monitorEngine } from "../schedule/monitor.js";
 import { adaptiveLimit, createEngines, defaultModel, discoverEngines } from "./engines.js";
+import { type RunMetrics, startRunMetrics } from "./metrics.js";
 import type { RunOptions } from "./options.js";
 import { resolvePaths } from "./paths.js";
 import { prepareJob } from "./prepare.js";
 import type { EngineProgress, RunProgress, RunSummary } from "./progress.js";
 import { Runner } from "./runner.js";
+import { tagSuffix } from "./tags.js";
 
 function checkOptions(o: RunOptions): void {
   const positive = (v: number | undefined, flag: string, min = 1) => {
@@ -104,6 +106,11 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
     sink.flush();
 
     const resumed = before.succeeded + before.failed;
+    if (options.tags && Object.keys(options.tags).length > 0) {
+      job.journal.setMeta({ tags: JSON.stringify(options.tags) });
+    }
+    const tags = JSON.parse(job.journal.getMeta("tags") ?? "{}") as Record<string, string>;
+    let metrics: RunMetrics | undefined;
     let runner: Runner | undefined;
     let live: Runner["counters"] = {
       succeeded: 0,
@@ -152,6 +159,13 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       };
     };
 
+    if (options.metricsPort !== undefined) {
+      metrics = await startRunMetrics(options.metricsPort, options.metricsHost ?? "127.0.0.1", progress);
+      const m = metrics;
+      releases.push(() => m.close());
+      options.onMetricsUrl?.(m.url);
+      log?.info({ url: m.url }, "runner metrics");
+    }
     if (before.pending > 0) {
       pool = await discoverEngines(engines, log);
       if (options.concurrency === undefined) for (const e of pool) e.limit = adaptiveLimit(e);
@@ -167,7 +181,9 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
         followersOf: (line) => job.journal.followers(line),
         router: new Router(pool),
         sink,
-        jobId: job.jobId,
+        requestIdPrefix: `vbatch-${job.jobId}${tagSuffix(tags)}`,
+        priority: options.priority,
+        onAttempt: metrics ? (e, ms, status) => metrics?.observe(e.base, ms, status) : undefined,
         defaultModel: model,
         maxAttempts: options.maxAttempts ?? 5,
         backoff: { baseMs: options.retryBaseMs ?? 500, maxMs: options.retryMaxMs ?? 30_000 },
@@ -226,6 +242,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       invalid: p.invalid,
       resumed,
       deduped: job.journal.dedupedCount(),
+      tags,
       requests: live.requests,
       retries: live.retries,
       promptTokens: p.promptTokens,

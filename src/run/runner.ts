@@ -52,7 +52,12 @@ export interface RunnerOptions {
   followersOf?: ((line: number) => { line: number; customId: string }[]) | undefined;
   router: Router;
   sink: ResultSink;
-  jobId: string;
+  /** Start of every request id sent: "vbatch-<job>" plus the job's tags. */
+  requestIdPrefix: string;
+  /** Sent as vLLM's `priority` for rows that set none. */
+  priority?: number | undefined;
+  /** Sees every attempt's result (metrics). */
+  onAttempt?: ((engine: Engine, latencyMs: number, status: number | null) => void) | undefined;
   defaultModel: string | undefined;
   maxAttempts: number;
   backoff: BackoffOptions;
@@ -98,6 +103,7 @@ export class Runner {
   private readonly limiter: Bottleneck | undefined;
   private outstanding = 0;
   private allDownSince: number | null = null;
+  private warnedPriority = false;
   private readingDone = false;
   private stopping = false;
   private fatal: unknown;
@@ -203,6 +209,8 @@ export class Runner {
         }
         const { row } = parsed;
         if (row.body.model === undefined) row.body.model = this.o.defaultModel;
+        if (this.o.priority !== undefined && row.body.priority === undefined)
+          row.body.priority = this.o.priority;
         const task: RowTask = {
           line: line.lineNo,
           customId: row.customId,
@@ -334,7 +342,7 @@ export class Runner {
       engine.transport.send({
         path: job.url,
         body: job.body,
-        requestId: `vbatch-${this.o.jobId}-${first.line}-${attempts}`,
+        requestId: `${this.o.requestIdPrefix}-${first.line}-${attempts}`,
       });
     try {
       result = this.limiter ? await this.limiter.schedule(send) : await send();
@@ -359,6 +367,16 @@ export class Runner {
       }
     }
     const latency = performance.now() - started;
+    this.o.onAttempt?.(engine, latency, result instanceof TransportFailure ? null : result.status);
+    if (!(result instanceof TransportFailure) && result.status === 400 && !this.warnedPriority) {
+      if (/priority scheduling is not enabled/i.test(result.body)) {
+        this.warnedPriority = true;
+        this.o.logger?.error(
+          { engine: engine.base },
+          "the engine refuses request priorities: start vLLM with --scheduling-policy priority, or drop --priority",
+        );
+      }
+    }
     if (tasks.length > 1 && !(result instanceof TransportFailure)) {
       const pieces =
         result.status >= 200 && result.status < 300 ? splitEmbeddings(result.body, job.weights ?? []) : null;

@@ -20,6 +20,7 @@ export interface SimConfig {
   startupDelayMs: number;
   seed: number;
   trackRequests: boolean;
+  schedulingPolicy: "fcfs" | "priority";
   onExit: (() => void) | null;
 }
 
@@ -69,6 +70,7 @@ export function resolveOptions(o: SimOptions): SimConfig {
     startupDelayMs: nonNegative("startupDelayMs", o.startupDelayMs, 0),
     seed: int("seed", o.seed, 1, 0),
     trackRequests: o.trackRequests ?? false,
+    schedulingPolicy: o.schedulingPolicy ?? "fcfs",
     onExit: o.onExit ?? null,
   };
 }

@@ -45,8 +45,12 @@ function positiveInt(body: Body, name: string): number | null | ErrorInfo {
 /** vLLM answers 404 for a model it does not serve; an absent model means the served one. */
 export function checkModel(cfg: SimConfig, body: Body): ErrorInfo | null {
   const model = body.model;
-  if (model === undefined || model === null || model === cfg.model) return null;
-  return modelNotFound(String(model));
+  if (model !== undefined && model !== null && model !== cfg.model) return modelNotFound(String(model));
+  // vLLM's engine refuses priorities unless started with --scheduling-policy priority.
+  if (typeof body.priority === "number" && body.priority !== 0 && cfg.schedulingPolicy !== "priority") {
+    return badRequest(`Got priority ${body.priority} but Priority scheduling is not enabled.`);
+  }
+  return null;
 }
 
 /** vLLM's _validate_input for completion-like requests. */

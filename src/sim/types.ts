@@ -46,6 +46,8 @@ export interface SimOptions {
   seed?: number;
   /** keep a count of receptions per request key (see SimStats.requestsByKey) */
   trackRequests?: boolean;
+  /** "fcfs" (default) refuses a non-zero `priority` with vLLM's 400; "priority" accepts it */
+  schedulingPolicy?: "fcfs" | "priority";
   /** called once after exitAfter killed the server; the CLI exits the process from here */
   onExit?: () => void;
 }

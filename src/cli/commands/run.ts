@@ -7,6 +7,7 @@ import { VbatchError } from "../../errors.js";
 import type { RunOptions } from "../../run/options.js";
 import type { RunSummary } from "../../run/progress.js";
 import { runBatch } from "../../run/run-batch.js";
+import { parseTags } from "../../run/tags.js";
 import { startSim } from "../../sim/index.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
 import { collect, intFlag, numberFlag, oneOf } from "../options.js";
@@ -33,6 +34,9 @@ interface RunFlags {
   transport: "http" | "sdk";
   coalesce: boolean;
   dedupe: "on" | "off" | "auto";
+  tag?: string[];
+  priority?: number;
+  metricsPort?: number;
   json?: boolean;
   progress: boolean;
   logLevel?: string;
@@ -131,6 +135,21 @@ export function registerRunCommand(program: Command, result: CommandResult): voi
       oneOf("--dedupe", ["on", "off", "auto"] as const),
       "auto",
     )
+    .option(
+      "--tag <key=value>",
+      "job metadata, kept in the journal, summary and request ids (repeatable)",
+      collect,
+    )
+    .option(
+      "--priority <n>",
+      "vLLM priority for rows that set none (lower first; engine needs --scheduling-policy priority)",
+      intFlag("--priority", Number.MIN_SAFE_INTEGER),
+    )
+    .option(
+      "--metrics-port <port>",
+      "serve the runner's Prometheus metrics on 127.0.0.1:<port>",
+      intFlag("--metrics-port", 0),
+    )
     .option("--no-coalesce", "send every embedding row as its own request")
     .option("--json", "print the summary as JSON on stdout")
     .option("--no-progress", "no progress line on stderr")
@@ -196,6 +215,10 @@ async function runCommand(input: string, flags: RunFlags): Promise<RunSummary> {
     transport: flags.transport,
     coalesce: flags.coalesce,
     dedupe: flags.dedupe,
+    tags: parseTags(flags.tag ?? []),
+    priority: flags.priority,
+    metricsPort: flags.metricsPort,
+    onMetricsUrl: (url) => process.stderr.write(`vbatch: runner metrics at ${url}\n`),
     signal: controller.signal,
     onProgress: line ? (p) => line.update(p) : undefined,
     logger,

@@ -25,6 +25,7 @@ interface SimFlags {
   startupDelayMs?: number;
   seed?: number;
   trackRequests?: boolean;
+  schedulingPolicy?: "fcfs" | "priority";
 }
 
 function integer(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -75,6 +76,7 @@ function toOptions(f: SimFlags, onExit: () => void): SimOptions {
   if (f.startupDelayMs !== undefined) o.startupDelayMs = f.startupDelayMs;
   if (f.seed !== undefined) o.seed = f.seed;
   if (f.trackRequests) o.trackRequests = true;
+  if (f.schedulingPolicy !== undefined) o.schedulingPolicy = f.schedulingPolicy;
   o.faults = {};
   if (f.errorRate !== undefined) o.faults.errorRate = f.errorRate;
   if (f.rateLimitRate !== undefined) o.faults.rateLimitRate = f.rateLimitRate;
@@ -189,6 +191,12 @@ export function registerSimCommand(program: Command): void {
     )
     .addOption(new Option("--seed <n>", "seed of the fault PRNG (default 1)").argParser(integer("--seed", 0)))
     .option("--track-requests", "count receptions per request body (see GET /sim/stats)")
+    .addOption(
+      new Option(
+        "--scheduling-policy <policy>",
+        "fcfs (default) refuses request priorities as vLLM does; priority accepts them",
+      ).choices(["fcfs", "priority"]),
+    )
     .action(async (_options: unknown, command: Command) => {
       const flags = command.opts<SimFlags & Record<string, unknown>>();
       const rates = (flags.errorRate ?? 0) + (flags.rateLimitRate ?? 0) + (flags.dropRate ?? 0);
