@@ -24,3 +24,15 @@ export function responseLine(customId: string, status: number, requestId: string
 export function errorLine(customId: string | null, code: string, message: string): string {
   return `{"id":${JSON.stringify(newLineId())},"custom_id":${JSON.stringify(customId)},"response":null,"error":${JSON.stringify({ code, message })}}\n`;
 }
+
+/** A line for an answer that arrived but is not usable (e.g. JSON that fails its schema). */
+export function rejectedResponseLine(
+  customId: string,
+  status: number,
+  requestId: string,
+  rawBody: string,
+  code: string,
+  message: string,
+): string {
+  return `{"id":${JSON.stringify(newLineId())},"custom_id":${JSON.stringify(customId)},"response":{"status_code":${status},"request_id":${JSON.stringify(requestId)},"body":${rawBody}},"error":${JSON.stringify({ code, message })}}\n`;
+}

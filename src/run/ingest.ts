@@ -6,6 +6,7 @@ import { VbatchError } from "../errors.js";
 import { readLineBatches } from "../input/lines.js";
 import { openInput } from "../input/open.js";
 import { parseRow } from "../input/row.js";
+import { usesRemovedGuidedFields } from "../input/structured.js";
 import type { InvalidLine, Journal } from "../journal/journal.js";
 import { shardOf } from "../tools/shard.js";
 import { type DedupeMode, dedupeKey } from "./dedupe.js";
@@ -18,6 +19,8 @@ export interface IngestResult {
   rows: number;
   invalid: number;
   rowsWithoutModel: number;
+  /** Rows using guided_json and friends, which vLLM silently ignores since v0.12. */
+  guidedRows: number;
   /** The first problems, as "line N: message". */
   problems: string[];
 }
@@ -40,7 +43,14 @@ export async function ingestInput(
     shard.count === 1 ||
     (customId !== undefined ? shardOf(customId, shard.count) : lineNo % shard.count) === shard.index;
   const hash = createHash("sha256");
-  const result: IngestResult = { sha256: "", rows: 0, invalid: 0, rowsWithoutModel: 0, problems: [] };
+  const result: IngestResult = {
+    sha256: "",
+    rows: 0,
+    invalid: 0,
+    rowsWithoutModel: 0,
+    guidedRows: 0,
+    problems: [],
+  };
   const note = (inv: InvalidLine) => {
     result.invalid++;
     if (result.problems.length < MAX_LISTED_PROBLEMS)
@@ -59,6 +69,7 @@ export async function ingestInput(
           dkey: dedupeKey(dedupe, parsed.row.url, parsed.row.body),
         });
         if (parsed.row.body.model === undefined) result.rowsWithoutModel++;
+        if (usesRemovedGuidedFields(parsed.row.body)) result.guidedRows++;
       } else {
         const inv = { line: line.lineNo, customId: parsed.customId, message: parsed.message };
         invalid.push(inv);

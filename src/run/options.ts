@@ -57,6 +57,14 @@ export interface RunOptions {
   metricsHost?: string;
   /** Called once the metrics server listens, with its URL. */
   onMetricsUrl?: ((url: string) => void) | undefined;
+  /**
+   * Check replies to rows that ask for JSON (response_format json_schema/json_object, or
+   * structured_outputs.json): a reply that does not parse or fails the schema is asked again up
+   * to `jsonRetries` times, then recorded as failed with error.code "invalid_json". @default false
+   */
+  validateJson?: boolean;
+  /** @default 2 */
+  jsonRetries?: number;
   /** Route invalid lines to the errors file instead of refusing the input. @default false */
   skipInvalid?: boolean;
   /** Discard the journal and outputs of an earlier run and start over. @default false */

@@ -117,6 +117,12 @@ export async function prepareJob(
       dedupe: opts.dedupe ?? "auto",
     });
     log?.info({ rows: result.rows, invalid: result.invalid }, "input validated");
+    if (result.guidedRows > 0) {
+      log?.warn(
+        { rows: result.guidedRows },
+        "rows use guided_json/guided_regex/guided_choice/guided_grammar, which vLLM ignores since v0.12: use response_format (json_schema) or structured_outputs",
+      );
+    }
     return { journal, inputFile, jobId, resumed: false, rowsWithoutModel: result.rowsWithoutModel };
   } catch (err) {
     journal.close();

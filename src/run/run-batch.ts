@@ -183,6 +183,8 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
         sink,
         requestIdPrefix: `vbatch-${job.jobId}${tagSuffix(tags)}`,
         priority: options.priority,
+        validateJson: options.validateJson,
+        jsonRetries: options.jsonRetries,
         onAttempt: metrics ? (e, ms, status) => metrics?.observe(e.base, ms, status) : undefined,
         defaultModel: model,
         maxAttempts: options.maxAttempts ?? 5,

@@ -11,11 +11,15 @@ import { VbatchError } from "../errors.js";
 import { readLineBatches } from "../input/lines.js";
 import { openInput } from "../input/open.js";
 import { parseRow } from "../input/row.js";
+import { requestedSchema } from "../input/structured.js";
 import type { LineSet } from "../journal/bitset.js";
+import { RowState } from "../journal/schema.js";
+import { rejectedResponseLine } from "../output/format.js";
 import type { ResultSink } from "../output/sink.js";
 import type { Engine } from "../route/engine.js";
 import type { Router } from "../route/router.js";
 import { coalesceKey, groupBody, MAX_GROUP, singleInput, splitEmbeddings } from "./coalesce.js";
+import { JsonReplyChecker } from "./json-check.js";
 import { decide, type Outcome } from "./outcome.js";
 import type { RowTask } from "./task.js";
 
@@ -56,6 +60,9 @@ export interface RunnerOptions {
   requestIdPrefix: string;
   /** Sent as vLLM's `priority` for rows that set none. */
   priority?: number | undefined;
+  /** Check replies to rows that ask for JSON; retry a bad one up to jsonRetries times. */
+  validateJson?: boolean | undefined;
+  jsonRetries?: number | undefined;
   /** Sees every attempt's result (metrics). */
   onAttempt?: ((engine: Engine, latencyMs: number, status: number | null) => void) | undefined;
   defaultModel: string | undefined;
@@ -104,6 +111,7 @@ export class Runner {
   private outstanding = 0;
   private allDownSince: number | null = null;
   private warnedPriority = false;
+  private readonly jsonChecker: JsonReplyChecker | undefined;
   private readingDone = false;
   private stopping = false;
   private fatal: unknown;
@@ -112,6 +120,7 @@ export class Runner {
   constructor(options: RunnerOptions) {
     this.o = options;
     this.queue = new PQueue({ concurrency: Math.max(1, options.router.capacity()) });
+    this.jsonChecker = options.validateJson ? new JsonReplyChecker() : undefined;
     if (options.maxRequestsPerSecond) {
       this.limiter = new Bottleneck({ minTime: 1000 / options.maxRequestsPerSecond, maxConcurrent: null });
     }
@@ -218,6 +227,10 @@ export class Runner {
           body: JSON.stringify(row.body),
           attempts: 0,
         };
+        if (this.jsonChecker) {
+          const schema = requestedSchema(row.body);
+          if (schema !== null) task.schema = schema;
+        }
         this.outstanding++;
         const key = this.o.coalesce ? coalesceKey(row.url, row.body) : null;
         if (key === null) {
@@ -447,22 +460,52 @@ export class Runner {
     result: WireResponse | TransportFailure,
   ): void {
     if (outcome.kind !== "final") return;
-    if (this.o.leaders?.has(task.line)) this.shareAnswer(task.line, result);
-    if (outcome.toErrors) {
+    let final = outcome;
+    let jsonError: string | null = null;
+    if (task.schema !== undefined && !final.toErrors && !(result instanceof TransportFailure)) {
+      const why = this.jsonChecker?.check(result.body, task.schema) ?? null;
+      if (why !== null) {
+        const tries = task.jsonRetries ?? 0;
+        if (tries < (this.o.jsonRetries ?? 2) && !this.stopping) {
+          // Ask again: sampling may well produce valid JSON; this does not use up an attempt.
+          task.jsonRetries = tries + 1;
+          task.attempts--;
+          this.counters.retries++;
+          this.enqueue(singleJob(task), 1);
+          return;
+        }
+        jsonError = why;
+        final = {
+          ...final,
+          line: rejectedResponseLine(
+            task.customId,
+            result.status,
+            result.requestId,
+            result.body,
+            "invalid_json",
+            why,
+          ),
+          toErrors: true,
+          state: RowState.failed,
+        };
+      }
+    }
+    if (this.o.leaders?.has(task.line)) this.shareAnswer(task.line, result, jsonError);
+    if (final.toErrors) {
       engine.failed++;
       this.counters.failed++;
     } else {
       engine.succeeded++;
       this.counters.succeeded++;
-      this.counters.promptTokens += outcome.promptTokens;
-      this.counters.completionTokens += outcome.completionTokens;
+      this.counters.promptTokens += final.promptTokens;
+      this.counters.completionTokens += final.completionTokens;
     }
-    const full = this.o.sink.add(outcome.line, outcome.toErrors, {
+    const full = this.o.sink.add(final.line, final.toErrors, {
       line: task.line,
-      state: outcome.state,
-      status: outcome.status,
-      promptTokens: outcome.promptTokens,
-      completionTokens: outcome.completionTokens,
+      state: final.state,
+      status: final.status,
+      promptTokens: final.promptTokens,
+      completionTokens: final.completionTokens,
     });
     if (full) this.commit();
     this.outstanding--;
@@ -470,10 +513,26 @@ export class Runner {
   }
 
   /** Writes the rows that asked the same question as `line` with its answer, each its own line. */
-  private shareAnswer(line: number, result: WireResponse | TransportFailure): void {
+  private shareAnswer(line: number, result: WireResponse | TransportFailure, jsonError: string | null): void {
     for (const f of this.o.followersOf?.(line) ?? []) {
-      const outcome = decide(f.customId, result, this.o.maxAttempts, this.o.maxAttempts);
+      let outcome = decide(f.customId, result, this.o.maxAttempts, this.o.maxAttempts);
       if (outcome.kind !== "final") continue;
+      if (jsonError !== null && !outcome.toErrors && !(result instanceof TransportFailure)) {
+        // A reply refused by --validate-json is refused for every row that shares it.
+        outcome = {
+          ...outcome,
+          line: rejectedResponseLine(
+            f.customId,
+            result.status,
+            result.requestId,
+            result.body,
+            "invalid_json",
+            jsonError,
+          ),
+          toErrors: true,
+          state: RowState.failed,
+        };
+      }
       if (outcome.toErrors) this.counters.failed++;
       else this.counters.succeeded++;
       this.o.sink.add(outcome.line, outcome.toErrors, {

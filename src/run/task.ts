@@ -10,6 +10,10 @@ export interface RowTask {
   attempts: number;
   /** Set once the row lost an attempt to an engine that went down (later ones are free). */
   failedOver?: boolean;
+  /** With --validate-json: the JSON the reply must be (a schema, or `true` for any JSON). */
+  schema?: Record<string, unknown> | true;
+  /** Replies already refused by --validate-json. */
+  jsonRetries?: number;
   /** Set for single-input embedding rows that may share a request with others. */
   coalesce?: { body: Record<string, unknown>; input: string };
 }

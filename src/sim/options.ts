@@ -1,6 +1,7 @@
 // Defaults and validation of SimOptions in one place, so a bad value fails at start with its name
 // rather than as odd behaviour under load.
 
+import { BadJsonPlan } from "./structured.js";
 import type { SimErrorFormat, SimFaults, SimOptions } from "./types.js";
 
 export interface SimConfig {
@@ -21,6 +22,8 @@ export interface SimConfig {
   seed: number;
   trackRequests: boolean;
   schedulingPolicy: "fcfs" | "priority";
+  /** Which structured (JSON) replies come back broken. */
+  badJson: BadJsonPlan;
   onExit: (() => void) | null;
 }
 
@@ -71,6 +74,7 @@ export function resolveOptions(o: SimOptions): SimConfig {
     seed: int("seed", o.seed, 1, 0),
     trackRequests: o.trackRequests ?? false,
     schedulingPolicy: o.schedulingPolicy ?? "fcfs",
+    badJson: new BadJsonPlan(o.badJsonRate ?? 0),
     onExit: o.onExit ?? null,
   };
 }

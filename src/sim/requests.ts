@@ -13,6 +13,7 @@ import {
 } from "./errors.js";
 import type { SimConfig } from "./options.js";
 import { chatReplyText, completionReplyText, type FinishReason, type Generated } from "./replies.js";
+import { requestedSchema, sampleFromSchema } from "./structured.js";
 import { chatTokenCount, inputTokenCount, type PromptInput, splitInputs } from "./tokens.js";
 
 type Body = Record<string, unknown>;
@@ -107,7 +108,16 @@ export function chatWork(cfg: SimConfig, body: Body): Work | ErrorInfo {
     maxTokens ?? Number.MAX_SAFE_INTEGER,
     cfg.maxModelLen - promptTokens,
   );
-  return generation(cfg, chatReplyText(messages), promptTokens, perChoice, n ?? 1);
+  return generation(cfg, structuredText(cfg, body, chatReplyText(messages)), promptTokens, perChoice, n ?? 1);
+}
+
+/** The reply text for a request that asks for JSON, else `plain`. */
+function structuredText(cfg: SimConfig, body: Body, plain: string): string {
+  const schema = requestedSchema(body);
+  if (schema === null) return plain;
+  const text = JSON.stringify(schema === true ? { reply: plain } : sampleFromSchema(schema, plain));
+  // A broken reply, the way a model cut off by max_tokens breaks it.
+  return cfg.badJson.next() ? text.slice(0, Math.max(1, text.length - 2)) : text;
 }
 
 export function completionWork(cfg: SimConfig, body: Body): Work | ErrorInfo {

@@ -48,6 +48,8 @@ export interface SimOptions {
   trackRequests?: boolean;
   /** "fcfs" (default) refuses a non-zero `priority` with vLLM's 400; "priority" accepts it */
   schedulingPolicy?: "fcfs" | "priority";
+  /** share (0..1) of replies to JSON-schema requests that come back as broken JSON */
+  badJsonRate?: number;
   /** called once after exitAfter killed the server; the CLI exits the process from here */
   onExit?: () => void;
 }

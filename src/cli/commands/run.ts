@@ -37,6 +37,8 @@ interface RunFlags {
   tag?: string[];
   priority?: number;
   metricsPort?: number;
+  validateJson?: boolean;
+  jsonRetries: number;
   json?: boolean;
   progress: boolean;
   logLevel?: string;
@@ -150,6 +152,13 @@ export function registerRunCommand(program: Command, result: CommandResult): voi
       "serve the runner's Prometheus metrics on 127.0.0.1:<port>",
       intFlag("--metrics-port", 0),
     )
+    .option("--validate-json", "check replies to rows that ask for JSON against their schema")
+    .option(
+      "--json-retries <n>",
+      "ask again this many times for a reply that fails --validate-json",
+      intFlag("--json-retries", 0),
+      2,
+    )
     .option("--no-coalesce", "send every embedding row as its own request")
     .option("--json", "print the summary as JSON on stdout")
     .option("--no-progress", "no progress line on stderr")
@@ -215,6 +224,8 @@ async function runCommand(input: string, flags: RunFlags): Promise<RunSummary> {
     transport: flags.transport,
     coalesce: flags.coalesce,
     dedupe: flags.dedupe,
+    validateJson: flags.validateJson ?? false,
+    jsonRetries: flags.jsonRetries,
     tags: parseTags(flags.tag ?? []),
     priority: flags.priority,
     metricsPort: flags.metricsPort,

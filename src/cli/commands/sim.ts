@@ -26,6 +26,7 @@ interface SimFlags {
   seed?: number;
   trackRequests?: boolean;
   schedulingPolicy?: "fcfs" | "priority";
+  badJsonRate?: number;
 }
 
 function integer(flag: string, min: number, max = Number.MAX_SAFE_INTEGER) {
@@ -77,6 +78,7 @@ function toOptions(f: SimFlags, onExit: () => void): SimOptions {
   if (f.seed !== undefined) o.seed = f.seed;
   if (f.trackRequests) o.trackRequests = true;
   if (f.schedulingPolicy !== undefined) o.schedulingPolicy = f.schedulingPolicy;
+  if (f.badJsonRate !== undefined) o.badJsonRate = f.badJsonRate;
   o.faults = {};
   if (f.errorRate !== undefined) o.faults.errorRate = f.errorRate;
   if (f.rateLimitRate !== undefined) o.faults.rateLimitRate = f.rateLimitRate;
@@ -163,6 +165,11 @@ export function registerSimCommand(program: Command): void {
     )
     .addOption(
       new Option("--error-rate <share>", "share of requests answered 500").argParser(share("--error-rate")),
+    )
+    .addOption(
+      new Option("--bad-json-rate <share>", "share of JSON-schema replies that come back broken").argParser(
+        share("--bad-json-rate"),
+      ),
     )
     .addOption(
       new Option("--rate-limit-rate <share>", "share of requests answered 429").argParser(
