@@ -2,5 +2,6 @@
 export { type ErrorCode, VbatchError } from "./errors.js";
 export type { RunOptions } from "./run/options.js";
 export type { EngineProgress, RunProgress, RunSummary } from "./run/progress.js";
+export { type RetryOptions, type RetrySummary, retryFailed } from "./run/retry.js";
 export { runBatch } from "./run/run-batch.js";
 export * from "./tools/index.js";

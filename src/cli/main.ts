@@ -5,6 +5,7 @@ import { VbatchError } from "../errors.js";
 import { registerBuildCommand } from "./commands/build.js";
 import { registerEstimateCommand } from "./commands/estimate.js";
 import { registerMergeCommand } from "./commands/merge.js";
+import { registerRetryCommand } from "./commands/retry.js";
 import { type CommandResult, registerRunCommand } from "./commands/run.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { registerStatusCommand } from "./commands/status.js";
@@ -19,6 +20,7 @@ export async function main(argv: string[]): Promise<number> {
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)");
   registerRunCommand(program, result);
+  registerRetryCommand(program, result);
   registerSimCommand(program);
   registerBuildCommand(program);
   registerValidateCommand(program);

@@ -181,6 +181,33 @@ export class Journal {
     return set;
   }
 
+  /** The row of a custom_id, if it is one of this job's (valid) rows. */
+  rowOf(customId: string): { line: number; state: number } | undefined {
+    return this.db.prepare("SELECT line, state FROM rows WHERE custom_id = ?").get(customId) as
+      | { line: number; state: number }
+      | undefined;
+  }
+
+  /**
+   * Re-opens failed rows for another run: they become pending, the errors file's committed length
+   * becomes `errOffset` (the rewritten file without them, at `rewritePath`, renamed into place
+   * after this commit; `finishErrorsRewrite` completes a rename a crash interrupted).
+   */
+  reopen(lines: number[], errOffset: number, rewritePath: string): void {
+    const stmt = this.db.prepare(
+      "UPDATE rows SET state = 0, status = NULL, prompt_tokens = NULL, completion_tokens = NULL WHERE line = ? AND state = 2",
+    );
+    this.db.transaction(() => {
+      for (const line of lines) stmt.run(line);
+      this.setMetaStmt.run("err_offset", String(errOffset));
+      this.setMetaStmt.run("errors_rewrite", rewritePath);
+    })();
+  }
+
+  clearErrorsRewrite(): void {
+    this.db.prepare("DELETE FROM meta WHERE key = 'errors_rewrite'").run();
+  }
+
   /** Rows not yet final, in input order (for closing a stopped job's rows out). */
   *pendingRows(): IterableIterator<{ line: number; customId: string }> {
     const stmt = this.db.prepare("SELECT line, custom_id FROM rows WHERE state = 0 ORDER BY line");

@@ -8,6 +8,7 @@ import { fingerprintFile } from "../input/fingerprint.js";
 import { spoolStream } from "../input/spool.js";
 import { Journal } from "../journal/journal.js";
 import type { DedupeMode } from "./dedupe.js";
+import { finishErrorsRewrite } from "./errors-rewrite.js";
 import { ingestInput, invalidInputError, type Shard } from "./ingest.js";
 import type { ResolvedPaths } from "./options.js";
 
@@ -69,6 +70,7 @@ export async function prepareJob(
 
   const journal = new Journal(paths.journal);
   try {
+    finishErrorsRewrite(journal, paths.errors);
     if (journal.ingested) {
       const shardSpec = opts.shard ? `${opts.shard.index}/${opts.shard.count}` : "";
       if ((journal.getMeta("shard") ?? "") !== shardSpec) {

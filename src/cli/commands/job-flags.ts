@@ -1,0 +1,182 @@
+// The flags every job command shares (run, retry): engines, limits, retries, outputs, logs.
+// Declared once so a new option cannot reach one command and not the other.
+import { readFileSync } from "node:fs";
+import { type Command, InvalidArgumentError } from "commander";
+import { normalizeEndpoint } from "../../client/endpoint.js";
+import { VbatchError } from "../../errors.js";
+import type { RunOptions } from "../../run/options.js";
+import { parseTags } from "../../run/tags.js";
+import { LOG_LEVELS } from "../logger.js";
+import { collect, intFlag, numberFlag, oneOf } from "../options.js";
+
+export interface JobFlags {
+  output: string;
+  errors?: string;
+  journal?: string;
+  endpoint?: string[];
+  endpointsFile?: string;
+  engineWait: number;
+  shard?: { index: number; count: number };
+  launch?: "sim";
+  model?: string;
+  apiKey?: string;
+  concurrency?: number;
+  maxAttempts: number;
+  requestTimeout: number;
+  maxRps?: number;
+  skipInvalid?: boolean;
+  restart?: boolean;
+  transport: "http" | "sdk";
+  coalesce: boolean;
+  dedupe: "on" | "off" | "auto";
+  tag?: string[];
+  priority?: number;
+  metricsPort?: number;
+  validateJson?: boolean;
+  jsonRetries: number;
+  json?: boolean;
+  progress: boolean;
+  logLevel?: string;
+  logFile?: string;
+}
+
+/** URLs from --endpoints-file: one a line; blank lines and # comments skipped. */
+export function readEndpointsFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new VbatchError("usage", `--endpoints-file ${path}: ${(err as Error).message}`);
+  }
+  const urls: string[] = [];
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.replace(/#.*/, "").trim();
+    if (line.length === 0) return;
+    try {
+      urls.push(normalizeEndpoint(line, `${path}:${i + 1}:`));
+    } catch (err) {
+      throw new VbatchError("usage", (err as Error).message);
+    }
+  });
+  if (urls.length === 0) throw new VbatchError("usage", `--endpoints-file ${path} lists no URL`);
+  return urls;
+}
+
+export function parseShard(value: string): { index: number; count: number } {
+  const m = /^(\d+)\/(\d+)$/.exec(value.trim());
+  const index = Number(m?.[1]);
+  const count = Number(m?.[2]);
+  if (!m || count < 1 || index >= count) {
+    throw new InvalidArgumentError("--shard takes i/N with 0 <= i < N, e.g. 0/4");
+  }
+  return { index, count };
+}
+
+/** Adds the shared flags (everything but the input and -o) to a command. */
+export function addJobFlags(cmd: Command): Command {
+  return cmd
+    .option("--errors <file>", "errors JSONL for failed rows (default: <output>.errors.jsonl beside it)")
+    .option("--journal <file>", "checkpoint journal (default: <output>.vbatch.db beside it)")
+    .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collect)
+    .option("--endpoints-file <file>", "engine URLs, one a line (# comments allowed)")
+    .option(
+      "--engine-wait <sec>",
+      "when every engine is down, wait this long for one to come back before exit 1",
+      numberFlag("--engine-wait", 0),
+      600,
+    )
+    .option(
+      "--launch <kind>",
+      "start engines for this job: sim (a simulated engine)",
+      oneOf("--launch", ["sim"] as const),
+    )
+    .option("-m, --model <id>", "model for rows whose body has none (default: the engine's only model)")
+    .option("--api-key <key>", "API key for the engines (default: $VBATCH_ENGINE_API_KEY)")
+    .option(
+      "-c, --concurrency <n>",
+      "fixed requests in flight per engine (default: adaptive)",
+      intFlag("--concurrency"),
+    )
+    .option("--max-attempts <n>", "attempts per row before it is failed", intFlag("--max-attempts"), 5)
+    .option(
+      "--request-timeout <sec>",
+      "seconds before one request times out",
+      numberFlag("--request-timeout", 1),
+      600,
+    )
+    .option(
+      "--max-rps <n>",
+      "at most this many requests per second across engines",
+      numberFlag("--max-rps", 0.001),
+    )
+    .option("--shard <i/N>", "process only shard i of N (rows split by a hash of custom_id)", parseShard)
+    .option("--skip-invalid", "send the valid rows and write invalid lines to the errors file")
+    .option("--restart", "discard an earlier run's journal and outputs and start over")
+    .option(
+      "--transport <kind>",
+      "http (lean, default) or sdk (the openai SDK)",
+      oneOf("--transport", ["http", "sdk"] as const),
+      "http",
+    )
+    .option(
+      "--dedupe <mode>",
+      "send identical requests once: auto (only deterministic ones: embeddings, temperature 0, a seed), on, off",
+      oneOf("--dedupe", ["on", "off", "auto"] as const),
+      "auto",
+    )
+    .option(
+      "--tag <key=value>",
+      "job metadata, kept in the journal, summary and request ids (repeatable)",
+      collect,
+    )
+    .option(
+      "--priority <n>",
+      "vLLM priority for rows that set none (lower first; engine needs --scheduling-policy priority)",
+      intFlag("--priority", Number.MIN_SAFE_INTEGER),
+    )
+    .option(
+      "--metrics-port <port>",
+      "serve the runner's Prometheus metrics on 127.0.0.1:<port>",
+      intFlag("--metrics-port", 0),
+    )
+    .option("--validate-json", "check replies to rows that ask for JSON against their schema")
+    .option(
+      "--json-retries <n>",
+      "ask again this many times for a reply that fails --validate-json",
+      intFlag("--json-retries", 0),
+      2,
+    )
+    .option("--no-coalesce", "send every embedding row as its own request")
+    .option("--json", "print the summary as JSON on stdout")
+    .option("--no-progress", "no progress line on stderr")
+    .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, oneOf("--log-level", LOG_LEVELS))
+    .option("--log-file <file>", "write JSON logs here instead of stderr");
+}
+
+/** Maps the shared flags onto RunOptions (engines, signal and callbacks are the session's). */
+export function jobOptions(input: string, flags: JobFlags): Omit<RunOptions, "endpoints"> {
+  return {
+    input,
+    output: flags.output,
+    errors: flags.errors,
+    journal: flags.journal,
+    model: flags.model,
+    apiKey: flags.apiKey,
+    concurrency: flags.concurrency,
+    maxAttempts: flags.maxAttempts,
+    engineWaitMs: flags.engineWait * 1000,
+    shard: flags.shard,
+    requestTimeoutMs: flags.requestTimeout * 1000,
+    maxRequestsPerSecond: flags.maxRps,
+    skipInvalid: flags.skipInvalid ?? false,
+    restart: flags.restart ?? false,
+    transport: flags.transport,
+    coalesce: flags.coalesce,
+    dedupe: flags.dedupe,
+    validateJson: flags.validateJson ?? false,
+    jsonRetries: flags.jsonRetries,
+    tags: parseTags(flags.tag ?? []),
+    priority: flags.priority,
+    metricsPort: flags.metricsPort,
+  };
+}

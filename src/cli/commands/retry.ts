@@ -1,0 +1,57 @@
+// `vbatch retry <output>`: send the rows of a finished job's errors file again (all, or those
+// with --codes), with the same flags as `vbatch run`. The input comes from the job's journal.
+
+import { existsSync } from "node:fs";
+import type { Command } from "commander";
+import { VbatchError } from "../../errors.js";
+import { Journal } from "../../journal/journal.js";
+import { resolvePaths } from "../../run/paths.js";
+import { retryFailed } from "../../run/retry.js";
+import { addJobFlags, type JobFlags } from "./job-flags.js";
+import { runJobSession } from "./job-session.js";
+import type { CommandResult } from "./run.js";
+
+interface RetryFlags extends JobFlags {
+  input?: string;
+  codes?: string;
+}
+
+/** The input a job ran on, as its journal recorded it (stdin jobs keep a spooled copy). */
+function recordedInput(output: string, journalFlag: string | undefined): string {
+  const paths = resolvePaths({ input: "-", output, journal: journalFlag });
+  if (!existsSync(paths.journal)) {
+    throw new VbatchError("usage", `no journal at ${paths.journal}: pass the -o of the run (or --journal)`);
+  }
+  const journal = new Journal(paths.journal, { readonly: true });
+  try {
+    const input = journal.getMeta("input_path");
+    if (!input) throw new VbatchError("usage", `${paths.journal} records no input; pass --input`);
+    return input === "-" ? paths.stdinSpool : input;
+  } finally {
+    journal.close();
+  }
+}
+
+export function registerRetryCommand(program: Command, result: CommandResult): void {
+  const cmd = program
+    .command("retry")
+    .description("send the rows in a job's errors file again; what succeeds moves to the output")
+    .argument("<output>", "the output file of the job (as given to run -o)")
+    .option("--input <file>", "the job's input (default: as recorded in its journal)")
+    .option(
+      "--codes <list>",
+      "only lines with these HTTP statuses or error codes, e.g. 429,500,connection_error",
+    );
+  addJobFlags(cmd).action(async (output: string, flags: RetryFlags) => {
+    const input = flags.input ?? recordedInput(output, flags.journal);
+    const codes = flags.codes
+      ?.split(",")
+      .map((c) => c.trim())
+      .filter(Boolean);
+    const summary = await runJobSession(input, { ...flags, output }, (options) =>
+      retryFailed({ ...options, codes }),
+    );
+    process.stderr.write(`vbatch: ${summary.reopened} rows taken from the errors file and sent again\n`);
+    result.exitCode = summary.interrupted ? 130 : 0;
+  });
+}

@@ -1,0 +1,80 @@
+// vbatch retry: after an outage, the rows in the errors file are sent again and what succeeds
+// moves into the output, each row still exactly once across the two files.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { retryFailed, runBatch } from "../src/index.js";
+import { type SimServer, startSim } from "../src/sim/index.js";
+import { runCli } from "./helpers/cli.js";
+import { chatRow, idCounts, readJsonl, tempDir, writeChatInput, writeJsonl } from "./helpers/files.js";
+
+const dir = tempDir();
+let n = 0;
+const job = () => {
+  n++;
+  return { input: join(dir, `rt-${n}.jsonl`), output: join(dir, `rt-${n}.out.jsonl`) };
+};
+const sims: SimServer[] = [];
+afterEach(async () => {
+  await Promise.all(sims.splice(0).map((s) => s.close()));
+});
+async function sim(opts: Parameters<typeof startSim>[0] = {}) {
+  const s = await startSim({ prefillMs: 0, stepMs: 0, ...opts });
+  sims.push(s);
+  return s;
+}
+const fast = { retryBaseMs: 1, retryMaxMs: 2, fsync: false, maxAttempts: 2 };
+
+function exactlyOnce(total: number, ...files: string[]) {
+  const counts = idCounts(...files);
+  expect(counts.size).toBe(total);
+  expect([...counts.values()].every((c) => c === 1)).toBe(true);
+}
+
+describe("retry", () => {
+  it("completes a job after an outage: failed rows move from errors to output", async () => {
+    const s = await sim({ faults: { errorRate: 0.3 } });
+    const j = job();
+    writeChatInput(j.input, 300);
+    const first = await runBatch({ ...j, endpoints: [s.url], ...fast });
+    expect(first.failed).toBeGreaterThan(0);
+    s.setFaults({});
+    const again = await retryFailed({ ...j, endpoints: [s.url], ...fast });
+    expect(again.reopened).toBe(first.failed);
+    expect(again).toMatchObject({ succeeded: 300, failed: 0, requests: first.failed });
+    exactlyOnce(300, j.output, again.errors);
+    expect(readJsonl(j.output)).toHaveLength(300);
+  });
+
+  it("--codes picks which failures to send again", async () => {
+    const s = await sim({ maxModelLen: 64 });
+    const j = job();
+    writeJsonl(j.input, [
+      chatRow(0, { model: "sim-model" }),
+      chatRow(1, { model: "sim-model", maxTokens: 5000 }),
+      chatRow(2, { model: "nope" }),
+    ]);
+    const first = await runBatch({ ...j, endpoints: [s.url], ...fast });
+    expect(first.failed).toBe(2);
+    const again = await retryFailed({ ...j, endpoints: [s.url], codes: ["404"], ...fast });
+    expect(again.reopened).toBe(1);
+    expect(again.requests).toBe(1);
+    const errs = readJsonl(again.errors);
+    expect(errs.map((e) => e.custom_id).sort()).toEqual(["row-1", "row-2"]);
+    exactlyOnce(3, j.output, again.errors);
+  });
+
+  it("vbatch retry <output> reads the input from the journal", async () => {
+    const s = await sim({ faults: { errorRate: 1 } });
+    const j = job();
+    writeChatInput(j.input, 20);
+    const r1 = await runCli(["run", j.input, "-o", j.output, "-e", s.url, "--max-attempts", "1"]);
+    expect(r1.code).toBe(0);
+    s.setFaults({});
+    const r2 = await runCli(["retry", j.output, "-e", s.url, "--json"]);
+    expect(r2.code).toBe(0);
+    expect(JSON.parse(r2.stdout)).toMatchObject({ succeeded: 20, failed: 0, reopened: 20 });
+    expect(r2.stderr).toContain("20 rows taken from the errors file");
+    expect(readFileSync(j.output, "utf8").split("\n").filter(Boolean)).toHaveLength(20);
+  });
+});
