@@ -4,4 +4,5 @@ export type { RunOptions } from "./run/options.js";
 export type { EngineProgress, RunProgress, RunSummary } from "./run/progress.js";
 export { type RetryOptions, type RetrySummary, retryFailed } from "./run/retry.js";
 export { runBatch } from "./run/run-batch.js";
+export { type RunningServer, type ServerOptions, startServer } from "./server/index.js";
 export * from "./tools/index.js";

@@ -7,6 +7,7 @@ import { registerEstimateCommand } from "./commands/estimate.js";
 import { registerMergeCommand } from "./commands/merge.js";
 import { registerRetryCommand } from "./commands/retry.js";
 import { type CommandResult, registerRunCommand } from "./commands/run.js";
+import { registerServeCommand } from "./commands/serve.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { registerStatusCommand } from "./commands/status.js";
 import { registerValidateCommand } from "./commands/validate.js";
@@ -22,6 +23,7 @@ export async function main(argv: string[]): Promise<number> {
   registerRunCommand(program, result);
   registerRetryCommand(program, result);
   registerSimCommand(program);
+  registerServeCommand(program);
   registerBuildCommand(program);
   registerValidateCommand(program);
   registerEstimateCommand(program);

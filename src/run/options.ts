@@ -5,6 +5,12 @@ import type { TransportKind } from "../route/engine.js";
 import type { DedupeMode } from "./dedupe.js";
 import type { RunProgress } from "./progress.js";
 
+/** The error given to rows a stopped run closes out (see `finalizePending`). */
+export interface PendingFinal {
+  code: string;
+  message: string;
+}
+
 export interface RunOptions {
   /** Input path (.jsonl or .jsonl.gz), or "-" for stdin. */
   input: string;
@@ -75,10 +81,11 @@ export interface RunOptions {
   signal?: AbortSignal | undefined;
   /**
    * When set and the run is stopped by `signal`, every row still pending is written to the errors
-   * file with this error (e.g. `batch_expired`), so the job ends with every row final.
+   * file with this error (e.g. `batch_expired`), so the job ends with every row final. A function
+   * is asked when the run stops, so the reason for stopping can be decided late.
    * @default undefined: pending rows stay pending and a later run resumes them
    */
-  finalizePending?: { code: string; message: string } | undefined;
+  finalizePending?: PendingFinal | (() => PendingFinal | undefined) | undefined;
   /** Time in-flight rows get to finish after `signal` aborts. @default 5000 */
   drainMs?: number;
   /** How often finished rows are committed, in ms. @default 200 */

@@ -9,7 +9,7 @@ import { Router } from "../route/router.js";
 import { monitorEngine } from "../schedule/monitor.js";
 import { adaptiveLimit, createEngines, defaultModel, discoverEngines } from "./engines.js";
 import { type RunMetrics, startRunMetrics } from "./metrics.js";
-import type { RunOptions } from "./options.js";
+import type { PendingFinal, RunOptions } from "./options.js";
 import { resolvePaths } from "./paths.js";
 import { prepareJob } from "./prepare.js";
 import type { EngineProgress, RunProgress, RunSummary } from "./progress.js";
@@ -42,6 +42,10 @@ function checkOptions(o: RunOptions): void {
       `--shard must be i/N with 0 <= i < N (got ${o.shard.index}/${o.shard.count})`,
     );
   }
+}
+
+function pendingFinal(o: RunOptions): PendingFinal | undefined {
+  return typeof o.finalizePending === "function" ? o.finalizePending() : o.finalizePending;
 }
 
 export async function runBatch(options: RunOptions): Promise<RunSummary> {
@@ -166,7 +170,9 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       options.onMetricsUrl?.(m.url);
       log?.info({ url: m.url }, "runner metrics");
     }
-    if (before.pending > 0) {
+    // A run stopped before it began that closes its rows out needs no engine.
+    const closingOut = Boolean(options.signal?.aborted && pendingFinal(options));
+    if (before.pending > 0 && !closingOut) {
       pool = await discoverEngines(engines, log);
       if (options.concurrency === undefined) for (const e of pool) e.limit = adaptiveLimit(e);
       const model = defaultModel(
@@ -219,8 +225,9 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       await runner.run();
     }
     const interrupted = runner?.interrupted ?? false;
-    if (interrupted && options.finalizePending) {
-      const { code, message } = options.finalizePending;
+    const finalize = interrupted || options.signal?.aborted ? pendingFinal(options) : undefined;
+    if (finalize) {
+      const { code, message } = finalize;
       const rows = [...job.journal.pendingRows()];
       for (const r of rows) {
         sink.add(errorLine(r.customId, code, message), true, {

@@ -1,0 +1,159 @@
+// `vbatch serve`: flags to ServerOptions, engines launched if asked, then serve until SIGINT or
+// SIGTERM. All the work is startServer's; keys are taken from flags or VBATCH_API_KEYS, never logged.
+import { type Command, InvalidArgumentError, Option } from "commander";
+import { VbatchError } from "../../errors.js";
+import { isLoopback, parseDuration, startServer } from "../../server/index.js";
+import { startSim } from "../../sim/index.js";
+import { createLogger, LOG_LEVELS } from "../logger.js";
+import { collect, intFlag, oneOf } from "../options.js";
+
+interface ServeFlags {
+  data: string;
+  host: string;
+  port: number;
+  apiKey?: string[];
+  endpoint?: string[];
+  launch?: "sim";
+  model?: string;
+  engineApiKey?: string;
+  maxConcurrentBatches: number;
+  concurrency?: number;
+  maxFileBytes: number;
+  maxBatchRows: number;
+  retention: number;
+  publicUrl?: string;
+  logLevel?: string;
+  logFile?: string;
+}
+
+function duration(flag: string) {
+  return (value: string): number => {
+    const ms = parseDuration(value);
+    if (ms === undefined) throw new InvalidArgumentError(`${flag} takes a duration such as 30d, 12h or 90m`);
+    return ms;
+  };
+}
+
+function portFlag(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError("--port takes 0 to 65535");
+  return n;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command("serve")
+    .description("serve the OpenAI Batch and Anthropic Message Batches APIs over your vLLM engines")
+    .option("--data <dir>", "state database and files", "vbatch-data")
+    .option("--host <address>", "address to bind (a non-loopback address needs --api-key)", "127.0.0.1")
+    .option("--port <n>", "port (0 = any free port)", portFlag, 8080)
+    .option(
+      "--api-key <key>",
+      "key clients must send (repeatable; also $VBATCH_API_KEYS, comma-separated)",
+      collect,
+    )
+    .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collect)
+    .option("--launch <kind>", "start an engine in process: sim", oneOf("--launch", ["sim"] as const))
+    .option(
+      "-m, --model <id>",
+      "model for requests naming one the engines do not serve (default: their only model)",
+    )
+    .option("--engine-api-key <key>", "API key for the engines (default: $VBATCH_ENGINE_API_KEY)")
+    .option(
+      "--max-concurrent-batches <n>",
+      "batches running at once; others wait in creation order",
+      intFlag("--max-concurrent-batches"),
+      2,
+    )
+    .option(
+      "-c, --concurrency <n>",
+      "fixed requests in flight per engine for each running batch (default: adaptive)",
+      intFlag("--concurrency"),
+    )
+    .addOption(
+      new Option("--max-file-bytes <n>", "largest upload in bytes")
+        .argParser(intFlag("--max-file-bytes"))
+        .default(200 * 1024 * 1024, "200 MiB"),
+    )
+    .option("--max-batch-rows <n>", "most requests in one batch", intFlag("--max-batch-rows"), 100_000)
+    .addOption(
+      new Option("--retention <duration>", "delete files and results this long after they were made")
+        .argParser(duration("--retention"))
+        .default(30 * 86_400_000, "30d"),
+    )
+    .option("--public-url <url>", "base URL clients reach this server at (for results_url)")
+    .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, oneOf("--log-level", LOG_LEVELS))
+    .option("--log-file <file>", "write JSON logs here instead of stderr")
+    .action(async (flags: ServeFlags) => {
+      await serve(flags);
+    });
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const apiKeys = [
+    ...(flags.apiKey ?? []),
+    ...(process.env.VBATCH_API_KEYS ?? "").split(",").map((k) => k.trim()),
+  ].filter((k) => k.length > 0);
+  // Checked before anything starts, so a misconfigured server never listens even for a moment.
+  if (!isLoopback(flags.host) && apiKeys.length === 0) {
+    throw new VbatchError(
+      "usage",
+      `refusing to listen on ${flags.host} without an API key: pass --api-key <key> or set VBATCH_API_KEYS (or bind 127.0.0.1)`,
+    );
+  }
+  const logger = createLogger({ level: flags.logLevel, file: flags.logFile, progressOnStderr: false });
+  const releases: (() => Promise<void>)[] = [];
+  const release = async () => {
+    for (const r of releases.splice(0).reverse()) await r();
+  };
+  // Released last, so a second Ctrl-C still forces an exit while batches are being stopped.
+  let onSignal: (sig: NodeJS.Signals) => void = () => {};
+  releases.push(async () => {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  });
+  try {
+    const endpoints = [...(flags.endpoint ?? [])];
+    if (flags.launch === "sim") {
+      const sim = await startSim({ model: flags.model ?? "sim-model" });
+      releases.push(() => sim.close());
+      endpoints.push(sim.url);
+      logger.info({ url: sim.url }, "simulated engine started");
+    }
+    if (endpoints.length === 0) {
+      throw new VbatchError("usage", "no engine: pass --endpoint <url> (repeatable) or --launch sim");
+    }
+    const server = await startServer({
+      endpoints,
+      dataDir: flags.data,
+      host: flags.host,
+      port: flags.port,
+      apiKeys,
+      model: flags.model,
+      engineApiKey: flags.engineApiKey,
+      maxConcurrentBatches: flags.maxConcurrentBatches,
+      concurrency: flags.concurrency,
+      maxFileBytes: flags.maxFileBytes,
+      maxBatchRows: flags.maxBatchRows,
+      retentionMs: flags.retention,
+      publicUrl: flags.publicUrl,
+      logger,
+    });
+    releases.push(() => server.close());
+    process.stdout.write(`vbatch serve listening on ${server.url} (OpenAI base_url ${server.url}/v1)\n`);
+    await new Promise<void>((resolve) => {
+      let signals = 0;
+      onSignal = (sig) => {
+        signals++;
+        // A second signal exits at once: every batch's state is in SQLite and resumes on restart.
+        if (signals > 1) process.exit(130);
+        process.stderr.write(`vbatch serve: ${sig}: stopping (running batches resume on restart)\n`);
+        resolve();
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+    });
+  } finally {
+    await release();
+  }
+}

@@ -1,0 +1,120 @@
+// OpenAI-batch output and error lines -> Anthropic batch result lines. A chat completion becomes a
+// Message (text, tool_use, stop reason, usage); a failure becomes an `errored` result with
+// Anthropic's error type for its status; rows closed out by expiry become `expired`.
+import { isPlainObject } from "../../input/row.js";
+
+type Obj = Record<string, unknown>;
+
+const STOP_REASONS: Record<string, string> = {
+  stop: "end_turn",
+  length: "max_tokens",
+  tool_calls: "tool_use",
+  function_call: "tool_use",
+  content_filter: "refusal",
+};
+
+function toolInput(args: unknown): unknown {
+  if (isPlainObject(args)) return args;
+  if (typeof args !== "string" || args.trim() === "") return {};
+  try {
+    const v: unknown = JSON.parse(args);
+    return isPlainObject(v) ? v : { value: v };
+  } catch {
+    // A model that wrote broken JSON: keep what it wrote rather than lose it.
+    return { arguments: args };
+  }
+}
+
+/** A chat completion body as an Anthropic Message. */
+export function chatToMessage(chat: unknown): Obj {
+  const c = isPlainObject(chat) ? chat : {};
+  const choice = Array.isArray(c.choices) && isPlainObject(c.choices[0]) ? c.choices[0] : {};
+  const msg = isPlainObject(choice.message) ? choice.message : {};
+  const content: Obj[] = [];
+  if (typeof msg.content === "string" && msg.content !== "") {
+    content.push({ type: "text", text: msg.content, citations: null });
+  }
+  const calls = Array.isArray(msg.tool_calls) ? msg.tool_calls.filter(isPlainObject) : [];
+  for (const call of calls) {
+    const fn = isPlainObject(call.function) ? call.function : {};
+    content.push({
+      type: "tool_use",
+      id: typeof call.id === "string" ? call.id : `toolu_${content.length}`,
+      name: typeof fn.name === "string" ? fn.name : "",
+      input: toolInput(fn.arguments),
+    });
+  }
+  const finish = typeof choice.finish_reason === "string" ? choice.finish_reason : "stop";
+  let stopReason = STOP_REASONS[finish] ?? "end_turn";
+  if (calls.length > 0 && stopReason === "end_turn") stopReason = "tool_use";
+  // vLLM names the stop string that ended the text in choice.stop_reason (a token id is a number).
+  let stopSequence: string | null = null;
+  if (finish === "stop" && typeof choice.stop_reason === "string" && choice.stop_reason !== "") {
+    stopReason = "stop_sequence";
+    stopSequence = choice.stop_reason;
+  }
+  const usage = isPlainObject(c.usage) ? c.usage : {};
+  const id = typeof c.id === "string" ? c.id.replace(/^chatcmpl-/, "") : "";
+  return {
+    id: `msg_${id.replace(/[^\w]/g, "") || "vbatch"}`,
+    type: "message",
+    role: "assistant",
+    model: typeof c.model === "string" ? c.model : "",
+    content,
+    stop_reason: stopReason,
+    stop_sequence: stopSequence,
+    usage: {
+      input_tokens: typeof usage.prompt_tokens === "number" ? usage.prompt_tokens : 0,
+      output_tokens: typeof usage.completion_tokens === "number" ? usage.completion_tokens : 0,
+      cache_creation_input_tokens: null,
+      cache_read_input_tokens: null,
+      service_tier: "batch",
+    },
+    container: null,
+  };
+}
+
+const ERROR_TYPES: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  403: "permission_error",
+  404: "not_found_error",
+  408: "timeout_error",
+  413: "request_too_large",
+  422: "invalid_request_error",
+  429: "rate_limit_error",
+  503: "overloaded_error",
+  504: "timeout_error",
+  529: "overloaded_error",
+};
+
+function errorMessage(body: unknown, fallback: string): string {
+  if (isPlainObject(body)) {
+    if (isPlainObject(body.error) && typeof body.error.message === "string") return body.error.message;
+    if (typeof body.message === "string") return body.message;
+  }
+  return fallback;
+}
+
+/** One Anthropic result line for one OpenAI-batch output or error line (parsed). */
+export function resultFor(line: Obj): Obj {
+  const customId = line.custom_id;
+  const response = isPlainObject(line.response) ? line.response : null;
+  const error = isPlainObject(line.error) ? line.error : null;
+  if (response && response.status_code === 200 && !error) {
+    return { custom_id: customId, result: { type: "succeeded", message: chatToMessage(response.body) } };
+  }
+  if (error?.code === "batch_expired") return { custom_id: customId, result: { type: "expired" } };
+  if (error?.code === "batch_cancelled") return { custom_id: customId, result: { type: "canceled" } };
+  let type = "api_error";
+  let message = typeof error?.message === "string" ? error.message : "the request failed";
+  if (response && typeof response.status_code === "number") {
+    const s = response.status_code;
+    type = ERROR_TYPES[s] ?? (s >= 500 ? "api_error" : "invalid_request_error");
+    message = errorMessage(response.body, `the engine answered ${s}`);
+  }
+  return {
+    custom_id: customId,
+    result: { type: "errored", error: { type: "error", error: { type, message }, request_id: null } },
+  };
+}

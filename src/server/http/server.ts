@@ -1,0 +1,90 @@
+// The HTTP front: auth, routing, and turning every failure into the right API's error shape.
+// Logs carry method, path and status only: never headers, so keys cannot leak into logs.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { performance } from "node:perf_hooks";
+import type { ServerContext } from "../context.js";
+import { newRequestId } from "../ids.js";
+import { KeyRing } from "./auth.js";
+import { type ApiSurface, errorBody, HttpError, sendJson } from "./respond.js";
+import type { Router } from "./router.js";
+
+function surfaceOf(path: string): ApiSurface {
+  return path.startsWith("/v1/messages") ? "anthropic" : "openai";
+}
+
+/** Max bytes of a refused request body read and thrown away so the client sees the answer. */
+const DISCARD_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A refused request (an upload over the limit, a bad key) may still be sending its body. Closing
+ * the socket now would make the client see a reset instead of our answer, so the rest is read and
+ * discarded (up to a cap, then the connection is cut).
+ */
+function discardBody(req: IncomingMessage): void {
+  let seen = 0;
+  req.on("data", (chunk: Buffer) => {
+    seen += chunk.length;
+    if (seen > DISCARD_BYTES) req.destroy();
+  });
+  req.resume();
+}
+
+export function createApiServer(ctx: ServerContext, router: Router): Server {
+  const keys = new KeyRing(ctx.options.apiKeys);
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const started = performance.now();
+    const raw = req.url ?? "/";
+    const q = raw.indexOf("?");
+    const path = (q < 0 ? raw : raw.slice(0, q)).replace(/\/+$/, "") || "/";
+    const query = new URLSearchParams(q < 0 ? "" : raw.slice(q + 1));
+    const api = surfaceOf(path);
+    const requestId = newRequestId();
+    res.setHeader(api === "anthropic" ? "request-id" : "x-request-id", requestId);
+    try {
+      if (path === "/health" && req.method === "GET") {
+        sendJson(res, 200, { status: "ok" });
+        return;
+      }
+      const auth = keys.check(req.headers);
+      if (auth !== "ok") {
+        throw new HttpError(
+          401,
+          auth === "missing"
+            ? "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
+            : "Incorrect API key provided.",
+          { code: "invalid_api_key" },
+        );
+      }
+      const { handler, params } = router.match(req.method ?? "GET", path);
+      const host = typeof req.headers.host === "string" && /^[\w.:[\]-]+$/.test(req.headers.host);
+      const baseUrl =
+        ctx.options.publicUrl ??
+        (host ? `http://${req.headers.host}` : `http://${ctx.options.host}:${ctx.options.port}`);
+      await handler({ req, res, ctx, params, query, api, baseUrl });
+    } catch (err) {
+      const e =
+        err instanceof HttpError
+          ? err
+          : new HttpError(500, "The server had an error while processing your request.");
+      if (!(err instanceof HttpError) || e.status >= 500) {
+        ctx.log?.error({ err: (err as Error)?.message, path, method: req.method }, "request failed");
+      }
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      if (!req.readableEnded) discardBody(req);
+      sendJson(res, e.status, errorBody(api, e, requestId));
+    } finally {
+      ctx.log?.debug(
+        { method: req.method, path, status: res.statusCode, ms: Math.round(performance.now() - started) },
+        "request",
+      );
+    }
+  };
+  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+    void handle(req, res);
+  });
+  server.keepAliveTimeout = 5000;
+  return server;
+}

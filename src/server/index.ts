@@ -1,0 +1,78 @@
+// `vbatch serve` as a library: the OpenAI Files/Batches and Anthropic Message Batches APIs over
+// self-hosted engines, one process and one SQLite file. Tests and the CLI both call startServer.
+import type { AddressInfo } from "node:net";
+import { VbatchError } from "../errors.js";
+import type { JobContext, ServerContext } from "./context.js";
+import { createApiServer } from "./http/server.js";
+import { BatchScheduler } from "./jobs/scheduler.js";
+import { DataLayout } from "./layout.js";
+import { resolveServerOptions, type ServerOptions } from "./options.js";
+import { startRetention } from "./retention.js";
+import { apiRoutes } from "./routes.js";
+import { BatchStore } from "./store/batches.js";
+import { openStateDb } from "./store/db.js";
+import { FileStore } from "./store/files.js";
+
+export type { BatchRunSettings, ServerOptions } from "./options.js";
+export { isLoopback, parseDuration } from "./options.js";
+
+export interface RunningServer {
+  /** http://host:port (append /v1 for the OpenAI SDK's baseURL). */
+  url: string;
+  port: number;
+  /** Stops accepting requests, stops running batches without ending them (a restart resumes them). */
+  close(): Promise<void>;
+}
+
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const o = resolveServerOptions(options);
+  const layout = new DataLayout(o.dataDir);
+  const db = openStateDb(layout.db);
+  const releases: (() => unknown)[] = [() => db.close()];
+  const release = async () => {
+    for (const r of releases.splice(0).reverse()) {
+      try {
+        await r();
+      } catch (err) {
+        o.logger?.warn({ err: (err as Error).message }, "cleanup failed");
+      }
+    }
+  };
+  try {
+    const jobs: JobContext = {
+      options: o,
+      layout,
+      files: new FileStore(db),
+      batches: new BatchStore(db),
+      log: o.logger,
+    };
+    const ctx: ServerContext = { ...jobs, scheduler: new BatchScheduler(jobs) };
+    releases.push(() => ctx.scheduler.close());
+    releases.push(startRetention(ctx, o.sweepIntervalMs));
+
+    // Before listening, so no request can find a batch that is neither queued nor running.
+    ctx.scheduler.recover();
+    const server = createApiServer(ctx, apiRoutes());
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", (err) =>
+        reject(new VbatchError("io", `cannot listen on ${o.host}:${o.port}: ${err.message}`, { cause: err })),
+      );
+      server.listen(o.port, o.host, () => resolve());
+    });
+    releases.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeAllConnections();
+        }),
+    );
+    const port = (server.address() as AddressInfo).port;
+    const host = o.host.includes(":") ? `[${o.host}]` : o.host;
+    const url = `http://${host}:${port}`;
+    o.logger?.info({ url, data: o.dataDir, engines: o.endpoints, auth: o.apiKeys.length > 0 }, "serving");
+    return { url, port, close: release };
+  } catch (err) {
+    await release();
+    throw err;
+  }
+}

@@ -1,0 +1,128 @@
+// The `validating` step of a batch: one streamed pass over the input that checks every line the
+// way OpenAI does (JSON, custom_id, method, url = the batch's endpoint, duplicates, row limit),
+// names each problem's line, and writes the runnable copy with models mapped to served ones.
+import { once } from "node:events";
+import { createReadStream, createWriteStream } from "node:fs";
+import { mkdir, rename, rm } from "node:fs/promises";
+import { dirname } from "node:path";
+import { finished } from "node:stream/promises";
+import { readLineBatches } from "../../input/lines.js";
+import { parseRow } from "../../input/row.js";
+import type { BatchErrorEntry } from "../store/batches.js";
+import { type ModelMap, mapModel } from "./models.js";
+
+/** How many problems a failed batch lists. */
+export const MAX_LISTED_ERRORS = 100;
+
+export type ValidationResult =
+  | { ok: true; total: number; model: string | null }
+  | { ok: false; errors: BatchErrorEntry[] };
+
+export interface ValidateOptions {
+  source: string;
+  /** The runnable copy (written via a temp file, renamed into place on success). */
+  dest: string;
+  endpoint: string;
+  maxRows: number;
+  models: ModelMap;
+  signal: AbortSignal;
+}
+
+function entry(line: number, message: string): BatchErrorEntry {
+  let code = "invalid_request";
+  let param: string | null = null;
+  if (message.startsWith("malformed JSON") || message === "line is not a JSON object") {
+    code = "invalid_json_line";
+  } else {
+    const field = /^(?:missing |unsupported )?(custom_id|method|url|body(?:\.\w+)?)/.exec(message);
+    if (field) param = field[1] as string;
+  }
+  return { code, message: `Line ${line}: ${message}`, param, line };
+}
+
+export async function validateBatchInput(o: ValidateOptions): Promise<ValidationResult> {
+  const errors: BatchErrorEntry[] = [];
+  const seen = new Set<string>();
+  const add = (e: BatchErrorEntry) => {
+    if (errors.length < MAX_LISTED_ERRORS) errors.push(e);
+  };
+  const tmp = `${o.dest}.tmp`;
+  await mkdir(dirname(o.dest), { recursive: true });
+  const out = createWriteStream(tmp);
+  let writeError: Error | undefined;
+  out.on("error", (err) => {
+    writeError = err;
+  });
+  let total = 0;
+  let model: string | null = null;
+  try {
+    for await (const batch of readLineBatches(createReadStream(o.source))) {
+      if (o.signal.aborted) break;
+      const chunks: string[] = [];
+      for (const { lineNo, text } of batch) {
+        const parsed = parseRow(text);
+        if (!parsed.ok) {
+          add(entry(lineNo, parsed.message));
+          continue;
+        }
+        const { customId, url, body } = parsed.row;
+        if (url !== o.endpoint) {
+          add({
+            code: "mismatched_endpoint",
+            message: `Line ${lineNo}: url ${url} does not match the batch endpoint ${o.endpoint}`,
+            param: "url",
+            line: lineNo,
+          });
+          continue;
+        }
+        if (seen.has(customId)) {
+          add({
+            code: "duplicate_custom_id",
+            message: `Line ${lineNo}: duplicate custom_id ${JSON.stringify(customId.slice(0, 100))}`,
+            param: "custom_id",
+            line: lineNo,
+          });
+          continue;
+        }
+        seen.add(customId);
+        total++;
+        if (total > o.maxRows) {
+          add({
+            code: "too_many_requests",
+            message: `The batch has more than ${o.maxRows} requests (the limit)`,
+            param: null,
+            line: lineNo,
+          });
+          break;
+        }
+        const mapped = mapModel(o.models, body.model);
+        if (mapped !== undefined && mapped !== body.model) {
+          chunks.push(
+            `${JSON.stringify({ custom_id: customId, method: "POST", url, body: { ...body, model: mapped } })}\n`,
+          );
+        } else chunks.push(`${text}\n`);
+        model ??= mapped ?? (typeof body.model === "string" ? body.model : null);
+      }
+      if (errors.length > 0 && total > o.maxRows) break;
+      if (errors.length === 0 && chunks.length > 0 && !out.write(chunks.join(""))) {
+        await once(out, "drain"); // rejects if the write fails
+      }
+    }
+    out.end();
+    await finished(out);
+    if (writeError) throw writeError;
+    if (errors.length === 0 && total === 0 && !o.signal.aborted) {
+      errors.push({ code: "empty_file", message: "The input file has no requests", param: null, line: null });
+    }
+    if (errors.length > 0 || o.signal.aborted) {
+      await rm(tmp, { force: true });
+      return { ok: false, errors };
+    }
+    await rename(tmp, o.dest);
+    return { ok: true, total, model };
+  } catch (err) {
+    out.destroy();
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
