@@ -7,7 +7,7 @@ import { join } from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { afterEach, describe, expect, it } from "vitest";
-import { anthropicToChat } from "../src/server/anthropic/request.js";
+import { anthropicToChat } from "../src/anthropic/request.js";
 import { type RunningServer, type ServerOptions, startServer } from "../src/server/index.js";
 import { type SimServer, simReplyText, startSim } from "../src/sim/index.js";
 import { runCli, startCli } from "./helpers/cli.js";

@@ -1,25 +1,30 @@
 // The shape of one batch request line and its validation. Every rule here runs before a single
 // request is sent, so a typo on line 90,000 does not waste the 89,999 answers before it.
 
+import { anthropicToChat, TranslateError } from "../anthropic/request.js";
+import { isPlainObject } from "../util/object.js";
+
 export const SUPPORTED_URLS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] as const;
 export type BatchUrl = (typeof SUPPORTED_URLS)[number];
 
 /** Longest custom_id accepted (OpenAI allows 512 characters). */
 export const MAX_CUSTOM_ID_LENGTH = 512;
 
+/** OpenAI Batch lines, or Anthropic Message Batch lines ({custom_id, params}) sent as chat. */
+export type RowFormat = "openai" | "anthropic";
+
 export interface BatchRow {
   customId: string;
   url: BatchUrl;
   body: Record<string, unknown>;
+  format: RowFormat;
 }
 
 export type ParseResult =
   | { ok: true; row: BatchRow }
   | { ok: false; message: string; customId?: string | undefined };
 
-export function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
-}
+export { isPlainObject };
 
 /** Parses and validates one input line (duplicates are found by the journal). */
 export function parseRow(text: string): ParseResult {
@@ -37,6 +42,15 @@ export function parseRow(text: string): ParseResult {
   }
   if (customId.length > MAX_CUSTOM_ID_LENGTH) {
     return { ok: false, message: `custom_id longer than ${MAX_CUSTOM_ID_LENGTH} characters`, customId };
+  }
+  if (value.params !== undefined && value.url === undefined && value.body === undefined) {
+    try {
+      const body = anthropicToChat(value.params);
+      return { ok: true, row: { customId, url: "/v1/chat/completions", body, format: "anthropic" } };
+    } catch (err) {
+      if (err instanceof TranslateError) return { ok: false, message: `params.${err.message}`, customId };
+      throw err;
+    }
   }
   const method = value.method;
   if (method !== "POST") {
@@ -74,5 +88,5 @@ export function parseRow(text: string): ParseResult {
     }
     if (body.priority === undefined) body.priority = priority;
   }
-  return { ok: true, row: { customId, url: url as BatchUrl, body } };
+  return { ok: true, row: { customId, url: url as BatchUrl, body, format: "openai" } };
 }

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { VbatchError } from "../errors.js";
 import { readLineBatches } from "../input/lines.js";
 import { openInput } from "../input/open.js";
-import { parseRow } from "../input/row.js";
+import { parseRow, type RowFormat } from "../input/row.js";
 import { usesRemovedGuidedFields } from "../input/structured.js";
 import type { InvalidLine, Journal } from "../journal/journal.js";
 import { shardOf } from "../tools/shard.js";
@@ -19,6 +19,8 @@ export interface IngestResult {
   rows: number;
   invalid: number;
   rowsWithoutModel: number;
+  /** The format of the file's requests (every row must share it). */
+  format: RowFormat | null;
   /** Rows using guided_json and friends, which vLLM silently ignores since v0.12. */
   guidedRows: number;
   /** The first problems, as "line N: message". */
@@ -49,6 +51,7 @@ export async function ingestInput(
     invalid: 0,
     rowsWithoutModel: 0,
     guidedRows: 0,
+    format: null,
     problems: [],
   };
   const note = (inv: InvalidLine) => {
@@ -60,8 +63,18 @@ export async function ingestInput(
     const valid: { line: number; customId: string; dkey: string | null }[] = [];
     const invalid: InvalidLine[] = [];
     for (const line of batch) {
-      const parsed = parseRow(line.text);
+      let parsed = parseRow(line.text);
       if (!mine(parsed.ok ? parsed.row.customId : parsed.customId, line.lineNo)) continue;
+      if (parsed.ok) {
+        result.format ??= parsed.row.format;
+        if (parsed.row.format !== result.format) {
+          parsed = {
+            ok: false,
+            customId: parsed.row.customId,
+            message: `an ${parsed.row.format === "anthropic" ? "Anthropic" : "OpenAI"} request in a file of ${result.format === "anthropic" ? "Anthropic" : "OpenAI"} requests (one format a file)`,
+          };
+        }
+      }
       if (parsed.ok) {
         valid.push({
           line: line.lineNo,

@@ -117,6 +117,7 @@ export async function prepareJob(
       ingested: "1",
       shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : "",
       dedupe: opts.dedupe ?? "auto",
+      format: result.format ?? "openai",
     });
     log?.info({ rows: result.rows, invalid: result.invalid }, "input validated");
     if (result.guidedRows > 0) {

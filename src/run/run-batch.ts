@@ -3,6 +3,7 @@
 import { performance } from "node:perf_hooks";
 import { VbatchError } from "../errors.js";
 import { RowState } from "../journal/schema.js";
+import { toAnthropicLine } from "../output/anthropic.js";
 import { errorLine } from "../output/format.js";
 import { ResultSink } from "../output/sink.js";
 import { Router } from "../route/router.js";
@@ -101,9 +102,11 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       fsync: options.fsync ?? true,
     });
     releases.push(() => sink.close());
+    const anthropic = job.journal.getMeta("format") === "anthropic";
+    const shape = (line: string) => (anthropic ? toAnthropicLine(line) : line);
     for (const inv of job.journal.unwrittenInvalid()) {
       sink.addInvalid(
-        errorLine(inv.customId ?? null, "invalid_request", `line ${inv.line}: ${inv.message}`),
+        shape(errorLine(inv.customId ?? null, "invalid_request", `line ${inv.line}: ${inv.message}`)),
         inv.line,
       );
     }
@@ -230,7 +233,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       const { code, message } = finalize;
       const rows = [...job.journal.pendingRows()];
       for (const r of rows) {
-        sink.add(errorLine(r.customId, code, message), true, {
+        sink.add(shape(errorLine(r.customId, code, message)), true, {
           line: r.line,
           state: RowState.failed,
           status: null,

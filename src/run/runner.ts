@@ -14,6 +14,7 @@ import { parseRow } from "../input/row.js";
 import { requestedSchema } from "../input/structured.js";
 import type { LineSet } from "../journal/bitset.js";
 import { RowState } from "../journal/schema.js";
+import { toAnthropicLine } from "../output/anthropic.js";
 import { rejectedResponseLine } from "../output/format.js";
 import type { ResultSink } from "../output/sink.js";
 import type { Engine } from "../route/engine.js";
@@ -227,6 +228,7 @@ export class Runner {
           body: JSON.stringify(row.body),
           attempts: 0,
         };
+        if (row.format === "anthropic") task.anthropic = true;
         if (this.jsonChecker) {
           const schema = requestedSchema(row.body);
           if (schema !== null) task.schema = schema;
@@ -490,7 +492,8 @@ export class Runner {
         };
       }
     }
-    if (this.o.leaders?.has(task.line)) this.shareAnswer(task.line, result, jsonError);
+    if (this.o.leaders?.has(task.line)) this.shareAnswer(task.line, result, jsonError, task.anthropic);
+    if (task.anthropic) final = { ...final, line: toAnthropicLine(final.line) };
     if (final.toErrors) {
       engine.failed++;
       this.counters.failed++;
@@ -513,7 +516,12 @@ export class Runner {
   }
 
   /** Writes the rows that asked the same question as `line` with its answer, each its own line. */
-  private shareAnswer(line: number, result: WireResponse | TransportFailure, jsonError: string | null): void {
+  private shareAnswer(
+    line: number,
+    result: WireResponse | TransportFailure,
+    jsonError: string | null,
+    anthropic = false,
+  ): void {
     for (const f of this.o.followersOf?.(line) ?? []) {
       let outcome = decide(f.customId, result, this.o.maxAttempts, this.o.maxAttempts);
       if (outcome.kind !== "final") continue;
@@ -535,7 +543,7 @@ export class Runner {
       }
       if (outcome.toErrors) this.counters.failed++;
       else this.counters.succeeded++;
-      this.o.sink.add(outcome.line, outcome.toErrors, {
+      this.o.sink.add(anthropic ? toAnthropicLine(outcome.line) : outcome.line, outcome.toErrors, {
         line: f.line,
         state: outcome.state,
         status: outcome.status,

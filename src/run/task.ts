@@ -8,6 +8,8 @@ export interface RowTask {
   /** Request body as JSON text, model filled in. */
   body: string;
   attempts: number;
+  /** Anthropic rows get their output lines in Anthropic's result format. */
+  anthropic?: boolean;
   /** Set once the row lost an attempt to an engine that went down (later ones are free). */
   failedOver?: boolean;
   /** With --validate-json: the JSON the reply must be (a schema, or `true` for any JSON). */

@@ -3,6 +3,7 @@
 import { mkdir, open, rename, rm } from "node:fs/promises";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { anthropicToChat, TranslateError } from "../../anthropic/request.js";
 import { isPlainObject } from "../../input/row.js";
 import { readJson } from "../http/body.js";
 import { badRequest, HttpError, notFound, sendJson } from "../http/respond.js";
@@ -13,7 +14,6 @@ import { parseWindow } from "../jobs/window.js";
 import { limitParam } from "../openai/list.js";
 import { type BatchRecord, isFinal } from "../store/batches.js";
 import { anthropicBatchObject } from "./batch-object.js";
-import { anthropicToChat, TranslateError } from "./request.js";
 import { anthropicResults } from "./results.js";
 
 const CUSTOM_ID = /^[a-zA-Z0-9_-]{1,64}$/;

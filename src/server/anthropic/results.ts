@@ -1,11 +1,11 @@
 // The results JSONL of an ended Anthropic batch, streamed: every output and error line translated,
 // then every request that never ran, reported by why the batch ended (canceled or expired).
 import { createReadStream, existsSync } from "node:fs";
+import { resultFor } from "../../anthropic/reply.js";
 import { readLineBatches } from "../../input/lines.js";
 import { isPlainObject } from "../../input/row.js";
 import type { BatchPaths } from "../layout.js";
 import type { BatchRecord } from "../store/batches.js";
-import { resultFor } from "./reply.js";
 
 async function* lines(path: string): AsyncGenerator<Record<string, unknown>> {
   if (!existsSync(path)) return;

@@ -1,7 +1,7 @@
 // OpenAI-batch output and error lines -> Anthropic batch result lines. A chat completion becomes a
 // Message (text, tool_use, stop reason, usage); a failure becomes an `errored` result with
 // Anthropic's error type for its status; rows closed out by expiry become `expired`.
-import { isPlainObject } from "../../input/row.js";
+import { isPlainObject } from "../util/object.js";
 
 type Obj = Record<string, unknown>;
 

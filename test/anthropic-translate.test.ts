@@ -1,8 +1,8 @@
 // The Anthropic <-> chat completions translation of `vbatch serve`, case by case: the parts the
 // simulator never produces (tool calls, stop sequences, refusals) are checked here directly.
 import { describe, expect, it } from "vitest";
-import { chatToMessage, resultFor } from "../src/server/anthropic/reply.js";
-import { anthropicToChat, TranslateError } from "../src/server/anthropic/request.js";
+import { chatToMessage, resultFor } from "../src/anthropic/reply.js";
+import { anthropicToChat, TranslateError } from "../src/anthropic/request.js";
 
 describe("Anthropic params -> chat completion body", () => {
   it("carries system, sampling, stop sequences and a plain conversation", () => {

@@ -1,7 +1,7 @@
 // Anthropic Messages params -> an OpenAI chat completion body for vLLM. Everything that has a
 // chat equivalent is carried over; what has none (documents, server tools) is refused by name
 // rather than silently dropped.
-import { isPlainObject } from "../../input/row.js";
+import { isPlainObject } from "../util/object.js";
 
 export class TranslateError extends Error {
   constructor(
