@@ -1,5 +1,6 @@
 // The library surface: what the CLI, `vbatch serve` and users' own code call.
 export { type ErrorCode, VbatchError } from "./errors.js";
+export * from "./launch/index.js";
 export type { RunOptions } from "./run/options.js";
 export type { EngineProgress, RunProgress, RunSummary } from "./run/progress.js";
 export { type RetryOptions, type RetrySummary, retryFailed } from "./run/retry.js";

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import { VbatchError } from "../errors.js";
 import { registerBuildCommand } from "./commands/build.js";
+import { registerEngineCommands } from "./commands/engines.js";
 import { registerEstimateCommand } from "./commands/estimate.js";
 import { registerMergeCommand } from "./commands/merge.js";
 import { registerRetryCommand } from "./commands/retry.js";
@@ -29,6 +30,7 @@ export async function main(argv: string[]): Promise<number> {
   registerEstimateCommand(program);
   registerStatusCommand(program);
   registerMergeCommand(program);
+  registerEngineCommands(program);
   for (const cmd of program.commands) cmd.exitOverride();
   try {
     await program.parseAsync(argv);

@@ -2,6 +2,7 @@
 // text. Wire-identical to what the openai SDK sends for the same row (see docs/architecture.md
 // for the measurements that made this the default).
 import { errors, Pool } from "undici";
+import { followModalResult, isModalRedirect } from "../launch/modal-result.js";
 import {
   parseRetryAfter,
   type Transport,
@@ -18,10 +19,14 @@ export class HttpTransport implements Transport {
   private readonly prefix: string;
   private readonly baseHeaders: string[];
   private readonly timeoutMs: number;
+  private readonly origin: string;
+  private readonly apiKey: string | undefined;
 
   constructor(options: TransportOptions) {
     const url = new URL(options.base);
     this.prefix = url.pathname === "/" ? "" : url.pathname;
+    this.origin = url.origin;
+    this.apiKey = options.apiKey;
     this.timeoutMs = options.timeoutMs;
     this.pool = new Pool(url.origin, {
       connections: options.connections,
@@ -54,6 +59,13 @@ export class HttpTransport implements Transport {
       });
       const body = await res.body.text();
       const h = res.headers;
+      const location = headerValue(h.location);
+      if (isModalRedirect(res.statusCode, location)) {
+        // Modal cut the request at 150 s: the answer is fetched from where it points.
+        const auth = this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : undefined;
+        const r = await followModalResult(this.origin + this.prefix + req.path, location, { headers: auth });
+        return { status: r.status, body: r.body, requestId: req.requestId, retryAfterMs: null };
+      }
       return {
         status: res.statusCode,
         body,

@@ -12,6 +12,15 @@ export class Router {
     return n;
   }
 
+  /** Adds an engine that became ready during the run (launchers). */
+  add(engine: Engine): void {
+    this.engines.push(engine);
+  }
+
+  find(base: string): Engine | undefined {
+    return this.engines.find((e) => e.base === base);
+  }
+
   /** True when at least one engine is in the pool. */
   anyUp(): boolean {
     return this.engines.some((e) => e.health.up);

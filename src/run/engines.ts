@@ -7,6 +7,7 @@ import { Engine, type TransportKind } from "../route/engine.js";
 import { LatencyLimit } from "../schedule/latency-limit.js";
 import { type ConcurrencyLimit, FixedLimit } from "../schedule/limit.js";
 import { VllmMetricsLimit } from "../schedule/vllm-limit.js";
+import type { EngineHint } from "./options.js";
 
 export interface EnginePoolOptions {
   endpoints: string[];
@@ -25,24 +26,32 @@ export function createEngines(o: EnginePoolOptions): Engine[] {
     throw new VbatchError("usage", "no engine: pass --endpoint <url> (repeatable) or --launch sim");
   }
   const bases = [...new Set(o.endpoints.map((e) => normalizeEndpoint(e)))];
-  return bases.map((base) => {
-    // Adaptive engines get their real limit once discovery has seen whether /metrics exists.
-    const limit = new FixedLimit(o.concurrency ?? 1);
-    return new Engine(base, limit, {
-      kind: o.transport,
-      apiKey: o.apiKey,
-      timeoutMs: o.requestTimeoutMs,
-      // A few more sockets than requests, so /metrics scrapes never queue behind rows.
-      maxConnections: (o.concurrency ?? MAX_ENGINE_CONNECTIONS) + 8,
-    });
+  return bases.map((base) => createEngine(base, o));
+}
+
+/** One engine, not yet contacted. */
+export function createEngine(base: string, o: Omit<EnginePoolOptions, "endpoints">): Engine {
+  // Adaptive engines get their real limit once discovery has seen whether /metrics exists.
+  const limit = new FixedLimit(o.concurrency ?? 1);
+  return new Engine(base, limit, {
+    kind: o.transport,
+    apiKey: o.apiKey,
+    timeoutMs: o.requestTimeoutMs,
+    // A few more sockets than requests, so /metrics scrapes never queue behind rows.
+    maxConnections: (o.concurrency ?? MAX_ENGINE_CONNECTIONS) + 8,
   });
 }
 
-/** The adaptive limit for a discovered engine: metrics-driven for vLLM, latency-driven otherwise. */
-export function adaptiveLimit(engine: Engine): ConcurrencyLimit {
-  return engine.hasVllmMetrics
-    ? new VllmMetricsLimit({ max: MAX_ENGINE_CONNECTIONS })
-    : new LatencyLimit({ max: MAX_ENGINE_CONNECTIONS });
+/**
+ * The adaptive limit for a discovered engine: metrics-driven for a vLLM engine, latency-driven
+ * otherwise, and latency-driven for one URL in front of autoscaled replicas (its /metrics shows
+ * whichever replica answered), capped by what the deployment can hold.
+ */
+export function adaptiveLimit(engine: Engine, hint?: EngineHint): ConcurrencyLimit {
+  const max = Math.min(MAX_ENGINE_CONNECTIONS, hint?.maxInFlight ?? MAX_ENGINE_CONNECTIONS);
+  return engine.hasVllmMetrics && !hint?.loadBalanced
+    ? new VllmMetricsLimit({ max, initial: Math.min(256, max) })
+    : new LatencyLimit({ max, initial: Math.min(32, max) });
 }
 
 /**

@@ -11,6 +11,20 @@ export interface PendingFinal {
   message: string;
 }
 
+/** What a launcher knows about an engine that its URL does not say. */
+export interface EngineHint {
+  /** Most requests worth keeping in flight at this URL (e.g. Modal: max_containers x max_inputs). */
+  maxInFlight?: number | undefined;
+  /** The URL load-balances autoscaled replicas: steer by latency, not by one replica's /metrics. */
+  loadBalanced?: boolean | undefined;
+}
+
+/** Engines that come and go during a run (a launcher): the runner adds, drops and re-admits them. */
+export interface EngineSource {
+  on(event: "ready", cb: (e: { url: string } & EngineHint) => void): void;
+  on(event: "lost", cb: (e: { url: string }, reason: string) => void): void;
+}
+
 export interface RunOptions {
   /** Input path (.jsonl or .jsonl.gz), or "-" for stdin. */
   input: string;
@@ -22,6 +36,10 @@ export interface RunOptions {
   journal?: string | undefined;
   /** Engine base URLs (with or without /v1). */
   endpoints: string[];
+  /** Per-engine hints, by endpoint URL (as given). */
+  engineHints?: Record<string, EngineHint> | undefined;
+  /** Engines joining and leaving while the job runs; they use `endpoints` as the starting pool. */
+  engineSource?: EngineSource | undefined;
   /** Model for rows whose body has none. @default the engine's only model */
   model?: string | undefined;
   /** API key sent to the engines. @default $VBATCH_ENGINE_API_KEY, else none */

@@ -1,16 +1,23 @@
 // runBatch(): the library entry point behind `vbatch run`. Resources are acquired in order and
 // released in reverse, once, whatever happens; the result is data (the summary), never an exit.
 import { performance } from "node:perf_hooks";
+import { normalizeEndpoint } from "../client/endpoint.js";
 import { VbatchError } from "../errors.js";
 import { RowState } from "../journal/schema.js";
 import { toAnthropicLine } from "../output/anthropic.js";
 import { errorLine } from "../output/format.js";
 import { ResultSink } from "../output/sink.js";
+import type { Engine } from "../route/engine.js";
 import { Router } from "../route/router.js";
 import { monitorEngine } from "../schedule/monitor.js";
-import { adaptiveLimit, createEngines, defaultModel, discoverEngines } from "./engines.js";
+import { adaptiveLimit, createEngine, createEngines, defaultModel, discoverEngines } from "./engines.js";
 import { type RunMetrics, startRunMetrics } from "./metrics.js";
-import type { PendingFinal, RunOptions } from "./options.js";
+import type { EngineHint, PendingFinal, RunOptions } from "./options.js";
+
+type EngineEvent =
+  | { kind: "ready"; url: string; hint: EngineHint }
+  | { kind: "lost"; url: string; reason: string };
+
 import { resolvePaths } from "./paths.js";
 import { prepareJob } from "./prepare.js";
 import type { EngineProgress, RunProgress, RunSummary } from "./progress.js";
@@ -65,13 +72,24 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
     throw new VbatchError("usage", `the output would overwrite the input ${paths.input}`);
   }
   // Engines are created (not contacted) first so a bad --endpoint fails before the input is read.
-  const engines = createEngines({
-    endpoints: options.endpoints,
+  const engineOptions = {
     apiKey: options.apiKey ?? process.env.VBATCH_ENGINE_API_KEY,
     transport: options.transport ?? "http",
     requestTimeoutMs: options.requestTimeoutMs ?? 600_000,
     concurrency: options.concurrency,
-  });
+  } as const;
+  const engines = createEngines({ ...engineOptions, endpoints: options.endpoints });
+  const hints = new Map<string, EngineHint>();
+  for (const [url, hint] of Object.entries(options.engineHints ?? {}))
+    hints.set(normalizeEndpoint(url), hint);
+  const limitFor = (e: Engine) => adaptiveLimit(e, hints.get(e.base));
+  // Launcher events that arrive before the runner exists wait here.
+  const early: EngineEvent[] = [];
+  let onEngineEvent = (ev: EngineEvent) => {
+    early.push(ev);
+  };
+  options.engineSource?.on("ready", (e) => onEngineEvent({ kind: "ready", url: e.url, hint: e }));
+  options.engineSource?.on("lost", (e, reason) => onEngineEvent({ kind: "lost", url: e.url, reason }));
   const releases: (() => unknown)[] = [() => Promise.all(engines.map((e) => e.transport.close()))];
   const release = async () => {
     for (const r of releases.reverse()) {
@@ -177,7 +195,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
     const closingOut = Boolean(options.signal?.aborted && pendingFinal(options));
     if (before.pending > 0 && !closingOut) {
       pool = await discoverEngines(engines, log);
-      if (options.concurrency === undefined) for (const e of pool) e.limit = adaptiveLimit(e);
+      if (options.concurrency === undefined) for (const e of pool) e.limit = limitFor(e);
       const model = defaultModel(
         pool.filter((e) => e.health.up),
         options.model,
@@ -205,17 +223,47 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
         coalesce: options.coalesce ?? true,
         engineWaitMs: options.engineWaitMs ?? 600_000,
         onEngineUp: (e) => {
-          if (options.concurrency === undefined) e.limit = adaptiveLimit(e);
+          if (options.concurrency === undefined) e.limit = limitFor(e);
         },
         logger: log,
       });
       live = runner.counters;
       const r = runner;
       for (const e of pool) if (!e.health.up) r.probeBack(e);
-      for (const e of pool) {
-        const stop = monitorEngine(e, { onChange: () => r.syncCapacity(), logger: log });
-        releases.push(stop);
-      }
+      const watch = (e: Engine) =>
+        releases.push(monitorEngine(e, { onChange: () => r.syncCapacity(), logger: log }));
+      for (const e of pool) watch(e);
+      const router = r.router;
+      onEngineEvent = (ev) => {
+        const base = normalizeEndpoint(ev.url);
+        const known = router.find(base);
+        if (ev.kind === "lost") {
+          if (known?.health.up) {
+            log?.warn({ engine: base, reason: ev.reason }, "launcher lost an engine; its rows go elsewhere");
+            known.health.up = false;
+            r.probeBack(known);
+          }
+          return;
+        }
+        if (ev.hint.maxInFlight !== undefined || ev.hint.loadBalanced !== undefined) hints.set(base, ev.hint);
+        if (known) {
+          if (!known.health.up) r.probeBack(known); // re-admitted on its first healthy probe
+          return;
+        }
+        const e = createEngine(base, engineOptions);
+        e.discover().then(
+          () => {
+            if (options.concurrency === undefined) e.limit = limitFor(e);
+            router.add(e);
+            watch(e);
+            r.syncCapacity();
+            log?.info({ engine: base }, "engine joined the pool");
+          },
+          (err: unknown) =>
+            log?.warn({ engine: base, err: (err as Error).message }, "new engine did not answer"),
+        );
+      };
+      for (const ev of early.splice(0)) onEngineEvent(ev);
       const ticker = setInterval(() => {
         r.syncCapacity();
         options.onProgress?.(progress());

@@ -127,6 +127,10 @@ export class Runner {
     }
   }
 
+  get router(): Router {
+    return this.o.router;
+  }
+
   get inFlight(): number {
     return this.queue.pending;
   }

@@ -11,9 +11,16 @@ export interface CliResult {
   stderr: string;
 }
 
+export interface CliOptions {
+  cwd?: string;
+  input?: string;
+  /** Extra environment variables. */
+  env?: NodeJS.ProcessEnv;
+}
+
 export function startCli(
   args: string[],
-  options: { cwd?: string; input?: string } = {},
+  options: CliOptions = {},
 ): {
   child: ChildProcess;
   done: Promise<CliResult>;
@@ -23,7 +30,7 @@ export function startCli(
   const child = spawn(process.execPath, [BIN, ...args], {
     cwd: options.cwd,
     stdio: ["pipe", "pipe", "pipe"],
-    env: { ...process.env, NO_COLOR: "1" },
+    env: { ...process.env, NO_COLOR: "1", ...options.env },
   });
   let stdout = "";
   let stderr = "";
@@ -41,6 +48,6 @@ export function startCli(
   return { child, done, stderr: () => stderr };
 }
 
-export function runCli(args: string[], options: { cwd?: string; input?: string } = {}): Promise<CliResult> {
+export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return startCli(args, options).done;
 }

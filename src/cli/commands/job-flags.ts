@@ -4,12 +4,14 @@ import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import { normalizeEndpoint } from "../../client/endpoint.js";
 import { VbatchError } from "../../errors.js";
+import type { LaunchKind } from "../../launch/index.js";
 import type { RunOptions } from "../../run/options.js";
 import { parseTags } from "../../run/tags.js";
 import { LOG_LEVELS } from "../logger.js";
 import { collect, intFlag, numberFlag, oneOf } from "../options.js";
+import { addLaunchFlags, type LaunchFlags } from "./launch-flags.js";
 
-export interface JobFlags {
+export interface JobFlags extends LaunchFlags {
   output: string;
   errors?: string;
   journal?: string;
@@ -17,7 +19,8 @@ export interface JobFlags {
   endpointsFile?: string;
   engineWait: number;
   shard?: { index: number; count: number };
-  launch?: "sim";
+  launch?: "sim" | LaunchKind;
+  engines?: string;
   model?: string;
   apiKey?: string;
   concurrency?: number;
@@ -74,7 +77,7 @@ export function parseShard(value: string): { index: number; count: number } {
 
 /** Adds the shared flags (everything but the input and -o) to a command. */
 export function addJobFlags(cmd: Command): Command {
-  return cmd
+  return addLaunchFlags(cmd)
     .option("--errors <file>", "errors JSONL for failed rows (default: <output>.errors.jsonl beside it)")
     .option("--journal <file>", "checkpoint journal (default: <output>.vbatch.db beside it)")
     .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collect)
@@ -87,9 +90,10 @@ export function addJobFlags(cmd: Command): Command {
     )
     .option(
       "--launch <kind>",
-      "start engines for this job: sim (a simulated engine)",
-      oneOf("--launch", ["sim"] as const),
+      "start engines for this job: sim (simulated), process (vllm serve per GPU group), docker, modal",
+      oneOf("--launch", ["sim", "process", "docker", "modal"] as const),
     )
+    .option("--engines <name>", "use the engines `vbatch up --name <name>` started")
     .option("-m, --model <id>", "model for rows whose body has none (default: the engine's only model)")
     .option("--api-key <key>", "API key for the engines (default: $VBATCH_ENGINE_API_KEY)")
     .option(

@@ -1,13 +1,12 @@
 // One job run from the terminal: engines to use (or start), signals to an AbortSignal (first
 // Ctrl-C drains, second exits), the progress line, and the summary. run and retry share it.
-import { VbatchError } from "../../errors.js";
 import type { RunOptions } from "../../run/options.js";
 import type { RunSummary } from "../../run/progress.js";
-import { startSim } from "../../sim/index.js";
 import { createLogger } from "../logger.js";
 import { ProgressLine } from "../progress-line.js";
 import { renderSummary } from "../summary.js";
-import { type JobFlags, jobOptions, readEndpointsFile } from "./job-flags.js";
+import { type JobEngines, jobEngines } from "./job-engines.js";
+import { type JobFlags, jobOptions } from "./job-flags.js";
 
 export async function runJobSession<S extends RunSummary>(
   input: string,
@@ -16,22 +15,8 @@ export async function runJobSession<S extends RunSummary>(
 ): Promise<S> {
   const tty = Boolean(process.stderr.isTTY) && flags.progress;
   const logger = createLogger({ level: flags.logLevel, file: flags.logFile, progressOnStderr: tty });
-  const endpoints = [
-    ...(flags.endpoint ?? []),
-    ...(flags.endpointsFile ? readEndpointsFile(flags.endpointsFile) : []),
-  ];
-  const releases: (() => Promise<void>)[] = [];
-  if (flags.launch === "sim") {
-    const sim = await startSim({ model: flags.model ?? "sim-model" });
-    releases.push(() => sim.close());
-    endpoints.push(sim.url);
-    logger.info({ url: sim.url }, "simulated engine started");
-  }
-  if (endpoints.length === 0) {
-    throw new VbatchError("usage", "no engine: pass --endpoint <url> (repeatable) or --launch sim");
-  }
-
   const controller = new AbortController();
+  let engines: JobEngines | undefined;
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
@@ -41,16 +26,26 @@ export async function runJobSession<S extends RunSummary>(
     } else {
       // Everything committed so far is consistent on disk; uncommitted answers are re-sent on resume.
       process.stderr.write("\nvbatch: exiting now; re-run the same command to resume\n");
+      engines?.launch?.stopNow();
       process.exit(130);
     }
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
+  try {
+    engines = await jobEngines(flags, logger, controller.signal);
+  } catch (err) {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+    throw err;
+  }
 
   const line = tty ? new ProgressLine(process.stderr) : undefined;
   const options: RunOptions = {
     ...jobOptions(input, flags),
-    endpoints,
+    endpoints: engines.endpoints,
+    engineHints: engines.hints,
+    engineSource: engines.source,
     onMetricsUrl: (url) => process.stderr.write(`vbatch: runner metrics at ${url}\n`),
     signal: controller.signal,
     onProgress: line ? (p) => line.update(p) : undefined,
@@ -66,6 +61,6 @@ export async function runJobSession<S extends RunSummary>(
     line?.clear();
     process.off("SIGINT", onSignal);
     process.off("SIGTERM", onSignal);
-    for (const r of releases.reverse()) await r();
+    await engines.release();
   }
 }

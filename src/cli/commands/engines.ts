@@ -1,0 +1,130 @@
+// `vbatch up | ps | down`: start engines once and reuse them across runs (`run --engines <name>`).
+// What was started is kept in a small state file under $VBATCH_HOME (default ~/.vbatch).
+import type { Command } from "commander";
+import { VbatchError } from "../../errors.js";
+import {
+  checkEngineGroupName,
+  engineStatus,
+  type LaunchKind,
+  launchEngines,
+  listEngines,
+  readEngines,
+  recordEngines,
+  removeEngines,
+  stopRecorded,
+} from "../../launch/index.js";
+import { createLogger, LOG_LEVELS } from "../logger.js";
+import { oneOf } from "../options.js";
+import { addLaunchFlags, type LaunchFlags, launchOptions } from "./launch-flags.js";
+
+interface UpFlags extends LaunchFlags {
+  launch: LaunchKind;
+  model: string;
+  name: string;
+  logLevel?: string;
+  logFile?: string;
+}
+
+async function up(flags: UpFlags): Promise<void> {
+  checkEngineGroupName(flags.name);
+  const logger = createLogger({ level: flags.logLevel, file: flags.logFile, progressOnStderr: false });
+  const launch = await launchEngines({
+    ...launchOptions(flags.launch, flags, flags.model),
+    keep: true,
+    jobName: flags.name,
+    logger,
+  });
+  const onSignal = () => {
+    process.stderr.write("\nvbatch: stopping the engines started so far\n");
+    launch.stop({ keep: false }).finally(() => process.exit(130));
+  };
+  process.once("SIGINT", onSignal);
+  process.once("SIGTERM", onSignal);
+  try {
+    const ready = await launch.allSettled();
+    if (ready.length === 0) {
+      await launch.stop({ keep: false });
+      await launch.firstReady(); // rejects with the engines' log tails
+      throw new VbatchError("engine_unavailable", "no engine became ready");
+    }
+    const file = recordEngines(launch.record(flags.name));
+    await launch.stop();
+    process.stdout.write(
+      `${ready.length} engine${ready.length === 1 ? "" : "s"} up as "${flags.name}" (${file})\n`,
+    );
+    for (const line of launch.keepInstructions()) process.stdout.write(`  ${line}\n`);
+    process.stdout.write(`use them with: vbatch run <input> -o <output> --engines ${flags.name}\n`);
+  } finally {
+    process.off("SIGINT", onSignal);
+    process.off("SIGTERM", onSignal);
+  }
+}
+
+async function ps(flags: { json?: boolean; wakeModal?: boolean }): Promise<void> {
+  const { records, problems } = listEngines();
+  const status = await engineStatus(records, { wakeModal: flags.wakeModal ?? false });
+  if (flags.json) {
+    process.stdout.write(`${JSON.stringify({ engines: status, problems })}\n`);
+    return;
+  }
+  if (status.length === 0) process.stdout.write("no engines recorded (start some with vbatch up)\n");
+  else {
+    const rows = [["GROUP", "NAME", "KIND", "HEALTH", "MODEL", "URL", "RUNNING", "WAITING"]];
+    for (const s of status) {
+      rows.push([
+        s.group,
+        s.name,
+        s.kind,
+        s.health,
+        s.models.join(",") || "-",
+        s.url,
+        s.running === null ? "-" : String(s.running),
+        s.waiting === null ? "-" : String(s.waiting),
+      ]);
+    }
+    const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? "").length))) ?? [];
+    for (const r of rows)
+      process.stdout.write(
+        `${r
+          .map((c, i) => c.padEnd(widths[i] ?? 0))
+          .join("  ")
+          .trimEnd()}\n`,
+      );
+  }
+  for (const p of problems) process.stderr.write(`vbatch: ${p}\n`);
+}
+
+async function down(name: string): Promise<void> {
+  const record = readEngines(name);
+  const { stopped, problems } = await stopRecorded(record);
+  removeEngines(name);
+  process.stdout.write(`stopped ${stopped.length} engine${stopped.length === 1 ? "" : "s"} of "${name}"\n`);
+  for (const p of problems) process.stderr.write(`vbatch: ${p}\n`);
+}
+
+export function registerEngineCommands(program: Command): void {
+  const upCmd = program
+    .command("up")
+    .description("start vLLM engines that stay up across runs (use with run --engines <name>)")
+    .requiredOption(
+      "--launch <kind>",
+      "process, docker or modal",
+      oneOf("--launch", ["process", "docker", "modal"] as const),
+    )
+    .requiredOption("-m, --model <id>", "model to serve")
+    .option("--name <name>", "name of this group of engines", "default")
+    .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, oneOf("--log-level", LOG_LEVELS))
+    .option("--log-file <file>", "write JSON logs here instead of stderr");
+  addLaunchFlags(upCmd).action((flags: UpFlags) => up(flags));
+  program
+    .command("ps")
+    .description("list engines started with vbatch up: health, model, URL, load")
+    .option("--json", "print as JSON")
+    .option("--wake-modal", "also probe Modal apps (wakes a scaled-to-zero app)")
+    .action((flags: { json?: boolean; wakeModal?: boolean }) => ps(flags));
+  program
+    .command("down")
+    .description("stop engines started with vbatch up")
+    .argument("[name]", "group name", "default")
+    .action((name: string) => down(name));
+}
