@@ -1,10 +1,11 @@
 // Several engines at once: routing across them, an engine dying mid-run, every engine down for
 // a while, and giving up after --engine-wait with a resumable journal.
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runBatch } from "../src/index.js";
-import { type SimServer, startSim } from "../src/sim/index.js";
+import type { SimServer } from "../src/sim/index.js";
 import { idCounts, tempDir, writeChatInput } from "./helpers/files.js";
+import { useSims } from "./helpers/sims.js";
 
 const dir = tempDir();
 let n = 0;
@@ -12,15 +13,7 @@ const job = () => {
   n++;
   return { input: join(dir, `fo-${n}.jsonl`), output: join(dir, `fo-${n}.out.jsonl`) };
 };
-const sims: SimServer[] = [];
-async function sim(opts: Parameters<typeof startSim>[0] = {}): Promise<SimServer> {
-  const s = await startSim({ prefillMs: 0, stepMs: 1, outputTokens: 4, ...opts });
-  sims.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
+const sim = useSims({ prefillMs: 0, stepMs: 1, outputTokens: 4 });
 const fast = { retryBaseMs: 5, retryMaxMs: 50, fsync: false };
 
 function exactlyOnce(total: number, ...files: string[]): void {

@@ -2,11 +2,11 @@
 // moves into the output, each row still exactly once across the two files.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { retryFailed, runBatch } from "../src/index.js";
-import { type SimServer, startSim } from "../src/sim/index.js";
 import { runCli } from "./helpers/cli.js";
 import { chatRow, idCounts, readJsonl, tempDir, writeChatInput, writeJsonl } from "./helpers/files.js";
+import { useSims } from "./helpers/sims.js";
 
 const dir = tempDir();
 let n = 0;
@@ -14,15 +14,7 @@ const job = () => {
   n++;
   return { input: join(dir, `rt-${n}.jsonl`), output: join(dir, `rt-${n}.out.jsonl`) };
 };
-const sims: SimServer[] = [];
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
-async function sim(opts: Parameters<typeof startSim>[0] = {}) {
-  const s = await startSim({ prefillMs: 0, stepMs: 0, ...opts });
-  sims.push(s);
-  return s;
-}
+const sim = useSims({ prefillMs: 0, stepMs: 0 });
 const fast = { retryBaseMs: 1, retryMaxMs: 2, fsync: false, maxAttempts: 2 };
 
 function exactlyOnce(total: number, ...files: string[]) {

@@ -2,8 +2,8 @@
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { afterEach, describe, expect, it } from "vitest";
-import { type SimServer, startSim } from "../src/sim/index.js";
+import { describe, expect, it } from "vitest";
+import { startSim } from "../src/sim/index.js";
 import { runCli, startCli } from "./helpers/cli.js";
 import {
   chatRow,
@@ -14,6 +14,7 @@ import {
   writeChatInput,
   writeJsonl,
 } from "./helpers/files.js";
+import { useSims } from "./helpers/sims.js";
 
 const dir = tempDir();
 let n = 0;
@@ -21,15 +22,7 @@ const paths = () => {
   n++;
   return { input: join(dir, `cli-${n}.jsonl`), output: join(dir, `cli-${n}.out.jsonl`) };
 };
-const sims: SimServer[] = [];
-async function sim(opts: Parameters<typeof startSim>[0] = {}): Promise<SimServer> {
-  const s = await startSim({ prefillMs: 0, stepMs: 0, ...opts });
-  sims.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
+const sim = useSims({ prefillMs: 0, stepMs: 0 });
 
 async function waitForLines(file: string, lines: number): Promise<void> {
   for (;;) {

@@ -2,9 +2,9 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runBatch } from "../src/index.js";
-import { type SimServer, simEmbedding, simReplyText, startSim } from "../src/sim/index.js";
+import { simEmbedding, simReplyText } from "../src/sim/index.js";
 import {
   chatRow,
   idCounts,
@@ -14,6 +14,7 @@ import {
   writeChatInput,
   writeJsonl,
 } from "./helpers/files.js";
+import { useSims } from "./helpers/sims.js";
 
 const dir = tempDir();
 let n = 0;
@@ -22,15 +23,7 @@ const job = (name = "job") => {
   return { input: join(dir, `${name}-${n}.in.jsonl`), output: join(dir, `${name}-${n}.out.jsonl`) };
 };
 
-const sims: SimServer[] = [];
-async function sim(opts: Parameters<typeof startSim>[0] = {}): Promise<SimServer> {
-  const s = await startSim({ prefillMs: 0, stepMs: 0, ...opts });
-  sims.push(s);
-  return s;
-}
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
+const sim = useSims({ prefillMs: 0, stepMs: 0 });
 
 const fast = { retryBaseMs: 5, retryMaxMs: 50, fsync: false };
 

@@ -2,7 +2,7 @@
 // answer exactly what one unsharded run answers.
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runBatch } from "../src/index.js";
+import { mergeOutputs, runBatch } from "../src/index.js";
 import { type SimServer, startSim } from "../src/sim/index.js";
 import { readJsonl, tempDir, writeChatInput, writeJsonl } from "./helpers/files.js";
 
@@ -41,6 +41,17 @@ describe("--shard", () => {
       }
     }
     expect(merged).toEqual(answers(join(dir, "whole.jsonl")));
+    // vbatch merge joins the shards back, in input order, proving each row appears once.
+    const report = await mergeOutputs({
+      outputs: [0, 1, 2].map((i) => join(dir, `shard-${i}.jsonl`)),
+      output: join(dir, "merged.jsonl"),
+      input,
+      order: "input",
+    });
+    expect(report.succeeded).toBe(900);
+    const mergedLines = readJsonl(join(dir, "merged.jsonl"));
+    expect(mergedLines.map((l) => l.custom_id)).toEqual(Array.from({ length: 900 }, (_, i) => `row-${i}`));
+    expect(answers(join(dir, "merged.jsonl"))).toEqual(answers(join(dir, "whole.jsonl")));
   });
 
   it("refuses to resume a journal with a different --shard", async () => {

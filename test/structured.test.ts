@@ -1,22 +1,14 @@
 // Structured outputs: rows asking for JSON pass through; with validateJson a reply that fails its
 // schema is asked again, then recorded as invalid_json.
 import { join } from "node:path";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { runBatch } from "../src/index.js";
-import { type SimServer, startSim } from "../src/sim/index.js";
 import { readJsonl, tempDir, writeJsonl } from "./helpers/files.js";
+import { useSims } from "./helpers/sims.js";
 
 const dir = tempDir();
 let n = 0;
-const sims: SimServer[] = [];
-afterEach(async () => {
-  await Promise.all(sims.splice(0).map((s) => s.close()));
-});
-async function sim(opts: Parameters<typeof startSim>[0] = {}) {
-  const s = await startSim({ prefillMs: 0, stepMs: 0, ...opts });
-  sims.push(s);
-  return s;
-}
+const sim = useSims({ prefillMs: 0, stepMs: 0 });
 const schema = {
   type: "object",
   properties: { label: { type: "string", enum: ["spam", "ham"] }, score: { type: "number" } },

@@ -1,5 +1,6 @@
 // A stand-in tokenizer: about four characters a token, with a few tokens of chat template around each
 // message. /tokenize and the usage of every reply use these same rules, so counts always agree.
+import { contentText } from "../input/content.js";
 
 /** Tokens the chat template adds around each message (role markers, separators). */
 export const TOKENS_PER_MESSAGE = 4;
@@ -23,21 +24,6 @@ export function textTokenIds(text: string): number[] {
     ids[i] = 100 + ((h >>> 0) % (VOCAB - 100));
   }
   return ids;
-}
-
-/** The text parts of a message's content (a string, or OpenAI content parts). */
-export function contentText(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return "";
-  let text = "";
-  for (const part of content) {
-    if (typeof part === "string") text += part;
-    else if (part !== null && typeof part === "object") {
-      const t = (part as { text?: unknown }).text;
-      if (typeof t === "string") text += t;
-    }
-  }
-  return text;
 }
 
 function messageContent(message: unknown): string {

@@ -1,6 +1,8 @@
 // What a request line asks of the engine, read the way vLLM reads it: the prompt (chat messages,
 // completion prompts or embedding inputs), its size in characters, and the most tokens it may
 // generate. validate and estimate both size requests from this.
+
+import { contentText } from "../input/content.js";
 import { type BatchRow, isPlainObject } from "../input/row.js";
 
 /** One prompt: text, or token ids given directly. */
@@ -18,17 +20,6 @@ export interface Prompt {
 
 /** vLLM's CompletionRequest.max_tokens default. */
 export const COMPLETION_DEFAULT_MAX_TOKENS = 16;
-
-export function contentText(content: unknown): string {
-  if (typeof content === "string") return content;
-  if (!Array.isArray(content)) return "";
-  let text = "";
-  for (const part of content) {
-    if (typeof part === "string") text += part;
-    else if (isPlainObject(part) && typeof part.text === "string") text += part.text;
-  }
-  return text;
-}
 
 function splitPieces(value: unknown): PromptPiece[] {
   if (typeof value === "string") return [value];

@@ -27,7 +27,7 @@ export function chatRow(i: number, o: ChatRowOptions = {}): Record<string, unkno
 }
 
 export function writeJsonl(path: string, rows: unknown[]): string {
-  writeFileSync(path, rows.map((r) => (typeof r === "string" ? r : JSON.stringify(r))).join("\n") + "\n");
+  writeFileSync(path, `${rows.map((r) => (typeof r === "string" ? r : JSON.stringify(r))).join("\n")}\n`);
   return path;
 }
 
