@@ -8,8 +8,11 @@ import { parseRetryAfter } from "../src/client/wire.js";
 import { readLineBatches } from "../src/input/lines.js";
 import { parseRow } from "../src/input/row.js";
 import { LineSet } from "../src/journal/bitset.js";
+import { Engine } from "../src/route/engine.js";
+import { Router } from "../src/route/router.js";
 import { coalesceKey, shares, splitEmbeddings } from "../src/run/coalesce.js";
 import { LatencyLimit } from "../src/schedule/latency-limit.js";
+import { FixedLimit } from "../src/schedule/limit.js";
 import { parseVllmLoad } from "../src/schedule/prometheus.js";
 import { VllmMetricsLimit } from "../src/schedule/vllm-limit.js";
 
@@ -202,5 +205,20 @@ describe("coalescing", () => {
     expect(parts?.map((p) => p.data[0].embedding)).toEqual([[1], [2]]);
     expect(parts?.map((p) => p.usage.prompt_tokens)).toEqual([2, 4]);
     expect(splitEmbeddings(text, [1, 1, 1])).toBeNull();
+  });
+});
+
+describe("router", () => {
+  it("counts an engine's excess over a lowered limit, so it does not eat the others' room", async () => {
+    const opts = { kind: "http" as const, timeoutMs: 1000, maxConnections: 4 };
+    const big = new Engine("http://127.0.0.1:1", new FixedLimit(10), opts);
+    const small = new Engine("http://127.0.0.1:2", new FixedLimit(2), opts);
+    small.inFlight = 6; // held before its limit dropped to 2
+    const router = new Router([big, small]);
+    expect(router.capacity()).toBe(16);
+    expect(router.pick()).toBe(big);
+    small.health.up = false;
+    expect(router.capacity()).toBe(10);
+    await Promise.all([big.transport.close(), small.transport.close()]);
   });
 });

@@ -5,10 +5,14 @@ import type { Engine } from "./engine.js";
 export class Router {
   constructor(readonly engines: Engine[]) {}
 
-  /** Total requests the pool may hold now (engines out of the pool count nothing). */
+  /**
+   * Total requests the pool may hold now (engines out of the pool count nothing). An engine that
+   * holds more than its limit (the limit just dropped) counts what it holds, so its excess, which
+   * drains at its own pace, does not eat the room of the others.
+   */
   capacity(): number {
     let n = 0;
-    for (const e of this.engines) if (e.health.up) n += e.limit.current();
+    for (const e of this.engines) if (e.health.up) n += Math.max(e.limit.current(), e.inFlight);
     return n;
   }
 
