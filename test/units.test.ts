@@ -1,6 +1,8 @@
 // Pure pieces: line splitting, row validation, retry rules, usage scan, limits, coalescing.
 import { Readable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import { renderProgress } from "../src/cli/progress-line.js";
+import { renderSummary } from "../src/cli/summary.js";
 import { normalizeEndpoint } from "../src/client/endpoint.js";
 import { backoffDelay, isRetryableStatus, retryDelay } from "../src/client/retry.js";
 import { extractUsage, looksLikeJsonObject } from "../src/client/usage.js";
@@ -220,5 +222,85 @@ describe("router", () => {
     small.health.up = false;
     expect(router.capacity()).toBe(10);
     await Promise.all([big.transport.close(), small.transport.close()]);
+  });
+});
+
+describe("progress line and summary", () => {
+  const base = {
+    total: 1000,
+    succeeded: 400,
+    failed: 10,
+    invalid: 0,
+    resumed: 0,
+    inFlight: 64,
+    retries: 3,
+    promptTokens: 1000,
+    completionTokens: 5000,
+    elapsedMs: 10_000,
+    rowsPerSec: 41,
+    tokensPerSec: 500,
+    etaSec: 14.4,
+    allEnginesDownSec: null,
+    engines: [
+      {
+        url: "http://a",
+        up: true,
+        limit: 80,
+        limitMode: "adaptive",
+        inFlight: 64,
+        running: 60,
+        waiting: 4,
+        sent: 300,
+      },
+      {
+        url: "http://b",
+        up: false,
+        limit: 80,
+        limitMode: "adaptive",
+        inFlight: 0,
+        running: null,
+        waiting: null,
+        sent: 110,
+      },
+    ],
+  };
+  it("shows rows, rates, ETA, failures, and each engine's limit and load", () => {
+    const line = renderProgress(base);
+    expect(line).toContain("410/1,000 rows (41.0%)");
+    expect(line).toContain("ETA 0:14");
+    expect(line).toContain("10 failed");
+    expect(line).toContain("64/80 run 60 wait 4 | down");
+  });
+  it("says when every engine is down", () => {
+    expect(renderProgress({ ...base, allEnginesDownSec: 75 })).toContain(
+      "every engine down for 1:15, waiting",
+    );
+  });
+  it("summarises a job, pointing at the errors file only when there are failures", () => {
+    const summary = {
+      total: 10,
+      succeeded: 9,
+      failed: 1,
+      invalid: 0,
+      resumed: 2,
+      deduped: 0,
+      requests: 8,
+      retries: 1,
+      promptTokens: 10,
+      completionTokens: 20,
+      wallMs: 2000,
+      rowsPerSec: 4,
+      tokensPerSec: 10,
+      tags: {},
+      maxRssMb: 100,
+      interrupted: false,
+      output: "/o.jsonl",
+      errors: "/o.errors.jsonl",
+      journal: "/o.vbatch.db",
+    };
+    const text = renderSummary(summary);
+    expect(text).toContain("9 ok, 1 failed of 10 (2 from an earlier run)");
+    expect(text).toContain("errors     /o.errors.jsonl");
+    expect(renderSummary({ ...summary, failed: 0, succeeded: 10 })).not.toContain("errors ");
   });
 });

@@ -18,7 +18,7 @@ export function openInput(path: string): Readable {
     if (err instanceof VbatchError) throw err;
     throw new VbatchError("usage", `cannot read input ${path}: ${(err as Error).message}`, { cause: err });
   }
-  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  const raw = createReadStream(path, { highWaterMark: 1 << 18 });
   if (!isGzip(path)) return raw;
   const gunzip = createGunzip({ chunkSize: 1 << 18 });
   raw.on("error", (err) => gunzip.destroy(err));

@@ -204,7 +204,7 @@ export class Runner {
 
   private async readAndEnqueue(): Promise<void> {
     const { pending } = this.o;
-    const highWater = 4096;
+    const highWater = 1024;
     const groups = new Map<string, RowTask[]>();
     const flushGroup = (key: string, tasks: RowTask[]) => {
       groups.delete(key);
