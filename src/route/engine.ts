@@ -47,11 +47,15 @@ export class Engine {
     this.transport = options.kind === "sdk" ? new SdkTransport(topts) : new HttpTransport(topts);
   }
 
-  /** Free room relative to the limit (1 = idle, 0 = full); 0 while out of the pool. */
-  room(): number {
+  /**
+   * Free room relative to the limit (1 = idle, 0 = full); 0 while out of the pool. With
+   * `slotsOnly`, room counts free batch slots only, not room in the engine's waiting queue.
+   */
+  room(slotsOnly = false): number {
     if (!this.health.up) return 0;
     const limit = this.limit.current();
-    return limit <= 0 ? 0 : (limit - this.inFlight) / limit;
+    const cap = slotsOnly ? Math.min(limit, this.limit.batchSize?.() ?? limit) : limit;
+    return cap <= 0 ? 0 : (cap - this.inFlight) / cap;
   }
 
   /** Asks the engine what it serves; throws TransportFailure if it does not answer. */

@@ -36,12 +36,16 @@ export class Router {
     return n;
   }
 
-  /** The engine with the most room, or undefined when every engine is full. */
-  pick(): Engine | undefined {
+  /**
+   * The engine with the most room, or undefined when every engine is full. `slotsOnly` (the end
+   * of a job) sends rows only where a batch slot is free: a row queued behind a small engine
+   * would finish after a big engine that is already idle.
+   */
+  pick(slotsOnly = false): Engine | undefined {
     let best: Engine | undefined;
     let bestRoom = 0;
     for (const e of this.engines) {
-      const room = e.room();
+      const room = e.room(slotsOnly);
       if (room > bestRoom) {
         best = e;
         bestRoom = room;

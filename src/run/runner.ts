@@ -265,7 +265,8 @@ export class Runner {
    * together, and a pick that yields before counting would send them all to the same engine.
    */
   private reserve(): Engine | undefined {
-    const engine = this.o.router.pick();
+    // Once every row is read, queueing at an engine only lengthens the tail of the job.
+    const engine = this.o.router.pick(this.readingDone && this.o.router.engines.length > 1);
     if (engine) engine.inFlight++;
     return engine;
   }

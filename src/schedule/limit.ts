@@ -11,6 +11,8 @@ export interface ConcurrencyLimit {
   onResult(latencyMs: number, overloaded: boolean, inFlight: number): void;
   /** A short description for progress and logs. */
   describe(): string;
+  /** The engine's running batch when known (requests beyond it only wait in its queue). */
+  batchSize?(): number | null;
 }
 
 export class FixedLimit implements ConcurrencyLimit {

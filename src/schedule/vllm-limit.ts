@@ -78,6 +78,10 @@ export class VllmMetricsLimit implements ConcurrencyLimit {
 
   onResult(): void {}
 
+  batchSize(): number | null {
+    return this.peakRunning > 0 ? this.peakRunning : null;
+  }
+
   describe(): string {
     return this.slowStart ? "adaptive (vLLM metrics, starting)" : "adaptive (vLLM metrics)";
   }
