@@ -1,11 +1,11 @@
 // `--launch docker` against the stand-in `docker` CLI (test/fixtures/bin/docker), whose
 // "containers" are detached stand-in vLLM processes: the exact `docker run` line, readiness,
 // crash and restart, teardown, remote hosts, and the missing-daemon / missing-NVIDIA messages.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { VbatchError } from "../src/errors.js";
 import {
   DEFAULT_VLLM_IMAGE,
@@ -17,15 +17,13 @@ import {
 } from "../src/launch/index.js";
 import { isAlive } from "../src/launch/terminate.js";
 import { tempDir } from "./helpers/files.js";
+import { standInPath, useStandIns } from "./helpers/stand-ins.js";
 
-const FIXTURES = join(import.meta.dirname, "fixtures", "bin");
 const SECRET = "hf_DOCKERsecretTOKEN987654321";
 const root = tempDir("vbatch-launch-docker-");
 let n = 0;
 
-beforeAll(() => {
-  for (const f of readdirSync(FIXTURES)) chmodSync(join(FIXTURES, f), 0o755);
-});
+useStandIns();
 
 /** A fresh fake daemon (state dir) per test, and the environment that points the CLI at it. */
 function daemon(extra: NodeJS.ProcessEnv = {}) {
@@ -33,7 +31,7 @@ function daemon(extra: NodeJS.ProcessEnv = {}) {
   mkdirSync(state, { recursive: true });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PATH: `${FIXTURES}:${process.env.PATH}`,
+    PATH: standInPath(),
     VBATCH_HOME: join(root, "home"),
     FAKE_DOCKER_STATE: state,
     HF_TOKEN: SECRET,

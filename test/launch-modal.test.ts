@@ -2,13 +2,13 @@
 // cold start answering 503 first, `modal app stop` at the end (or not, with keep); the app file
 // compiles; and a request past Modal's 150 s limit is followed through its 303 result URL.
 import { execFileSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { VbatchError } from "../src/errors.js";
 import {
   followModalResult,
@@ -21,22 +21,20 @@ import {
 } from "../src/launch/index.js";
 import { isAlive } from "../src/launch/terminate.js";
 import { tempDir } from "./helpers/files.js";
+import { standInPath, useStandIns } from "./helpers/stand-ins.js";
 
-const FIXTURES = join(import.meta.dirname, "fixtures", "bin");
 const SECRET = "hf_MODALsecretTOKEN55555";
 const root = tempDir("vbatch-launch-modal-");
 let n = 0;
 
-beforeAll(() => {
-  for (const f of readdirSync(FIXTURES)) chmodSync(join(FIXTURES, f), 0o755);
-});
+useStandIns();
 
 function modal(extra: NodeJS.ProcessEnv = {}) {
   const state = join(root, `m${++n}`);
   mkdirSync(state, { recursive: true });
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    PATH: `${FIXTURES}:${process.env.PATH}`,
+    PATH: standInPath(),
     VBATCH_HOME: join(root, "home"),
     FAKE_MODAL_STATE: state,
     HF_TOKEN: SECRET,

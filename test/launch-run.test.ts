@@ -5,12 +5,13 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
 import { idCounts, readJsonl, tempDir, writeChatInput } from "./helpers/files.js";
+import { standInPath, useStandIns } from "./helpers/stand-ins.js";
 
-const FIXTURES = join(import.meta.dirname, "fixtures", "bin");
+useStandIns();
 const dir = tempDir();
 let n = 0;
 const env = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
-  PATH: `${FIXTURES}:${process.env.PATH}`,
+  PATH: standInPath(),
   VBATCH_HOME: join(dir, "home"),
   ...extra,
 });

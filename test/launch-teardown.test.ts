@@ -2,10 +2,10 @@
 // second exits at once) still takes every engine process and container with it; and `vbatch up |
 // ps | down` through the state file: keep, record, probe, stop, forget.
 import { type ChildProcess, spawn } from "node:child_process";
-import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   type EngineGroupRecord,
   engineStatus,
@@ -18,21 +18,19 @@ import {
 } from "../src/launch/index.js";
 import { isAlive } from "../src/launch/terminate.js";
 import { tempDir } from "./helpers/files.js";
+import { FIXTURES, standInPath, useStandIns } from "./helpers/stand-ins.js";
 
-const FIXTURES = join(import.meta.dirname, "fixtures", "bin");
 const root = tempDir("vbatch-launch-teardown-");
 let n = 0;
 
-beforeAll(() => {
-  for (const f of readdirSync(FIXTURES)) chmodSync(join(FIXTURES, f), 0o755);
-});
+useStandIns();
 
 function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const state = join(root, `s${++n}`);
   mkdirSync(state, { recursive: true });
   return {
     ...process.env,
-    PATH: `${FIXTURES}:${process.env.PATH}`,
+    PATH: standInPath(),
     VBATCH_HOME: join(root, `home${n}`),
     FAKE_DOCKER_STATE: state,
     FAKE_GPUS: "0,1",

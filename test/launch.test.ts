@@ -1,11 +1,11 @@
 // `--launch process` end to end against the stand-in `vllm` (test/fixtures/bin), which runs the
 // simulator: GPU groups, readiness, fast failure with the log tail, timeout, crash and restart,
 // teardown, and HF_TOKEN kept out of every log line.
-import { chmodSync, existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
-import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { VbatchError } from "../src/errors.js";
 import {
   detectGpus,
@@ -20,20 +20,18 @@ import {
 import { fatalLine, redactor, showArgs } from "../src/launch/log-lines.js";
 import { isAlive } from "../src/launch/terminate.js";
 import { tempDir } from "./helpers/files.js";
+import { standInPath, useStandIns } from "./helpers/stand-ins.js";
 
-const FIXTURES = join(import.meta.dirname, "fixtures", "bin");
 const SECRET = "hf_TESTsecretTOKEN0123456789";
 const dir = tempDir("vbatch-launch-");
 let n = 0;
 
-beforeAll(() => {
-  for (const f of readdirSync(FIXTURES)) chmodSync(join(FIXTURES, f), 0o755);
-});
+useStandIns();
 
 function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return {
     ...process.env,
-    PATH: `${FIXTURES}:${process.env.PATH}`,
+    PATH: standInPath(),
     VBATCH_HOME: join(dir, "home"),
     HF_TOKEN: SECRET,
     CUDA_VISIBLE_DEVICES: "",
