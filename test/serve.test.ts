@@ -66,6 +66,24 @@ function inputFile(rows: unknown[]): string {
   return writeJsonl(`${fresh("input")}.jsonl`, rows);
 }
 
+/** Waits until a batch reaches a final status. */
+const finished = (client: OpenAI, id: string) =>
+  until(
+    () => client.batches.retrieve(id),
+    (b) => FINAL.includes(b.status),
+  );
+
+/** Uploads rows as a batch input file and creates a chat-completions batch from it. */
+async function submit(client: OpenAI, rows: unknown[], window = "24h") {
+  const file = await client.files.create({ file: createReadStream(inputFile(rows)), purpose: "batch" });
+  const batch = await client.batches.create({
+    input_file_id: file.id,
+    endpoint: "/v1/chat/completions",
+    completion_window: window as "24h",
+  });
+  return { file, batch };
+}
+
 function chatRows(count: number, model = "gpt-4o-mini") {
   return Array.from({ length: count }, (_, i) => chatRow(i, { model }));
 }
@@ -124,10 +142,7 @@ describe("vbatch serve: OpenAI Files and Batches through the openai SDK", () => 
       metadata: { job: "nightly" },
     });
     expect(batch).toMatchObject({ object: "batch", status: "validating", input_file_id: file.id });
-    const done = await until(
-      () => client.batches.retrieve(batch.id),
-      (b) => FINAL.includes(b.status),
-    );
+    const done = await finished(client, batch.id);
     expect(done).toMatchObject({
       status: "completed",
       request_counts: { total: 60, completed: 60, failed: 0 },
@@ -170,16 +185,8 @@ describe("vbatch serve: OpenAI Files and Batches through the openai SDK", () => 
     rows.push({ method: "POST", url: "/v1/chat/completions", body: {} });
     rows.push({ ...chatRow(0), url: "/v1/embeddings" });
     rows.push(chatRow(2));
-    const file = await client.files.create({ file: createReadStream(inputFile(rows)), purpose: "batch" });
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
-    const done = await until(
-      () => client.batches.retrieve(batch.id),
-      (b) => FINAL.includes(b.status),
-    );
+    const { batch } = await submit(client, rows);
+    const done = await finished(client, batch.id);
     expect(done.status).toBe("failed");
     expect(done.failed_at).toEqual(expect.any(Number));
     expect(done.errors?.data).toEqual([
@@ -231,25 +238,14 @@ describe("vbatch serve: OpenAI Files and Batches through the openai SDK", () => 
     const engine = await sim({ maxNumSeqs: 4, stepMs: 5, outputTokens: 8 });
     const { server } = await serve({ engine });
     const client = openai(server.url);
-    const file = await client.files.create({
-      file: createReadStream(inputFile(chatRows(400))),
-      purpose: "batch",
-    });
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
+    const { batch } = await submit(client, chatRows(400));
     await until(
       () => client.batches.retrieve(batch.id),
       (b) => (b.request_counts?.completed ?? 0) > 0,
     );
     const cancelling = await client.batches.cancel(batch.id);
     expect(["cancelling", "cancelled"]).toContain(cancelling.status);
-    const done = await until(
-      () => client.batches.retrieve(batch.id),
-      (b) => FINAL.includes(b.status),
-    );
+    const done = await finished(client, batch.id);
     expect(done.status).toBe("cancelled");
     expect(done.cancelling_at).toEqual(expect.any(Number));
     expect(done.cancelled_at).toEqual(expect.any(Number));
@@ -265,19 +261,8 @@ describe("vbatch serve: OpenAI Files and Batches through the openai SDK", () => 
     const engine = await sim({ maxNumSeqs: 2, stepMs: 10, outputTokens: 8 });
     const { server } = await serve({ engine });
     const client = openai(server.url);
-    const file = await client.files.create({
-      file: createReadStream(inputFile(chatRows(300))),
-      purpose: "batch",
-    });
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "1s" as "24h",
-    });
-    const done = await until(
-      () => client.batches.retrieve(batch.id),
-      (b) => FINAL.includes(b.status),
-    );
+    const { batch } = await submit(client, chatRows(300), "1s");
+    const done = await finished(client, batch.id);
     expect(done.status).toBe("expired");
     expect(done.expired_at).toEqual(expect.any(Number));
     const counts = done.request_counts as OpenAI.Batches.BatchRequestCounts;
@@ -300,15 +285,7 @@ describe("vbatch serve: OpenAI Files and Batches through the openai SDK", () => 
     const client = openai(server.url);
     const ids: string[] = [];
     for (let b = 0; b < 3; b++) {
-      const file = await client.files.create({
-        file: createReadStream(inputFile(chatRows(60))),
-        purpose: "batch",
-      });
-      const batch = await client.batches.create({
-        input_file_id: file.id,
-        endpoint: "/v1/chat/completions",
-        completion_window: "24h",
-      });
+      const { batch } = await submit(client, chatRows(60));
       ids.push(batch.id);
     }
     // Read newest first: if a later batch has made progress, every earlier one had ended already.
@@ -352,21 +329,10 @@ describe("vbatch serve: engines that are not up yet", () => {
     });
     servers.push(server);
     const client = openai(server.url);
-    const file = await client.files.create({
-      file: createReadStream(inputFile(chatRows(5))),
-      purpose: "batch",
-    });
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
+    const { batch } = await submit(client, chatRows(5));
     expect((await client.batches.retrieve(batch.id)).status).toBe("validating");
     sims.push(await startSim({ port, prefillMs: 0, stepMs: 0 }));
-    const done = await until(
-      () => client.batches.retrieve(batch.id),
-      (b) => FINAL.includes(b.status),
-    );
+    const done = await finished(client, batch.id);
     expect(done).toMatchObject({ status: "completed", request_counts: { total: 5, completed: 5 } });
   });
 });
@@ -580,19 +546,8 @@ describe("vbatch serve: keys, ids and limits", () => {
   it("answers 404 to traversal and id games, touching nothing outside its own ids", async () => {
     const { server } = await serve();
     const client = openai(server.url);
-    const file = await client.files.create({
-      file: createReadStream(inputFile(chatRows(2))),
-      purpose: "batch",
-    });
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
-    const done = await until(
-      () => client.batches.retrieve(batch.id),
-      (b) => FINAL.includes(b.status),
-    );
+    const { file, batch } = await submit(client, chatRows(2));
+    const done = await finished(client, batch.id);
     const paths = [
       "/v1/files/..%2F..%2Fvbatch-serve.db/content",
       "/v1/files/../vbatch-serve.db/content",
@@ -673,15 +628,7 @@ describe("vbatch serve: keys, ids and limits", () => {
     const dataDir = fresh("data");
     const { server } = await serve({ dataDir, retentionMs: 300, sweepIntervalMs: 50 });
     const client = openai(server.url);
-    const file = await client.files.create({
-      file: createReadStream(inputFile(chatRows(3))),
-      purpose: "batch",
-    });
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
+    const { file, batch } = await submit(client, chatRows(3));
     await until(
       () => client.batches.retrieve(batch.id).catch(() => null),
       (b) => b === null || FINAL.includes(b.status),
@@ -766,15 +713,7 @@ describe("vbatch serve: restart safety", () => {
     const first = await start();
     const total = 400;
     let client = openai(first.url);
-    const file = await client.files.create({
-      file: createReadStream(inputFile(chatRows(total))),
-      purpose: "batch",
-    });
-    const batch = await client.batches.create({
-      input_file_id: file.id,
-      endpoint: "/v1/chat/completions",
-      completion_window: "24h",
-    });
+    const { batch } = await submit(client, chatRows(total));
     // The CLI reports progress once a second; kill as soon as some rows are committed.
     const mid = await until(
       () => client.batches.retrieve(batch.id),
