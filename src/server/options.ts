@@ -1,5 +1,6 @@
 // Everything `startServer` takes, documented where it is declared and resolved once, so the
 // CLI and tests share one set of defaults.
+import { isIPv4, isIPv6 } from "node:net";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { VbatchError } from "../errors.js";
@@ -29,7 +30,10 @@ export interface ServerOptions {
   host?: string;
   /** 0 picks a free port. @default 8080 */
   port?: number;
-  /** Keys clients must present (Bearer or x-api-key). Required unless bound to loopback. @default none */
+  /**
+   * Keys clients must present (Bearer or x-api-key); trimmed, and a blank one is refused. Required
+   * unless bound to loopback. @default none
+   */
   apiKeys?: string[];
   /** Model for rows naming a model no engine serves (and rows naming none). @default the engines' only model */
   model?: string | undefined;
@@ -45,6 +49,12 @@ export interface ServerOptions {
   maxBatchRows?: number;
   /** Largest JSON body, except an Anthropic batch create, which may be up to maxFileBytes. @default 1 MiB */
   maxJsonBytes?: number;
+  /**
+   * Time a client gets to send one whole request, headers and body (an upload included), before it
+   * is answered 408 and its connection closed. Not the engines' timeout (that is run.requestTimeoutMs).
+   * @default 600000 (10 minutes: a 200 MiB upload at 350 KB/s)
+   */
+  requestTimeoutMs?: number;
   /** Files, results and ended batches are deleted this long after they were made. @default 30 days */
   retentionMs?: number;
   /** How often expired files and batches are swept. @default min(retentionMs, 1 hour) */
@@ -74,9 +84,45 @@ export function parseDuration(text: string): number | undefined {
   return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
-export function isLoopback(host: string): boolean {
-  return host === "localhost" || host === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+/** An IPv6 address as typed in a URL ("[::1]") to the bare form listen() takes. */
+export function unbracket(host: string): string {
+  const m = /^\[([^[\]]*)\]$/.exec(host);
+  return m ? (m[1] as string) : host;
 }
+
+/**
+ * Whether binding `host` keeps the server on this machine: localhost, 127.0.0.0/8, and IPv6's ::1
+ * in any spelling ("[::1]", "0:0:0:0:0:0:0:1") or as an IPv4-mapped 127.x ("::ffff:127.0.0.1").
+ */
+export function isLoopback(host: string): boolean {
+  const h = unbracket(host).toLowerCase();
+  if (h === "localhost") return true;
+  if (isIPv4(h)) return h.startsWith("127.");
+  // A zone id ("::1%lo") passes isIPv6 but not the URL parser; refused, so it needs a key.
+  if (!isIPv6(h) || h.includes("%")) return false;
+  // The URL parser writes every IPv6 spelling in one canonical form (mapped IPv4 as hex).
+  const canonical = new URL(`http://[${h}]/`).hostname;
+  return canonical === "[::1]" || /^\[::ffff:7f[0-9a-f]{2}:[0-9a-f]{1,4}\]$/.test(canonical);
+}
+
+/**
+ * One configured key, trimmed; `where` names its source in the error (never the key itself). Control
+ * characters cannot travel in an HTTP header, so a key holding one could never be presented.
+ */
+export function checkApiKey(key: string, where: string): string {
+  const trimmed = key.trim();
+  if (trimmed === "") throw new VbatchError("usage", `${where}: the API key is empty or only whitespace`);
+  if ([...trimmed].some((ch) => ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127)) {
+    throw new VbatchError("usage", `${where}: the API key contains a control character`);
+  }
+  return trimmed;
+}
+
+export const noKeyError = (host: string) =>
+  new VbatchError(
+    "usage",
+    `refusing to listen on ${host} without an API key: pass --api-key-file <file> or --api-key <key>, or set VBATCH_API_KEYS (or bind 127.0.0.1)`,
+  );
 
 export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   const positive = (v: number | undefined, name: string, min = 1) => {
@@ -90,17 +136,13 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
   positive(o.maxJsonBytes, "max JSON bytes", 1024);
   positive(o.retentionMs, "--retention");
   positive(o.concurrency, "--concurrency");
+  positive(o.requestTimeoutMs, "requestTimeoutMs (--upload-timeout)");
   if (o.endpoints.length === 0) {
     throw new VbatchError("usage", "no engine: pass --endpoint <url> (repeatable) or --launch sim");
   }
-  const host = o.host ?? "127.0.0.1";
-  const apiKeys = (o.apiKeys ?? []).filter((k) => k.length > 0);
-  if (!isLoopback(host) && apiKeys.length === 0) {
-    throw new VbatchError(
-      "usage",
-      `refusing to listen on ${host} without an API key: pass --api-key <key> or set VBATCH_API_KEYS (or bind 127.0.0.1)`,
-    );
-  }
+  const host = unbracket(o.host ?? "127.0.0.1");
+  const apiKeys = (o.apiKeys ?? []).map((k, i) => checkApiKey(k, `apiKeys[${i}]`));
+  if (!isLoopback(host) && apiKeys.length === 0) throw noKeyError(o.host ?? host);
   const retentionMs = o.retentionMs ?? 30 * DAY_MS;
   return {
     endpoints: o.endpoints,
@@ -115,6 +157,7 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
     maxFileBytes: o.maxFileBytes ?? 200 * 1024 * 1024,
     maxBatchRows: o.maxBatchRows ?? 100_000,
     maxJsonBytes: o.maxJsonBytes ?? 1024 * 1024,
+    requestTimeoutMs: o.requestTimeoutMs ?? 600_000,
     retentionMs,
     sweepIntervalMs: o.sweepIntervalMs ?? Math.min(retentionMs, 3_600_000),
     engineRetryMs: o.engineRetryMs ?? 5000,

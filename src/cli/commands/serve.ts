@@ -1,8 +1,11 @@
 // `vbatch serve`: flags to ServerOptions, engines launched if asked, then serve until SIGINT or
-// SIGTERM. All the work is startServer's; keys are taken from flags or VBATCH_API_KEYS, never logged.
+// SIGTERM. All the work is startServer's; keys come from a file, VBATCH_API_KEYS or flags, and no
+// message or log ever shows one.
+import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { VbatchError } from "../../errors.js";
-import { isLoopback, parseDuration, startServer } from "../../server/index.js";
+import { parseDuration, startServer } from "../../server/index.js";
+import { checkApiKey, isLoopback, noKeyError } from "../../server/options.js";
 import { startSim } from "../../sim/index.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
 import { collect, intFlag, oneOf } from "../options.js";
@@ -12,6 +15,7 @@ interface ServeFlags {
   host: string;
   port: number;
   apiKey?: string[];
+  apiKeyFile?: string;
   endpoint?: string[];
   launch?: "sim";
   model?: string;
@@ -21,6 +25,7 @@ interface ServeFlags {
   maxFileBytes: number;
   maxBatchRows: number;
   retention: number;
+  uploadTimeout: number;
   publicUrl?: string;
   logLevel?: string;
   logFile?: string;
@@ -45,11 +50,19 @@ export function registerServeCommand(program: Command): void {
     .command("serve")
     .description("serve the OpenAI Batch and Anthropic Message Batches APIs over your vLLM engines")
     .option("--data <dir>", "state database and files", "vbatch-data")
-    .option("--host <address>", "address to bind (a non-loopback address needs --api-key)", "127.0.0.1")
+    .option(
+      "--host <address>",
+      "address to bind, e.g. 0.0.0.0 or [::1] (an address other than loopback needs a key)",
+      "127.0.0.1",
+    )
     .option("--port <n>", "port (0 = any free port)", portFlag, 8080)
     .option(
+      "--api-key-file <file>",
+      "keys clients must send, one a line (# comments); unlike --api-key, not visible in ps",
+    )
+    .option(
       "--api-key <key>",
-      "key clients must send (repeatable; also $VBATCH_API_KEYS, comma-separated)",
+      "key clients must send (repeatable; visible in ps: prefer --api-key-file or $VBATCH_API_KEYS, comma-separated)",
       collect,
     )
     .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collect)
@@ -81,6 +94,11 @@ export function registerServeCommand(program: Command): void {
         .argParser(duration("--retention"))
         .default(30 * 86_400_000, "30d"),
     )
+    .addOption(
+      new Option("--upload-timeout <duration>", "time a client gets to send a whole request, upload included")
+        .argParser(duration("--upload-timeout"))
+        .default(10 * 60_000, "10m"),
+    )
     .option("--public-url <url>", "base URL clients reach this server at (for results_url)")
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, oneOf("--log-level", LOG_LEVELS))
     .option("--log-file <file>", "write JSON logs here instead of stderr")
@@ -89,18 +107,52 @@ export function registerServeCommand(program: Command): void {
     });
 }
 
-async function serve(flags: ServeFlags): Promise<void> {
-  const apiKeys = [
-    ...(flags.apiKey ?? []),
-    ...(process.env.VBATCH_API_KEYS ?? "").split(",").map((k) => k.trim()),
-  ].filter((k) => k.length > 0);
-  // Checked before anything starts, so a misconfigured server never listens even for a moment.
-  if (!isLoopback(flags.host) && apiKeys.length === 0) {
+/**
+ * One key a line; blank lines and # comments skipped, each line trimmed (CRLF files, a BOM).
+ * Errors name the file and a line number, never a line's content.
+ */
+function readKeyFile(path: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "ENOENT" ? "no such file" : code === "EISDIR" ? "it is a directory" : code;
+    throw new VbatchError("usage", `--api-key-file ${path}: cannot read it (${why ?? "unknown error"})`);
+  }
+  const keys: string[] = [];
+  text.split("\n").forEach((line, i) => {
+    const trimmed = line.trim();
+    if (trimmed === "" || trimmed.startsWith("#")) return;
+    keys.push(checkApiKey(trimmed, `--api-key-file ${path} line ${i + 1}`));
+  });
+  if (keys.length === 0) {
     throw new VbatchError(
       "usage",
-      `refusing to listen on ${flags.host} without an API key: pass --api-key <key> or set VBATCH_API_KEYS (or bind 127.0.0.1)`,
+      `--api-key-file ${path}: no key in it (one key a line; blank lines and # comments are skipped)`,
     );
   }
+  return keys;
+}
+
+/**
+ * Every key from every source, each checked: a blank one is refused, not dropped, since dropping it
+ * could leave a server its operator meant to protect open. An empty VBATCH_API_KEYS counts as unset.
+ */
+function collectApiKeys(flags: ServeFlags): string[] {
+  const keys = (flags.apiKey ?? []).map((k, i) => checkApiKey(k, `--api-key #${i + 1}`));
+  const env = process.env.VBATCH_API_KEYS;
+  if (env !== undefined && env !== "") {
+    keys.push(...env.split(",").map((k, i) => checkApiKey(k, `VBATCH_API_KEYS entry ${i + 1}`)));
+  }
+  if (flags.apiKeyFile !== undefined) keys.push(...readKeyFile(flags.apiKeyFile));
+  return keys;
+}
+
+async function serve(flags: ServeFlags): Promise<void> {
+  const apiKeys = collectApiKeys(flags);
+  // Checked before anything starts, so a misconfigured server never listens even for a moment.
+  if (!isLoopback(flags.host) && apiKeys.length === 0) throw noKeyError(flags.host);
   const logger = createLogger({ level: flags.logLevel, file: flags.logFile, progressOnStderr: false });
   const releases: (() => Promise<void>)[] = [];
   const release = async () => {
@@ -136,6 +188,7 @@ async function serve(flags: ServeFlags): Promise<void> {
       maxFileBytes: flags.maxFileBytes,
       maxBatchRows: flags.maxBatchRows,
       retentionMs: flags.retention,
+      requestTimeoutMs: flags.uploadTimeout,
       publicUrl: flags.publicUrl,
       logger,
     });

@@ -1,9 +1,10 @@
 // A streaming multipart/form-data parser for uploads: the file part goes straight to disk as it
 // arrives (bounded memory, the size limit enforced while streaming), whether the client sends a
-// Content-Length or chunked transfer encoding (the openai SDK streams without a length).
+// Content-Length or chunked transfer encoding (the openai SDK streams without a length). Every other
+// field is held in memory, so they are capped small, in size and in number.
 import { type FileHandle, open, rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
-import { HttpError } from "./respond.js";
+import { badRequest, HttpError } from "./respond.js";
 
 export interface UploadedFile {
   filename: string;
@@ -17,13 +18,17 @@ export interface MultipartResult {
 }
 
 export interface MultipartOptions {
-  /** The part with this name (and a filename) is the file. */
+  /** The part with this name is the file (with or without a filename). */
   fileField: string;
   /** Where the file part is written; removed again if parsing fails. */
   filePath: string;
   maxFileBytes: number;
-  /** Cap for each other field. @default 64 KiB */
+  /** Cap for the value of each other field (OpenAI's are a few bytes each). @default 4 KiB */
   maxFieldBytes?: number;
+  /** Cap for the names and values of all other fields together. @default 16 KiB */
+  maxFieldsBytes?: number;
+  /** Most parts in one form, the file part included. @default 32 */
+  maxParts?: number;
 }
 
 const MAX_HEADER_BYTES = 16 * 1024;
@@ -68,7 +73,9 @@ export async function parseMultipart(req: IncomingMessage, o: MultipartOptions):
   const boundary = boundaryOf(req.headers["content-type"]);
   if (!boundary) throw new HttpError(400, "expected a multipart/form-data body with a boundary");
   const delim = Buffer.from(`\r\n--${boundary}`);
-  const maxField = o.maxFieldBytes ?? 64 * 1024;
+  const maxField = o.maxFieldBytes ?? 4 * 1024;
+  const maxFields = o.maxFieldsBytes ?? 16 * 1024;
+  const maxParts = o.maxParts ?? 32;
   const maxTotal = o.maxFileBytes + 1024 * 1024;
   const fields = new Map<string, string>();
   // Held in an object: closures assign these, which control-flow narrowing of locals would miss.
@@ -79,6 +86,8 @@ export async function parseMultipart(req: IncomingMessage, o: MultipartOptions):
   let part: Part | null = null;
   let field: Buffer[] = [];
   let fieldBytes = 0;
+  let fieldsBytes = 0;
+  let parts = 0;
   let fileBytes = 0;
   let total = 0;
   // The leading CRLF lets the first boundary (which has none) match the same delimiter.
@@ -97,8 +106,14 @@ export async function parseMultipart(req: IncomingMessage, o: MultipartOptions):
       await up.handle.write(data);
     } else {
       fieldBytes += data.length;
-      if (fieldBytes > maxField) throw new HttpError(400, `form field ${part.name} is too long`);
-      field.push(data);
+      fieldsBytes += data.length;
+      if (fieldBytes > maxField) {
+        const name = shown(part.name);
+        throw badRequest(`Form field '${name}' is longer than ${maxField} bytes`, name);
+      }
+      if (fieldsBytes > maxFields) throw tooMuchFormData(maxFields);
+      // A copy: a slice would keep the whole network chunk it came in alive.
+      field.push(Buffer.from(data));
     }
   };
 
@@ -115,14 +130,27 @@ export async function parseMultipart(req: IncomingMessage, o: MultipartOptions):
   };
 
   const startPart = async (headers: string) => {
-    part = parsePartHeaders(headers);
+    if (++parts > maxParts) throw badRequest(`The form has more than ${maxParts} parts`);
+    const next = parsePartHeaders(headers);
+    const name = next.name;
+    const label = shown(name);
+    if (name === "") throw badRequest("A form part has no name (Content-Disposition: form-data; name=...)");
+    if (name === o.fileField) {
+      if (up.file) throw badRequest(`More than one '${label}' part: upload one file at a time`, label);
+      up.handle = await open(o.filePath, "wx");
+      up.file = { filename: cleanFilename(next.filename ?? ""), bytes: 0, path: o.filePath };
+    } else if (next.filename !== null) {
+      // Otherwise a misnamed file would be held in memory as a field, or silently ignored.
+      throw badRequest(`Form field '${label}' holds a file: send the file as '${o.fileField}'`, label);
+    } else if (fields.has(name)) {
+      throw badRequest(`Form field '${label}' was sent more than once`, label);
+    } else {
+      fieldsBytes += Buffer.byteLength(name);
+      if (fieldsBytes > maxFields) throw tooMuchFormData(maxFields);
+    }
+    part = next;
     field = [];
     fieldBytes = 0;
-    if (part.filename !== null && part.name === o.fileField) {
-      if (up.file) throw new HttpError(400, `more than one ${o.fileField} part`);
-      up.handle = await open(o.filePath, "wx");
-      up.file = { filename: cleanFilename(part.filename), bytes: 0, path: o.filePath };
-    }
   };
 
   const consume = async (final: boolean) => {
@@ -202,6 +230,15 @@ export async function parseMultipart(req: IncomingMessage, o: MultipartOptions):
     if (up.file) await rm(o.filePath, { force: true });
     throw err;
   }
+}
+
+const tooMuchFormData = (max: number) =>
+  badRequest(`The form fields other than the file total more than ${max} bytes`);
+
+/** A client-chosen field name as quoted in an error: printable and short. */
+function shown(name: string): string {
+  const printable = [...name].filter((ch) => ch.charCodeAt(0) >= 32 && ch.charCodeAt(0) !== 127).join("");
+  return printable.length > 64 ? `${printable.slice(0, 64)}...` : printable;
 }
 
 /** Kept only as metadata (never a path): printable, at most 255 characters. */

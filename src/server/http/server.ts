@@ -57,11 +57,17 @@ export function createApiServer(ctx: ServerContext, router: Router): Server {
       }
       const { handler, params } = router.match(req.method ?? "GET", path);
       const host = typeof req.headers.host === "string" && /^[\w.:[\]-]+$/.test(req.headers.host);
+      const ownHost = ctx.options.host.includes(":") ? `[${ctx.options.host}]` : ctx.options.host;
       const baseUrl =
         ctx.options.publicUrl ??
-        (host ? `http://${req.headers.host}` : `http://${ctx.options.host}:${ctx.options.port}`);
+        (host ? `http://${req.headers.host}` : `http://${ownHost}:${ctx.options.port}`);
       await handler({ req, res, ctx, params, query, api, baseUrl });
     } catch (err) {
+      // Cut off mid-body (the request timeout, or the client went away): nobody is left to answer.
+      if (!req.complete && req.socket.destroyed) {
+        ctx.log?.info({ path, method: req.method }, "request aborted");
+        return;
+      }
       const e =
         err instanceof HttpError
           ? err
@@ -82,7 +88,19 @@ export function createApiServer(ctx: ServerContext, router: Router): Server {
       );
     }
   };
-  const server = createServer({ requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
+  // Of Node's clocks for a slow client (https://nodejs.org/api/http.html, server.timeout,
+  // server.headersTimeout, server.requestTimeout):
+  // - server.timeout is socket inactivity; a client sending a byte a minute resets it forever.
+  // - headersTimeout bounds the headers only, never the body.
+  // - requestTimeout bounds the whole request, headers and body: past it Node answers 408 itself
+  //   and closes the connection, so the handler's body stream fails and the partial upload is
+  //   removed (parseMultipart's cleanup). That is the one that stops a trickle, so it is used here.
+  // Node refuses a headersTimeout above requestTimeout, and checks both only every
+  // connectionsCheckingInterval (30 s by default), so a short timeout gets a tighter interval.
+  const requestTimeout = ctx.options.requestTimeoutMs;
+  const headersTimeout = Math.min(60_000, requestTimeout);
+  const connectionsCheckingInterval = Math.max(10, Math.min(30_000, Math.floor(headersTimeout / 4)));
+  const server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval }, (req, res) => {
     void handle(req, res);
   });
   server.keepAliveTimeout = 5000;
