@@ -5,6 +5,7 @@ export type ErrorCode =
   | "usage"
   | "invalid_input"
   | "input_changed"
+  | "job_running"
   | "no_endpoint"
   | "engine_unavailable"
   | "io"
@@ -15,6 +16,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   usage: 2,
   invalid_input: 2,
   input_changed: 2,
+  job_running: 2,
   no_endpoint: 1,
   engine_unavailable: 1,
   io: 1,

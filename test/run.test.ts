@@ -347,11 +347,12 @@ describe("tags, priority and runner metrics", () => {
     const summary = await runBatch({ ...j, endpoints: [s.url], priority: 3, ...fast });
     expect(summary.succeeded).toBe(2);
     const keys = Object.keys(s.stats().requestsByKey ?? {});
+    // The body goes out as written, with the priority put first.
     expect(keys).toContain(
-      requestKey({ ...(chatRow(0, { model: "sim-model" }).body as object), priority: 3 }),
+      requestKey({ priority: 3, ...(chatRow(0, { model: "sim-model" }).body as object) }),
     );
     expect(keys).toContain(
-      requestKey({ ...(chatRow(1, { model: "sim-model" }).body as object), priority: -5 }),
+      requestKey({ priority: -5, ...(chatRow(1, { model: "sim-model" }).body as object) }),
     );
   });
 

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { runBatch } from "../src/index.js";
 import { type SimServer, startSim } from "../src/sim/index.js";
 import { jobStatus, type StatusReport } from "../src/tools/status/index.js";
-import { lastActivityMs, lockProbe } from "../src/tools/status/liveness.js";
+import { lastActivityMs } from "../src/tools/status/last-activity.js";
 import { runCli } from "./helpers/cli.js";
 import { chatRow, tempDir, writeChatInput, writeJsonl } from "./helpers/files.js";
 
@@ -96,7 +96,7 @@ describe("jobStatus", () => {
       const r = await pollStatus(j.output, (x) => x.validated && x.succeeded === 5);
       expect(r).toMatchObject({
         state: "running",
-        stateBasis: "lock",
+        runningBy: expect.stringContaining(`pid ${process.pid} on `),
         total: 8,
         succeeded: 5,
         pending: 3,
@@ -115,7 +115,7 @@ describe("jobStatus", () => {
     const after = await jobStatus({ output: j.output });
     expect(after).toMatchObject({
       state: "stopped",
-      stateBasis: "lock",
+      runningBy: null,
       succeeded: 5,
       pending: 3,
       etaSec: null,
@@ -143,14 +143,6 @@ describe("jobStatus", () => {
 });
 
 describe("liveness", () => {
-  it("decides from the -shm locks when they are visible, and says unknown when they are not", () => {
-    expect(lockProbe(false, 0, 0)).toBe("free"); // no -shm: no connection at all
-    expect(lockProbe(true, 1, 1)).toBe("held");
-    expect(lockProbe(true, 0, 1)).toBe("free");
-    expect(lockProbe(true, 0, 0)).toBe("unknown"); // our own lock was invisible: cannot tell
-    expect(lockProbe(true, null, null)).toBe("unknown"); // no /proc/locks
-  });
-
   it("ignores absent files and empty -wal files when dating the last activity", () => {
     const d = join(dir, "activity");
     mkdirSync(d);

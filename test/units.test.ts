@@ -12,7 +12,7 @@ import { parseRow } from "../src/input/row.js";
 import { LineSet } from "../src/journal/bitset.js";
 import { Engine } from "../src/route/engine.js";
 import { Router } from "../src/route/router.js";
-import { coalesceKey, shares, splitEmbeddings } from "../src/run/coalesce.js";
+import { coalescible, groupBody, shares, splitEmbeddings } from "../src/run/coalesce.js";
 import { LatencyLimit } from "../src/schedule/latency-limit.js";
 import { FixedLimit } from "../src/schedule/limit.js";
 import { parseVllmLoad } from "../src/schedule/prometheus.js";
@@ -26,7 +26,9 @@ async function lines(chunks: string[]) {
 
 describe("readLineBatches", () => {
   it("splits across chunks, strips CRLF, skips blank lines but counts them", async () => {
-    expect(await lines(['{"a":', '1}\r\n\n  \n{"b":2}'])).toEqual([
+    expect(
+      (await lines(['{"a":', '1}\r\n\n  \n{"b":2}'])).map(({ lineNo, text }) => ({ lineNo, text })),
+    ).toEqual([
       { lineNo: 1, text: '{"a":1}' },
       { lineNo: 4, text: '{"b":2}' },
     ]);
@@ -178,14 +180,24 @@ describe("latency limit", () => {
 });
 
 describe("coalescing", () => {
+  const key = (url: string, body: Record<string, unknown>) =>
+    coalescible(url, body, JSON.stringify(body))?.key ?? null;
   it("groups only single-input embedding rows with equal parameters", () => {
-    expect(coalesceKey("/v1/embeddings", { model: "m", input: "a" })).toBe(
-      coalesceKey("/v1/embeddings", { model: "m", input: ["b"] }),
+    expect(key("/v1/embeddings", { model: "m", input: "a" })).toBe(
+      key("/v1/embeddings", { model: "m", input: ["b"] }),
     );
-    expect(coalesceKey("/v1/embeddings", { model: "m", input: ["a", "b"] })).toBeNull();
-    expect(coalesceKey("/v1/chat/completions", { model: "m", input: "a" })).toBeNull();
-    expect(coalesceKey("/v1/embeddings", { model: "m", input: "a", dimensions: 8 })).not.toBe(
-      coalesceKey("/v1/embeddings", { model: "m", input: "a" }),
+    expect(key("/v1/embeddings", { model: "m", input: ["a", "b"] })).toBeNull();
+    expect(key("/v1/chat/completions", { model: "m", input: "a" })).toBeNull();
+    expect(key("/v1/embeddings", { model: "m", input: "a", dimensions: 8 })).not.toBe(
+      key("/v1/embeddings", { model: "m", input: "a" }),
+    );
+  });
+  it("builds a group's body from the first row's text, every other byte as written", () => {
+    const text = '{"model":"m","input":"a","dimensions":1e400,"user":12345678901234567890}';
+    const c = coalescible("/v1/embeddings", JSON.parse(text), text);
+    expect(c).not.toBeNull();
+    expect(groupBody(text, c?.span ?? [0, 0], ["a", "b\u0000"])).toBe(
+      '{"model":"m","input":["a","b\\u0000"],"dimensions":1e400,"user":12345678901234567890}',
     );
   });
   it("splits usage into integer shares that sum to the total", () => {

@@ -12,6 +12,7 @@ import { registerServeCommand } from "./commands/serve.js";
 import { registerSimCommand } from "./commands/sim.js";
 import { registerStatusCommand } from "./commands/status.js";
 import { registerValidateCommand } from "./commands/validate.js";
+import { printable } from "./printable.js";
 import { VERSION } from "./version.js";
 
 export async function main(argv: string[]): Promise<number> {
@@ -46,10 +47,23 @@ function reportError(err: unknown): number {
     return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof VbatchError) {
-    process.stderr.write(`vbatch: error: ${err.message}\n`);
-    for (const d of err.details) process.stderr.write(`  ${d}\n`);
+    process.stderr.write(`vbatch: error: ${printable(err.message)}\n`);
+    for (const d of err.details) process.stderr.write(`  ${printable(d)}\n`);
     return err.exitCode;
+  }
+  if (isSystemError(err)) {
+    // The machine said no (a full disk, a broken pipe, a corrupt gzip stream): one line, not a trace.
+    process.stderr.write(`vbatch: error: ${printable(err.message)}\n`);
+    return 1;
   }
   process.stderr.write(`vbatch: internal error: ${(err as Error)?.stack ?? String(err)}\n`);
   return 1;
+}
+
+/** An error from the OS or zlib (ENOSPC, EIO, EACCES, Z_DATA_ERROR...), not a bug of ours. */
+function isSystemError(err: unknown): err is Error & { code: string } {
+  const code = (err as { code?: unknown } | null)?.code;
+  return (
+    err instanceof Error && typeof code === "string" && /^(E[A-Z0-9]+|Z_[A-Z_]+|ERR_FS_[A-Z_]+)$/.test(code)
+  );
 }

@@ -1,10 +1,13 @@
 // The job's checkpoint. A row's output line and its "done" mark are committed together: the
 // writer appends and fsyncs the output files, then one transaction here records the row states
 // and the new committed byte offsets. On resume the output files are cut back to those offsets,
-// so a crash at any moment leaves no torn line and no duplicate.
+// so a crash at any moment leaves no torn line and no duplicate. Every SQLite failure (a full
+// disk, an I/O error, a file that is not a journal) leaves here as one VbatchError naming the file.
 import Database from "better-sqlite3";
 import { VbatchError } from "../errors.js";
+import { type FileOps, nodeFileOps } from "../io/file-ops.js";
 import { LineSet } from "./bitset.js";
+import { clearOwner, type JobOwner, readOwnerRow, writeOwner } from "./lock.js";
 import { JOURNAL_VERSION, RowState, type RowStateValue, SCHEMA } from "./schema.js";
 
 export interface RowUpdate {
@@ -37,10 +40,36 @@ export interface JournalCounts {
   completionTokens: number;
 }
 
+/** A row still to send, with the fingerprint of its line as validated (null in older journals). */
+export interface PendingRow {
+  line: number;
+  fp: number | null;
+}
+
+/** One SQLite failure as the user should read it: what, which file, why. */
+export function journalError(path: string, err: unknown, what = "failed"): VbatchError | unknown {
+  if (!(err instanceof Database.SqliteError)) return err;
+  const why = err.message;
+  const code = err.code;
+  if (code === "SQLITE_NOTADB" || code === "SQLITE_CORRUPT") {
+    return new VbatchError("usage", `${path} is not a vbatch journal (${why})`, { cause: err });
+  }
+  if (code === "SQLITE_FULL") {
+    return new VbatchError("io", `journal ${path}: ${what}: the disk is full (${why})`, { cause: err });
+  }
+  if (code === "SQLITE_CANTOPEN") {
+    return new VbatchError("io", `cannot open journal ${path} (${why}): does its directory exist?`, {
+      cause: err,
+    });
+  }
+  return new VbatchError("io", `journal ${path}: ${what}: ${why} (${code})`, { cause: err });
+}
+
 export class Journal {
   readonly path: string;
   private readonly db: Database.Database;
-  private readonly insertRow: Database.Statement<[number, string, string | null, number | null]>;
+  private readonly ops: FileOps;
+  private readonly insertRow: Database.Statement<[number, string, string | null, number | null, number]>;
   private readonly findLeader: Database.Statement<[string], { line: number }>;
   private readonly addFollower: Database.Statement<[number]>;
   private readonly followersOf: Database.Statement<[number], { line: number; custom_id: string }>;
@@ -49,39 +78,55 @@ export class Journal {
   private readonly updateRow: Database.Statement<[number, number | null, number, number, number]>;
   private readonly markInvalidWritten: Database.Statement<[number]>;
   private readonly setMetaStmt: Database.Statement<[string, string]>;
+  private readonly pendingAfter: Database.Statement<[number, number], PendingRow>;
 
-  constructor(path: string, options: { readonly?: boolean } = {}) {
+  constructor(path: string, options: { readonly?: boolean; ops?: FileOps | undefined } = {}) {
     this.path = path;
+    this.ops = options.ops ?? nodeFileOps;
+    const readonly = options.readonly ?? false;
+    let db: Database.Database | undefined;
     try {
-      this.db = new Database(path, {
-        readonly: options.readonly ?? false,
-        fileMustExist: options.readonly ?? false,
-      });
+      db = new Database(path, { readonly, fileMustExist: readonly });
+      if (!readonly) {
+        db.pragma("journal_mode = WAL");
+        // NORMAL: a power cut may roll back the last commit, which only re-sends those rows.
+        db.pragma("synchronous = NORMAL");
+        db.exec(SCHEMA);
+        migrate(db);
+      }
+      db.pragma("busy_timeout = 5000");
+      this.db = db;
+      this.insertRow = db.prepare(
+        "INSERT OR IGNORE INTO rows (line, custom_id, dkey, dup_of, fp) VALUES (?, ?, ?, ?, ?)",
+      );
+      this.findLeader = db.prepare("SELECT line FROM rows WHERE dkey = ? AND dup_of IS NULL LIMIT 1");
+      this.addFollower = db.prepare("UPDATE rows SET followers = followers + 1 WHERE line = ?");
+      this.followersOf = db.prepare("SELECT line, custom_id FROM rows WHERE dup_of = ? AND state = 0");
+      this.findLine = db.prepare("SELECT line FROM rows WHERE custom_id = ?");
+      this.insertInvalid = db.prepare(
+        "INSERT OR REPLACE INTO invalid (line, custom_id, message) VALUES (?, ?, ?)",
+      );
+      this.updateRow = db.prepare(
+        "UPDATE rows SET state = ?, status = ?, prompt_tokens = ?, completion_tokens = ? WHERE line = ?",
+      ) as unknown as Database.Statement<[number, number | null, number, number, number]>;
+      this.markInvalidWritten = db.prepare("UPDATE invalid SET written = 1 WHERE line = ?");
+      this.setMetaStmt = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
+      this.pendingAfter = db.prepare(
+        "SELECT line, fp FROM rows WHERE line > ? AND state = 0 AND dup_of IS NULL ORDER BY line LIMIT ?",
+      );
     } catch (err) {
-      throw new VbatchError("io", `cannot open journal ${path}: ${(err as Error).message}`, { cause: err });
+      db?.close();
+      throw journalError(path, err, "cannot open");
     }
-    if (!options.readonly) {
-      this.db.pragma("journal_mode = WAL");
-      // NORMAL: a power cut may roll back the last commit, which only re-sends those rows.
-      this.db.pragma("synchronous = NORMAL");
-      this.db.exec(SCHEMA);
+  }
+
+  /** Runs `fn`, turning a SQLite failure into one clear VbatchError. */
+  private guard<T>(what: string, fn: () => T): T {
+    try {
+      return fn();
+    } catch (err) {
+      throw journalError(this.path, err, what);
     }
-    this.db.pragma("busy_timeout = 5000");
-    this.insertRow = this.db.prepare(
-      "INSERT OR IGNORE INTO rows (line, custom_id, dkey, dup_of) VALUES (?, ?, ?, ?)",
-    );
-    this.findLeader = this.db.prepare("SELECT line FROM rows WHERE dkey = ? AND dup_of IS NULL LIMIT 1");
-    this.addFollower = this.db.prepare("UPDATE rows SET followers = followers + 1 WHERE line = ?");
-    this.followersOf = this.db.prepare("SELECT line, custom_id FROM rows WHERE dup_of = ? AND state = 0");
-    this.findLine = this.db.prepare("SELECT line FROM rows WHERE custom_id = ?");
-    this.insertInvalid = this.db.prepare(
-      "INSERT OR REPLACE INTO invalid (line, custom_id, message) VALUES (?, ?, ?)",
-    );
-    this.updateRow = this.db.prepare(
-      "UPDATE rows SET state = ?, status = ?, prompt_tokens = ?, completion_tokens = ? WHERE line = ?",
-    ) as unknown as Database.Statement<[number, number | null, number, number, number]>;
-    this.markInvalidWritten = this.db.prepare("UPDATE invalid SET written = 1 WHERE line = ?");
-    this.setMetaStmt = this.db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
   }
 
   close(): void {
@@ -89,16 +134,20 @@ export class Journal {
   }
 
   getMeta(key: string): string | undefined {
-    const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
-      | { value: string }
-      | undefined;
-    return row?.value;
+    return this.guard("read", () => {
+      const row = this.db.prepare("SELECT value FROM meta WHERE key = ?").get(key) as
+        | { value: string }
+        | undefined;
+      return row?.value;
+    });
   }
 
   setMeta(entries: Record<string, string>): void {
-    this.db.transaction(() => {
-      for (const [k, v] of Object.entries(entries)) this.setMetaStmt.run(k, v);
-    })();
+    this.guard("write", () =>
+      this.db.transaction(() => {
+        for (const [k, v] of Object.entries(entries)) this.setMetaStmt.run(k, v);
+      })(),
+    );
   }
 
   /** True when a previous run finished reading and validating the whole input. */
@@ -108,27 +157,31 @@ export class Journal {
 
   /** Forget every row (a fresh start, or an ingest interrupted half-way). */
   reset(): void {
-    this.db.exec("DELETE FROM rows; DELETE FROM invalid; DELETE FROM meta;");
+    this.guard("reset", () => {
+      this.db.exec("DELETE FROM rows; DELETE FROM invalid; DELETE FROM meta;");
+    });
     this.setMeta({ version: JOURNAL_VERSION });
   }
 
   /** Records a batch of valid rows and invalid lines; returns the rows whose custom_id was seen before. */
   ingest(
-    rows: { line: number; customId: string; dkey?: string | null }[],
+    rows: { line: number; customId: string; dkey?: string | null; fp: number }[],
     invalid: InvalidLine[],
   ): DuplicateId[] {
     const dups: DuplicateId[] = [];
-    this.db.transaction(() => {
-      for (const r of rows) {
-        const dkey = r.dkey ?? null;
-        const leader = dkey === null ? undefined : this.findLeader.get(dkey)?.line;
-        if (this.insertRow.run(r.line, r.customId, dkey, leader ?? null).changes === 0) {
-          const first = this.findLine.get(r.customId);
-          dups.push({ line: r.line, customId: r.customId, firstLine: first?.line ?? -1 });
-        } else if (leader !== undefined) this.addFollower.run(leader);
-      }
-      for (const inv of invalid) this.insertInvalid.run(inv.line, inv.customId ?? null, inv.message);
-    })();
+    this.guard("recording the input", () =>
+      this.db.transaction(() => {
+        for (const r of rows) {
+          const dkey = r.dkey ?? null;
+          const leader = dkey === null ? undefined : this.findLeader.get(dkey)?.line;
+          if (this.insertRow.run(r.line, r.customId, dkey, leader ?? null, r.fp).changes === 0) {
+            const first = this.findLine.get(r.customId);
+            dups.push({ line: r.line, customId: r.customId, firstLine: first?.line ?? -1 });
+          } else if (leader !== undefined) this.addFollower.run(leader);
+        }
+        for (const inv of invalid) this.insertInvalid.run(inv.line, inv.customId ?? null, inv.message);
+      })(),
+    );
     return dups;
   }
 
@@ -137,25 +190,32 @@ export class Journal {
     this.ingest([], lines);
   }
 
-  /** One atomic step of progress: row states plus the offsets the output files are durable up to. */
+  /**
+   * One atomic step of progress: row states plus the lengths the output files are durable up to.
+   * Either all of it is recorded or, on any failure, none of it.
+   */
   commit(updates: RowUpdate[], invalidWritten: number[], offsets: { out: number; err: number }): void {
-    this.db.transaction(() => {
-      for (const u of updates) {
-        this.updateRow.run(u.state, u.status, u.promptTokens, u.completionTokens, u.line);
-      }
-      for (const line of invalidWritten) this.markInvalidWritten.run(line);
-      this.setMetaStmt.run("out_offset", String(offsets.out));
-      this.setMetaStmt.run("err_offset", String(offsets.err));
-    })();
+    this.guard("commit", () =>
+      this.db.transaction(() => {
+        for (const u of updates) {
+          this.updateRow.run(u.state, u.status, u.promptTokens, u.completionTokens, u.line);
+        }
+        for (const line of invalidWritten) this.markInvalidWritten.run(line);
+        this.setMetaStmt.run("out_offset", String(offsets.out));
+        this.setMetaStmt.run("err_offset", String(offsets.err));
+        this.ops.commit();
+      })(),
+    );
+    this.ops.committed();
   }
 
   offsets(): { out: number; err: number } {
     return { out: Number(this.getMeta("out_offset") ?? 0), err: Number(this.getMeta("err_offset") ?? 0) };
   }
 
-  /** Lines still to send: rows of this job (and shard) that are not final and not a duplicate. */
-  pendingSet(): LineSet {
-    return this.lineSet("SELECT line FROM rows WHERE state = 0 AND dup_of IS NULL");
+  /** Up to `limit` rows to send after `line`, in input order (a cursor that holds no statement open). */
+  pendingPage(line: number, limit: number): PendingRow[] {
+    return this.guard("read", () => this.pendingAfter.all(line, limit));
   }
 
   /** Pending lines whose answer other rows share (see `followers`). */
@@ -165,27 +225,38 @@ export class Journal {
 
   /** The pending rows that share `line`'s answer. */
   followers(line: number): { line: number; customId: string }[] {
-    return this.followersOf.all(line).map((r) => ({ line: r.line, customId: r.custom_id }));
+    return this.guard("read", () =>
+      this.followersOf.all(line).map((r) => ({ line: r.line, customId: r.custom_id })),
+    );
   }
 
   /** Rows answered by another row's request: requests dedupe saved. */
   dedupedCount(): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM rows WHERE dup_of IS NOT NULL").get() as { n: number })
-      .n;
+    return this.guard(
+      "read",
+      () =>
+        (this.db.prepare("SELECT count(*) AS n FROM rows WHERE dup_of IS NOT NULL").get() as { n: number }).n,
+    );
   }
 
   private lineSet(sql: string): LineSet {
-    const maxRow = this.db.prepare("SELECT max(line) AS m FROM rows").get() as { m: number | null };
-    const set = new LineSet(maxRow.m ?? 0);
-    for (const line of this.db.prepare(sql).pluck().iterate() as IterableIterator<number>) set.add(line);
-    return set;
+    return this.guard("read", () => {
+      const maxRow = this.db.prepare("SELECT max(line) AS m FROM rows").get() as { m: number | null };
+      const set = new LineSet(maxRow.m ?? 0);
+      for (const line of this.db.prepare(sql).pluck().iterate() as IterableIterator<number>) set.add(line);
+      return set;
+    });
   }
 
   /** The row of a custom_id, if it is one of this job's (valid) rows. */
   rowOf(customId: string): { line: number; state: number } | undefined {
-    return this.db.prepare("SELECT line, state FROM rows WHERE custom_id = ?").get(customId) as
-      | { line: number; state: number }
-      | undefined;
+    return this.guard(
+      "read",
+      () =>
+        this.db.prepare("SELECT line, state FROM rows WHERE custom_id = ?").get(customId) as
+          | { line: number; state: number }
+          | undefined,
+    );
   }
 
   /**
@@ -194,60 +265,89 @@ export class Journal {
    * after this commit; `finishErrorsRewrite` completes a rename a crash interrupted).
    */
   reopen(lines: number[], errOffset: number, rewritePath: string): void {
-    const stmt = this.db.prepare(
-      "UPDATE rows SET state = 0, status = NULL, prompt_tokens = NULL, completion_tokens = NULL WHERE line = ? AND state = 2",
-    );
-    this.db.transaction(() => {
-      for (const line of lines) stmt.run(line);
-      this.setMetaStmt.run("err_offset", String(errOffset));
-      this.setMetaStmt.run("errors_rewrite", rewritePath);
-    })();
+    this.guard("reopening failed rows", () => {
+      const stmt = this.db.prepare(
+        "UPDATE rows SET state = 0, status = NULL, prompt_tokens = NULL, completion_tokens = NULL WHERE line = ? AND state = 2",
+      );
+      this.db.transaction(() => {
+        for (const line of lines) stmt.run(line);
+        this.setMetaStmt.run("err_offset", String(errOffset));
+        this.setMetaStmt.run("errors_rewrite", rewritePath);
+      })();
+    });
   }
 
   clearErrorsRewrite(): void {
-    this.db.prepare("DELETE FROM meta WHERE key = 'errors_rewrite'").run();
+    this.guard("write", () => this.db.prepare("DELETE FROM meta WHERE key = 'errors_rewrite'").run());
   }
 
   /** Rows not yet final, in input order (for closing a stopped job's rows out). */
-  *pendingRows(): IterableIterator<{ line: number; customId: string }> {
-    const stmt = this.db.prepare("SELECT line, custom_id FROM rows WHERE state = 0 ORDER BY line");
-    for (const r of stmt.iterate() as IterableIterator<{ line: number; custom_id: string }>) {
-      yield { line: r.line, customId: r.custom_id };
-    }
+  pendingRows(): { line: number; customId: string }[] {
+    return this.guard("read", () =>
+      (
+        this.db.prepare("SELECT line, custom_id FROM rows WHERE state = 0 ORDER BY line").all() as {
+          line: number;
+          custom_id: string;
+        }[]
+      ).map((r) => ({ line: r.line, customId: r.custom_id })),
+    );
   }
 
   /** Invalid lines not yet written to the errors file. */
   unwrittenInvalid(): InvalidLine[] {
-    const rows = this.db
-      .prepare("SELECT line, custom_id, message FROM invalid WHERE written = 0 ORDER BY line")
-      .all() as { line: number; custom_id: string | null; message: string }[];
-    return rows.map((r) => ({ line: r.line, customId: r.custom_id ?? undefined, message: r.message }));
+    return this.guard("read", () => {
+      const rows = this.db
+        .prepare("SELECT line, custom_id, message FROM invalid WHERE written = 0 ORDER BY line")
+        .all() as { line: number; custom_id: string | null; message: string }[];
+      return rows.map((r) => ({ line: r.line, customId: r.custom_id ?? undefined, message: r.message }));
+    });
+  }
+
+  /** Records this process as the job's owner (its lock is held; see lock.ts). */
+  setOwner(command: string): void {
+    this.guard("write", () => writeOwner(this.db, command));
+  }
+
+  clearOwner(): void {
+    this.guard("write", () => clearOwner(this.db));
+  }
+
+  owner(): JobOwner | undefined {
+    return this.guard("read", () => readOwnerRow(this.db));
   }
 
   counts(): JournalCounts {
-    const by = this.db
-      .prepare(
-        "SELECT state, count(*) AS n, coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c FROM rows GROUP BY state",
-      )
-      .all() as { state: number; n: number; p: number; c: number }[];
-    const invalid = (this.db.prepare("SELECT count(*) AS n FROM invalid").get() as { n: number }).n;
-    const counts: JournalCounts = {
-      total: 0,
-      succeeded: 0,
-      failed: 0,
-      pending: 0,
-      invalid,
-      promptTokens: 0,
-      completionTokens: 0,
-    };
-    for (const s of by) {
-      counts.total += s.n;
-      counts.promptTokens += s.p;
-      counts.completionTokens += s.c;
-      if (s.state === RowState.succeeded) counts.succeeded = s.n;
-      else if (s.state === RowState.failed) counts.failed = s.n;
-      else counts.pending = s.n;
-    }
-    return counts;
+    return this.guard("read", () => {
+      const by = this.db
+        .prepare(
+          "SELECT state, count(*) AS n, coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c FROM rows GROUP BY state",
+        )
+        .all() as { state: number; n: number; p: number; c: number }[];
+      const invalid = (this.db.prepare("SELECT count(*) AS n FROM invalid").get() as { n: number }).n;
+      const counts: JournalCounts = {
+        total: 0,
+        succeeded: 0,
+        failed: 0,
+        pending: 0,
+        invalid,
+        promptTokens: 0,
+        completionTokens: 0,
+      };
+      for (const s of by) {
+        counts.total += s.n;
+        counts.promptTokens += s.p;
+        counts.completionTokens += s.c;
+        if (s.state === RowState.succeeded) counts.succeeded = s.n;
+        else if (s.state === RowState.failed) counts.failed = s.n;
+        else counts.pending = s.n;
+      }
+      return counts;
+    });
   }
+}
+
+/** Brings a journal made by an earlier version up to this schema (new columns are nullable). */
+function migrate(db: Database.Database): void {
+  const columns = db.prepare("PRAGMA table_info(rows)").all() as { name: string }[];
+  if (!columns.some((c) => c.name === "fp")) db.exec("ALTER TABLE rows ADD COLUMN fp INTEGER");
 }

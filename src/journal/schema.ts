@@ -1,6 +1,9 @@
-// The journal's tables. One SQLite file per job: the rows of the input with their state, the lines
-// that failed validation, and the byte offsets up to which the output files are committed.
-export const JOURNAL_VERSION = "2";
+// The journal's tables. One SQLite file per job: the rows of the input with their state and
+// fingerprint, the lines that failed validation, the byte lengths up to which the output files
+// are committed, and who is running the job now.
+import { OWNER_SCHEMA } from "./lock.js";
+
+export const JOURNAL_VERSION = "3";
 
 export const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -16,7 +19,8 @@ CREATE TABLE IF NOT EXISTS rows (
   completion_tokens INTEGER,
   dkey              TEXT,                  -- request identity, for rows that may be deduplicated
   dup_of            INTEGER,               -- the line whose answer this row shares (never sent itself)
-  followers         INTEGER NOT NULL DEFAULT 0 -- rows that share this row's answer
+  followers         INTEGER NOT NULL DEFAULT 0, -- rows that share this row's answer
+  fp                INTEGER                -- fingerprint of the line's bytes as validated
 );
 CREATE INDEX IF NOT EXISTS rows_dkey ON rows (dkey) WHERE dkey IS NOT NULL;
 CREATE INDEX IF NOT EXISTS rows_dup_of ON rows (dup_of) WHERE dup_of IS NOT NULL;
@@ -26,7 +30,7 @@ CREATE TABLE IF NOT EXISTS invalid (
   message   TEXT NOT NULL,
   written   INTEGER NOT NULL DEFAULT 0     -- 1 once its line is committed to the errors file
 );
-`;
+${OWNER_SCHEMA}`;
 
 export const RowState = { pending: 0, succeeded: 1, failed: 2 } as const;
 export type RowStateValue = (typeof RowState)[keyof typeof RowState];

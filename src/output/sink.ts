@@ -1,17 +1,12 @@
-// Group commit of finished rows: lines are buffered, appended to the output and errors files,
-// fsynced, and then marked done in the journal in one transaction. A crash between the two steps
-// leaves bytes past the committed offset; `open` cuts them off, and those rows are sent again.
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  openSync,
-  rmSync,
-  writeSync,
-} from "node:fs";
+// Group commit of finished rows. A commit cycle: append the buffered lines to the output and
+// errors files, fsync them, then mark the rows done in the journal in one transaction together
+// with the files' new committed lengths. A crash between the steps leaves bytes past the committed
+// length, which the next open cuts off (those rows are sent again). A step that fails puts the
+// files back to their committed length and poisons the sink: nothing is written twice, and the
+// journal and the files say what they said before the cycle began.
+import { existsSync, rmSync } from "node:fs";
 import { VbatchError } from "../errors.js";
+import { type FileOps, nodeFileOps } from "../io/file-ops.js";
 import type { Journal, RowUpdate } from "../journal/journal.js";
 
 export interface SinkOptions {
@@ -19,36 +14,52 @@ export interface SinkOptions {
   errorsPath: string;
   journal: Journal;
   /** Commit once this many rows are buffered. @default 2000 */
-  maxRows?: number;
+  maxRows?: number | undefined;
   /** Or once this many bytes are buffered. @default 8 MiB */
-  maxBytes?: number;
+  maxBytes?: number | undefined;
   /** fsync the output files before each journal commit. @default true */
-  fsync?: boolean;
+  fsync?: boolean | undefined;
+  /** The file operations (tests inject failures here). @default node:fs */
+  ops?: FileOps | undefined;
 }
 
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** One output file, written only at and after its committed length. */
 class AppendFile {
   readonly fd: number;
+  /** Bytes written so far (committed, plus a cycle in progress). */
   offset: number;
 
   constructor(
+    private readonly ops: FileOps,
     readonly path: string,
     committed: number,
   ) {
     const existed = existsSync(path);
     try {
-      this.fd = openSync(path, existed ? "r+" : "w+");
+      this.fd = ops.open(path, existed ? "r+" : "w+");
     } catch (err) {
-      throw new VbatchError("io", `cannot open ${path}: ${(err as Error).message}`, { cause: err });
+      throw new VbatchError("io", `cannot open ${path}: ${describe(err)}`, { cause: err });
     }
-    const size = fstatSync(this.fd).size;
-    if (size < committed) {
-      closeSync(this.fd);
-      throw new VbatchError(
-        "io",
-        `${path} is shorter (${size} bytes) than the journal's committed ${committed} bytes: it was truncated or replaced since the last run. Restore it, or pass --restart to start the job over.`,
-      );
+    try {
+      const size = ops.size(this.fd);
+      if (size < committed) {
+        throw new VbatchError(
+          "io",
+          `${path} is shorter (${size} bytes) than the journal's committed ${committed} bytes: it was truncated or replaced since the last run. Restore it, or pass --restart to start the job over.`,
+        );
+      }
+      if (size > committed) ops.truncate(this.fd, committed); // the uncommitted tail of a crash
+    } catch (err) {
+      ops.close(this.fd);
+      if (err instanceof VbatchError) throw err;
+      throw new VbatchError("io", `cannot cut ${path} back to its committed length: ${describe(err)}`, {
+        cause: err,
+      });
     }
-    if (size > committed) ftruncateSync(this.fd, committed); // uncommitted tail from a crash
     this.offset = committed;
   }
 
@@ -57,9 +68,23 @@ class AppendFile {
     const buf = Buffer.from(data, "utf8");
     let written = 0;
     while (written < buf.length) {
-      written += writeSync(this.fd, buf, written, buf.length - written, this.offset + written);
+      written += this.ops.write(this.fd, buf, written, buf.length - written, this.offset + written);
     }
     this.offset += buf.length;
+  }
+
+  /** Back to `length` (best effort: if this fails too, the next open cuts the file anyway). */
+  rollback(length: number): void {
+    this.offset = length;
+    try {
+      this.ops.truncate(this.fd, length);
+    } catch {
+      // The journal still says `length`; whoever opens the file next truncates it there.
+    }
+  }
+
+  close(): void {
+    this.ops.close(this.fd);
   }
 }
 
@@ -67,6 +92,7 @@ export class ResultSink {
   private readonly out: AppendFile;
   private readonly err: AppendFile;
   private readonly journal: Journal;
+  private readonly ops: FileOps;
   private outBuf: string[] = [];
   private errBuf: string[] = [];
   private updates: RowUpdate[] = [];
@@ -76,15 +102,18 @@ export class ResultSink {
   private readonly maxBytes: number;
   private readonly fsync: boolean;
   private closed = false;
+  /** The failure that poisoned the sink: every later flush reports it and writes nothing. */
+  private failure: VbatchError | null = null;
 
   constructor(options: SinkOptions) {
     const committed = options.journal.offsets();
     this.journal = options.journal;
-    this.out = new AppendFile(options.outputPath, committed.out);
+    this.ops = options.ops ?? nodeFileOps;
+    this.out = new AppendFile(this.ops, options.outputPath, committed.out);
     try {
-      this.err = new AppendFile(options.errorsPath, committed.err);
+      this.err = new AppendFile(this.ops, options.errorsPath, committed.err);
     } catch (e) {
-      closeSync(this.out.fd);
+      this.out.close();
       throw e;
     }
     this.maxRows = options.maxRows ?? 2000;
@@ -96,8 +125,14 @@ export class ResultSink {
     return this.updates.length + this.invalidWritten.length;
   }
 
+  /** Set once a commit cycle failed; the sink then takes nothing more. */
+  get failed(): VbatchError | null {
+    return this.failure;
+  }
+
   /** Buffers a finished row; returns true when the buffer is full and should be flushed. */
   add(line: string, toErrors: boolean, update: RowUpdate): boolean {
+    if (this.failure) return false; // the row stays pending; the next run sends it again
     (toErrors ? this.errBuf : this.outBuf).push(line);
     this.updates.push(update);
     this.bytes += line.length;
@@ -106,26 +141,49 @@ export class ResultSink {
 
   /** Buffers the errors-file line of an invalid input line. */
   addInvalid(line: string, lineNo: number): void {
+    if (this.failure) return;
     this.errBuf.push(line);
     this.invalidWritten.push(lineNo);
     this.bytes += line.length;
   }
 
-  /** Writes, syncs and commits everything buffered. Synchronous, so a signal cannot split it. */
+  /**
+   * One commit cycle for everything buffered. Synchronous, so a signal cannot split it. On failure
+   * the files are cut back to their committed lengths, the buffer is dropped (its rows stay
+   * pending in the journal) and the sink refuses further work with the same error.
+   */
   flush(): number {
+    if (this.failure) throw this.failure;
     const n = this.buffered;
     if (n === 0 || this.closed) return 0;
+    const before = { out: this.out.offset, err: this.err.offset };
+    let file = this.out;
     try {
       this.out.append(this.outBuf.join(""));
+      file = this.err;
       this.err.append(this.errBuf.join(""));
       if (this.fsync) {
-        if (this.outBuf.length > 0) fsyncSync(this.out.fd);
-        if (this.errBuf.length > 0) fsyncSync(this.err.fd);
+        file = this.out;
+        if (this.outBuf.length > 0) this.ops.fsync(this.out.fd);
+        file = this.err;
+        if (this.errBuf.length > 0) this.ops.fsync(this.err.fd);
       }
     } catch (e) {
-      throw new VbatchError("io", `cannot write results: ${(e as Error).message}`, { cause: e });
+      throw this.poison(
+        before,
+        new VbatchError("io", `cannot write ${file.path}: ${describe(e)}`, { cause: e }),
+      );
     }
-    this.journal.commit(this.updates, this.invalidWritten, { out: this.out.offset, err: this.err.offset });
+    try {
+      this.journal.commit(this.updates, this.invalidWritten, { out: this.out.offset, err: this.err.offset });
+    } catch (e) {
+      throw this.poison(
+        before,
+        e instanceof VbatchError
+          ? e
+          : new VbatchError("io", `journal commit failed: ${describe(e)}`, { cause: e }),
+      );
+    }
     this.outBuf = [];
     this.errBuf = [];
     this.updates = [];
@@ -134,13 +192,37 @@ export class ResultSink {
     return n;
   }
 
+  private poison(before: { out: number; err: number }, failure: VbatchError): VbatchError {
+    this.out.rollback(before.out);
+    this.err.rollback(before.err);
+    this.outBuf = [];
+    this.errBuf = [];
+    this.updates = [];
+    this.invalidWritten = [];
+    this.bytes = 0;
+    this.failure = failure;
+    return failure;
+  }
+
+  /** Commits what is buffered and closes the files; after a failure, only closes them. */
   close(): void {
     if (this.closed) return;
-    this.flush();
-    this.closed = true;
-    closeSync(this.out.fd);
-    closeSync(this.err.fd);
+    try {
+      if (!this.failure) this.flush();
+    } finally {
+      this.closed = true;
+      this.out.close();
+      this.err.close();
+    }
     // No failures, no errors file (it is created again if a later run needs it).
     if (this.err.offset === 0) rmSync(this.err.path, { force: true });
+  }
+
+  /** Closes the files without committing what is buffered (those rows stay pending). */
+  abandon(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.out.close();
+    this.err.close();
   }
 }

@@ -1,18 +1,33 @@
 // Embedding rows are small and many: single-input /v1/embeddings rows that share a model and
 // parameters are sent as one request with an `input` array, and the vectors fanned back out so
-// each row still gets its own output line with its own share of the usage.
+// each row still gets its own output line with its own share of the usage. Bodies stay text: the
+// group's body is the first row's, with its `input` replaced.
+import { memberSpan } from "../input/json-scan.js";
 import { isPlainObject } from "../input/row.js";
 
 /** Rows per coalesced request. */
 export const MAX_GROUP = 64;
 
-/** The grouping key of a row, or null when it cannot be coalesced. */
-export function coalesceKey(url: string, body: Record<string, unknown>): string | null {
+/** A row that may share a request: its group key (the body without its input) and its input. */
+export interface Coalescible {
+  key: string;
+  input: string;
+  /** Where the `input` value sits in the body text. */
+  span: [number, number];
+}
+
+/** How a row can be coalesced, or null when it cannot. `bodyText` is the body as it will be sent. */
+export function coalescible(
+  url: string,
+  body: Record<string, unknown>,
+  bodyText: string,
+): Coalescible | null {
   if (url !== "/v1/embeddings") return null;
   const input = singleInput(body.input);
   if (input === null) return null;
-  const { input: _omit, ...rest } = body;
-  return JSON.stringify(rest);
+  const span = memberSpan(bodyText, "input");
+  if (span === null) return null;
+  return { key: bodyText.slice(0, span[0]) + bodyText.slice(span[1]), input, span };
 }
 
 /** The one text of a single-input row ("text" or ["text"]), else null. */
@@ -22,9 +37,9 @@ export function singleInput(input: unknown): string | null {
   return null;
 }
 
-/** The body of the coalesced request. */
-export function groupBody(first: Record<string, unknown>, inputs: string[]): string {
-  return JSON.stringify({ ...first, input: inputs });
+/** The body of the coalesced request: the first row's body with every row's input. */
+export function groupBody(firstBody: string, span: [number, number], inputs: string[]): string {
+  return `${firstBody.slice(0, span[0])}${JSON.stringify(inputs)}${firstBody.slice(span[1])}`;
 }
 
 /** Integer shares of `total` proportional to `weights`, summing exactly to `total`. */

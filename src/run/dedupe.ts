@@ -10,8 +10,13 @@ export function isDeterministic(url: string, body: Record<string, unknown>): boo
   return url === "/v1/embeddings" || body.temperature === 0 || typeof body.seed === "number";
 }
 
-/** The identity of a request for dedupe, or null when this row is not deduplicated. */
-export function dedupeKey(mode: DedupeMode, url: string, body: Record<string, unknown>): string | null {
+/** The identity of a request for dedupe (its url and body text), or null when it is not deduplicated. */
+export function dedupeKey(
+  mode: DedupeMode,
+  url: string,
+  body: Record<string, unknown>,
+  bodyText: string,
+): string | null {
   if (mode === "off" || (mode === "auto" && !isDeterministic(url, body))) return null;
-  return createHash("sha1").update(url).update("\n").update(JSON.stringify(body)).digest("base64");
+  return createHash("sha1").update(url).update("\n").update(bodyText).digest("base64");
 }

@@ -3,9 +3,10 @@
 // collects every problem with its line number.
 import { createHash } from "node:crypto";
 import { VbatchError } from "../errors.js";
+import { lineFingerprint } from "../input/fingerprint.js";
 import { readLineBatches } from "../input/lines.js";
 import { openInput } from "../input/open.js";
-import { parseRow, type RowFormat } from "../input/row.js";
+import { parseLine, type RowFormat } from "../input/row.js";
 import { usesRemovedGuidedFields } from "../input/structured.js";
 import type { InvalidLine, Journal } from "../journal/journal.js";
 import { shardOf } from "../tools/shard.js";
@@ -60,10 +61,10 @@ export async function ingestInput(
       result.problems.push(`line ${inv.line}: ${inv.message}`);
   };
   for await (const batch of readLineBatches(openInput(path), (chunk) => hash.update(chunk))) {
-    const valid: { line: number; customId: string; dkey: string | null }[] = [];
+    const valid: { line: number; customId: string; dkey: string | null; fp: number }[] = [];
     const invalid: InvalidLine[] = [];
     for (const line of batch) {
-      let parsed = parseRow(line.text);
+      let parsed = parseLine(line);
       if (!mine(parsed.ok ? parsed.row.customId : parsed.customId, line.lineNo)) continue;
       if (parsed.ok) {
         result.format ??= parsed.row.format;
@@ -79,7 +80,8 @@ export async function ingestInput(
         valid.push({
           line: line.lineNo,
           customId: parsed.row.customId,
-          dkey: dedupeKey(dedupe, parsed.row.url, parsed.row.body),
+          dkey: dedupeKey(dedupe, parsed.row.url, parsed.row.body, parsed.row.bodyText),
+          fp: lineFingerprint(line.raw),
         });
         if (parsed.row.body.model === undefined) result.rowsWithoutModel++;
         if (usesRemovedGuidedFields(parsed.row.body)) result.guidedRows++;

@@ -1,6 +1,7 @@
 // Everything `runBatch` takes, documented where it is declared. The CLI maps flags onto this
 // type one to one; tests and `vbatch serve` call runBatch with it directly.
 import type { Logger } from "pino";
+import type { FileOps } from "../io/file-ops.js";
 import type { TransportKind } from "../route/engine.js";
 import type { DedupeMode } from "./dedupe.js";
 import type { RunProgress } from "./progress.js";
@@ -110,6 +111,13 @@ export interface RunOptions {
   commitIntervalMs?: number;
   /** fsync output files at each commit. @default true */
   fsync?: boolean;
+  /** Commit as soon as this many finished rows are buffered (or every commitIntervalMs). @default 2000 */
+  commitRows?: number | undefined;
+  /**
+   * The file operations of the output files and the journal's commits. For tests, which fail one
+   * of them on purpose (see src/io/faults.ts). @default node:fs
+   */
+  fileOps?: FileOps | undefined;
   /** Called about once a second, and once at the end. */
   onProgress?: ((p: RunProgress) => void) | undefined;
   /** Progress interval in ms. @default 1000 */

@@ -18,12 +18,19 @@ export type Outcome =
     }
   | { kind: "retry"; retryAfterMs: number | null; overloaded: boolean; reason: string };
 
+/** The row an outcome is for: its custom_id and its output line's id. */
+export interface RowRef {
+  customId: string;
+  lineId: string;
+}
+
 export function decide(
-  customId: string,
+  row: RowRef,
   result: WireResponse | TransportFailure,
   attempts: number,
   maxAttempts: number,
 ): Outcome {
+  const { customId, lineId: id } = row;
   const canRetry = attempts < maxAttempts;
   if (result instanceof TransportFailure) {
     if (canRetry) {
@@ -37,7 +44,7 @@ export function decide(
     const code = result.kind === "timeout" ? "request_timeout" : "connection_error";
     return {
       kind: "final",
-      line: errorLine(customId, code, `${result.message} (after ${attempts} attempts)`),
+      line: errorLine(id, customId, code, `${result.message} (after ${attempts} attempts)`),
       toErrors: true,
       state: RowState.failed,
       status: null,
@@ -51,7 +58,7 @@ export function decide(
       const usage = extractUsage(body);
       return {
         kind: "final",
-        line: responseLine(customId, status, result.requestId, body),
+        line: responseLine(id, customId, status, result.requestId, body),
         toErrors: false,
         state: RowState.succeeded,
         status,
@@ -63,6 +70,7 @@ export function decide(
     return {
       kind: "final",
       line: errorLine(
+        id,
         customId,
         "invalid_response",
         `engine answered ${status} with a body that is not a JSON object`,
@@ -84,7 +92,7 @@ export function decide(
   }
   return {
     kind: "final",
-    line: responseLine(customId, status, result.requestId, asJsonValue(body)),
+    line: responseLine(id, customId, status, result.requestId, asJsonValue(body)),
     toErrors: true,
     state: RowState.failed,
     status,

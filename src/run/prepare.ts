@@ -6,7 +6,9 @@ import type { Logger } from "pino";
 import { VbatchError } from "../errors.js";
 import { fingerprintFile } from "../input/fingerprint.js";
 import { spoolStream } from "../input/spool.js";
+import type { FileOps } from "../io/file-ops.js";
 import { Journal } from "../journal/journal.js";
+import { processLabel } from "../journal/lock.js";
 import type { DedupeMode } from "./dedupe.js";
 import { finishErrorsRewrite } from "./errors-rewrite.js";
 import { ingestInput, invalidInputError, type Shard } from "./ingest.js";
@@ -38,6 +40,8 @@ export async function prepareJob(
     shard?: Shard | undefined;
     dedupe?: DedupeMode | undefined;
     stdin?: NodeJS.ReadableStream | undefined;
+    /** The journal's commit hook (tests inject failures there). */
+    fileOps?: FileOps | undefined;
   },
   log?: Logger,
 ): Promise<PreparedJob> {
@@ -68,8 +72,9 @@ export async function prepareJob(
     knownSha = await spoolStream((opts.stdin ?? process.stdin) as never, inputFile);
   }
 
-  const journal = new Journal(paths.journal);
+  const journal = new Journal(paths.journal, { ops: opts.fileOps });
   try {
+    journal.setOwner(processLabel());
     finishErrorsRewrite(journal, paths.errors);
     if (journal.ingested) {
       const shardSpec = opts.shard ? `${opts.shard.index}/${opts.shard.count}` : "";

@@ -15,10 +15,11 @@ import { VbatchError } from "../errors.js";
 import { Journal } from "../journal/journal.js";
 import { RowState } from "../journal/schema.js";
 import { finishErrorsRewrite } from "./errors-rewrite.js";
+import { lockJob } from "./job-lock.js";
 import type { RunOptions } from "./options.js";
 import { resolvePaths } from "./paths.js";
 import type { RunSummary } from "./progress.js";
-import { runBatch } from "./run-batch.js";
+import { runJob } from "./run-batch.js";
 
 export interface RetryOptions extends RunOptions {
   /** Retry only lines whose HTTP status or error code is one of these (e.g. "429", "500", "connection_error"). */
@@ -49,6 +50,20 @@ export async function retryFailed(options: RetryOptions): Promise<RetrySummary> 
       `no journal at ${paths.journal}: retry works on a job that ran (same -o as the run)`,
     );
   }
+  // Held from before the errors file is touched until the run ends: a job that is running is
+  // refused with every file as it was.
+  const lock = lockJob(paths.journal);
+  try {
+    const reopened = reopenFailed(paths, options.codes);
+    const summary = await runJob(options, lock);
+    return { ...summary, reopened };
+  } finally {
+    lock.release();
+  }
+}
+
+/** Moves the wanted failures out of the errors file and makes their rows pending again. */
+function reopenFailed(paths: ReturnType<typeof resolvePaths>, codes: string[] | undefined): number {
   const journal = new Journal(paths.journal);
   let reopened = 0;
   try {
@@ -59,7 +74,7 @@ export async function retryFailed(options: RetryOptions): Promise<RetrySummary> 
     const text = existsSync(paths.errors) ? readFileSync(paths.errors, "utf8").slice(0, committed) : "";
     const keep: string[] = [];
     const lines: number[] = [];
-    const wanted = options.codes && options.codes.length > 0 ? new Set(options.codes) : null;
+    const wanted = codes && codes.length > 0 ? new Set(codes) : null;
     for (const raw of text.split("\n")) {
       if (raw.length === 0) continue;
       let parsed: {
@@ -101,6 +116,5 @@ export async function retryFailed(options: RetryOptions): Promise<RetrySummary> 
   } finally {
     journal.close();
   }
-  const summary = await runBatch(options);
-  return { ...summary, reopened };
+  return reopened;
 }

@@ -1,27 +1,28 @@
-// runBatch(): the library entry point behind `vbatch run`. Resources are acquired in order and
-// released in reverse, once, whatever happens; the result is data (the summary), never an exit.
+// runBatch(): the library entry point behind `vbatch run`. The job's lock is taken first, then
+// resources are acquired in order and released in reverse, once, whatever happens; the result is
+// data (the summary), never an exit.
+import { existsSync } from "node:fs";
+import { dirname } from "node:path";
 import { performance } from "node:perf_hooks";
 import { normalizeEndpoint } from "../client/endpoint.js";
 import { VbatchError } from "../errors.js";
+import type { FileLock } from "../journal/lock.js";
 import { RowState } from "../journal/schema.js";
 import { toAnthropicLine } from "../output/anthropic.js";
-import { errorLine } from "../output/format.js";
+import { errorLine, lineId } from "../output/format.js";
 import { ResultSink } from "../output/sink.js";
 import type { Engine } from "../route/engine.js";
 import { Router } from "../route/router.js";
 import { monitorEngine } from "../schedule/monitor.js";
-import { adaptiveLimit, createEngine, createEngines, defaultModel, discoverEngines } from "./engines.js";
+import { EngineEvents } from "./engine-events.js";
+import { adaptiveLimit, createEngines, defaultModel, discoverEngines } from "./engines.js";
+import { lockJob } from "./job-lock.js";
 import { type RunMetrics, startRunMetrics } from "./metrics.js";
-import type { EngineHint, PendingFinal, RunOptions } from "./options.js";
-
-type EngineEvent =
-  | { kind: "ready"; url: string; hint: EngineHint }
-  | { kind: "lost"; url: string; reason: string };
-
+import type { EngineHint, PendingFinal, ResolvedPaths, RunOptions } from "./options.js";
 import { resolvePaths } from "./paths.js";
 import { prepareJob } from "./prepare.js";
 import type { EngineProgress, RunProgress, RunSummary } from "./progress.js";
-import { Runner } from "./runner.js";
+import { Runner, type RunnerCounters } from "./runner.js";
 import { tagSuffix } from "./tags.js";
 
 function checkOptions(o: RunOptions): void {
@@ -35,6 +36,7 @@ function checkOptions(o: RunOptions): void {
   positive(o.maxAttempts, "--max-attempts");
   positive(o.requestTimeoutMs, "--request-timeout");
   positive(o.maxRequestsPerSecond, "--max-rps", Number.MIN_VALUE);
+  positive(o.commitRows, "commitRows");
   if (
     o.shard &&
     !(
@@ -52,15 +54,8 @@ function checkOptions(o: RunOptions): void {
   }
 }
 
-function pendingFinal(o: RunOptions): PendingFinal | undefined {
-  return typeof o.finalizePending === "function" ? o.finalizePending() : o.finalizePending;
-}
-
-export async function runBatch(options: RunOptions): Promise<RunSummary> {
-  checkOptions(options);
-  const log = options.logger;
-  const started = performance.now();
-  const paths = resolvePaths(options);
+/** The job's files: distinct, none of them the input, each in a directory that exists. */
+export function checkPaths(paths: ResolvedPaths): void {
   for (const [a, b] of [
     [paths.output, paths.errors],
     [paths.output, paths.journal],
@@ -68,10 +63,39 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
   ] as const) {
     if (a === b) throw new VbatchError("usage", `output, errors and journal must be different files (${a})`);
   }
-  if (paths.input === paths.output || paths.input === paths.errors) {
-    throw new VbatchError("usage", `the output would overwrite the input ${paths.input}`);
+  if (paths.input === paths.output || paths.input === paths.errors || paths.input === paths.journal) {
+    throw new VbatchError("usage", `the job's files would overwrite the input ${paths.input}`);
   }
-  // Engines are created (not contacted) first so a bad --endpoint fails before the input is read.
+  for (const [flag, path] of [
+    ["-o", paths.output],
+    ["--errors", paths.errors],
+    ["--journal", paths.journal],
+  ] as const) {
+    if (!existsSync(dirname(path))) {
+      throw new VbatchError("usage", `${flag} ${path}: the directory ${dirname(path)} does not exist`);
+    }
+  }
+}
+
+function pendingFinal(o: RunOptions): PendingFinal | undefined {
+  return typeof o.finalizePending === "function" ? o.finalizePending() : o.finalizePending;
+}
+
+export async function runBatch(options: RunOptions): Promise<RunSummary> {
+  return runJob(options);
+}
+
+/**
+ * runBatch, for a caller that may already hold the job's lock (`vbatch retry` takes it before it
+ * touches the errors file). A lock taken here is released here; a `held` one stays the caller's.
+ */
+export async function runJob(options: RunOptions, held?: FileLock): Promise<RunSummary> {
+  checkOptions(options);
+  const log = options.logger;
+  const started = performance.now();
+  const paths = resolvePaths(options);
+  checkPaths(paths);
+  // Engines are created (not contacted) first so a bad --endpoint fails before anything else.
   const engineOptions = {
     apiKey: options.apiKey ?? process.env.VBATCH_ENGINE_API_KEY,
     transport: options.transport ?? "http",
@@ -83,13 +107,9 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
   for (const [url, hint] of Object.entries(options.engineHints ?? {}))
     hints.set(normalizeEndpoint(url), hint);
   const limitFor = (e: Engine) => adaptiveLimit(e, hints.get(e.base));
-  // Launcher events that arrive before the runner exists wait here.
-  const early: EngineEvent[] = [];
-  let onEngineEvent = (ev: EngineEvent) => {
-    early.push(ev);
+  const setLimit = (e: Engine) => {
+    if (options.concurrency === undefined) e.limit = limitFor(e);
   };
-  options.engineSource?.on("ready", (e) => onEngineEvent({ kind: "ready", url: e.url, hint: e }));
-  options.engineSource?.on("lost", (e, reason) => onEngineEvent({ kind: "lost", url: e.url, reason }));
   const releases: (() => unknown)[] = [() => Promise.all(engines.map((e) => e.transport.close()))];
   const release = async () => {
     for (const r of releases.reverse()) {
@@ -100,7 +120,21 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       }
     }
   };
+  const watch = (e: Engine, r: Runner) =>
+    releases.push(monitorEngine(e, { onChange: () => r.syncCapacity(), logger: log }));
+  let runner: Runner | undefined;
+  const events = new EngineEvents(options.engineSource, {
+    engineOptions,
+    hints,
+    setLimit,
+    watch: (e) => runner && watch(e, runner),
+    logger: log,
+  });
   try {
+    if (!held) {
+      const lock = lockJob(paths.journal);
+      releases.push(() => lock.release());
+    }
     const job = await prepareJob(
       paths,
       {
@@ -108,23 +142,34 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
         skipInvalid: options.skipInvalid ?? false,
         shard: options.shard,
         dedupe: options.dedupe,
+        fileOps: options.fileOps,
       },
       log,
     );
     releases.push(() => job.journal.close());
+    releases.push(() => job.journal.clearOwner());
     const before = job.journal.counts();
     const sink = new ResultSink({
       outputPath: paths.output,
       errorsPath: paths.errors,
       journal: job.journal,
       fsync: options.fsync ?? true,
+      maxRows: options.commitRows,
+      ops: options.fileOps,
     });
-    releases.push(() => sink.close());
+    releases.push(() => (sink.failed ? sink.abandon() : sink.close()));
     const anthropic = job.journal.getMeta("format") === "anthropic";
     const shape = (line: string) => (anthropic ? toAnthropicLine(line) : line);
     for (const inv of job.journal.unwrittenInvalid()) {
       sink.addInvalid(
-        shape(errorLine(inv.customId ?? null, "invalid_request", `line ${inv.line}: ${inv.message}`)),
+        shape(
+          errorLine(
+            lineId(job.jobId, inv.line),
+            inv.customId ?? null,
+            "invalid_request",
+            `line ${inv.line}: ${inv.message}`,
+          ),
+        ),
         inv.line,
       );
     }
@@ -136,8 +181,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
     }
     const tags = JSON.parse(job.journal.getMeta("tags") ?? "{}") as Record<string, string>;
     let metrics: RunMetrics | undefined;
-    let runner: Runner | undefined;
-    let live: Runner["counters"] = {
+    let live: RunnerCounters = {
       succeeded: 0,
       failed: 0,
       requests: 0,
@@ -151,6 +195,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
       const done = live.succeeded + live.failed;
       const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
       const left = before.pending - done;
+      const since = runner?.allEnginesDownSince ?? null;
       return {
         total: before.total,
         succeeded: before.succeeded + live.succeeded,
@@ -165,10 +210,7 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
         rowsPerSec: rate,
         tokensPerSec: elapsedMs > 0 ? (live.completionTokens * 1000) / elapsedMs : 0,
         etaSec: rate > 0 ? left / rate : null,
-        allEnginesDownSec: (() => {
-          const since = runner?.allEnginesDownSince ?? null;
-          return since === null ? null : (Date.now() - since) / 1000;
-        })(),
+        allEnginesDownSec: since === null ? null : (Date.now() - since) / 1000,
         engines: pool.map(
           (e): EngineProgress => ({
             url: e.base,
@@ -195,75 +237,46 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
     const closingOut = Boolean(options.signal?.aborted && pendingFinal(options));
     if (before.pending > 0 && !closingOut) {
       pool = await discoverEngines(engines, log);
-      if (options.concurrency === undefined) for (const e of pool) e.limit = limitFor(e);
+      for (const e of pool) setLimit(e);
       const model = defaultModel(
         pool.filter((e) => e.health.up),
         options.model,
         job.rowsWithoutModel,
       );
-      runner = new Runner({
-        inputFile: job.inputFile,
-        pending: job.journal.pendingSet(),
+      const r = new Runner({
+        reader: {
+          inputFile: job.inputFile,
+          displayPath: paths.input === "-" ? "stdin" : paths.input,
+          journal: job.journal,
+          jobId: job.jobId,
+          defaultModel: model,
+          priority: options.priority,
+          coalesce: options.coalesce ?? true,
+          schemas: options.validateJson ?? false,
+        },
         leaders: job.journal.leaderSet(),
         followersOf: (line) => job.journal.followers(line),
         router: new Router(pool),
         sink,
         requestIdPrefix: `vbatch-${job.jobId}${tagSuffix(tags)}`,
-        priority: options.priority,
         validateJson: options.validateJson,
         jsonRetries: options.jsonRetries,
         onAttempt: metrics ? (e, ms, status) => metrics?.observe(e.base, ms, status) : undefined,
-        defaultModel: model,
         maxAttempts: options.maxAttempts ?? 5,
         backoff: { baseMs: options.retryBaseMs ?? 500, maxMs: options.retryMaxMs ?? 30_000 },
         maxRequestsPerSecond: options.maxRequestsPerSecond,
         signal: options.signal,
         drainMs: options.drainMs ?? 5000,
         commitIntervalMs: options.commitIntervalMs ?? 200,
-        coalesce: options.coalesce ?? true,
         engineWaitMs: options.engineWaitMs ?? 600_000,
-        onEngineUp: (e) => {
-          if (options.concurrency === undefined) e.limit = limitFor(e);
-        },
+        onEngineUp: setLimit,
         logger: log,
       });
-      live = runner.counters;
-      const r = runner;
+      runner = r;
+      live = r.counters;
       for (const e of pool) if (!e.health.up) r.probeBack(e);
-      const watch = (e: Engine) =>
-        releases.push(monitorEngine(e, { onChange: () => r.syncCapacity(), logger: log }));
-      for (const e of pool) watch(e);
-      const router = r.router;
-      onEngineEvent = (ev) => {
-        const base = normalizeEndpoint(ev.url);
-        const known = router.find(base);
-        if (ev.kind === "lost") {
-          if (known?.health.up) {
-            log?.warn({ engine: base, reason: ev.reason }, "launcher lost an engine; its rows go elsewhere");
-            known.health.up = false;
-            r.probeBack(known);
-          }
-          return;
-        }
-        if (ev.hint.maxInFlight !== undefined || ev.hint.loadBalanced !== undefined) hints.set(base, ev.hint);
-        if (known) {
-          if (!known.health.up) r.probeBack(known); // re-admitted on its first healthy probe
-          return;
-        }
-        const e = createEngine(base, engineOptions);
-        e.discover().then(
-          () => {
-            if (options.concurrency === undefined) e.limit = limitFor(e);
-            router.add(e);
-            watch(e);
-            r.syncCapacity();
-            log?.info({ engine: base }, "engine joined the pool");
-          },
-          (err: unknown) =>
-            log?.warn({ engine: base, err: (err as Error).message }, "new engine did not answer"),
-        );
-      };
-      for (const ev of early.splice(0)) onEngineEvent(ev);
+      for (const e of pool) watch(e, r);
+      events.attach(r);
       const ticker = setInterval(() => {
         r.syncCapacity();
         options.onProgress?.(progress());
@@ -273,21 +286,22 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
         { rows: before.pending, resumed, engines: pool.map((e) => e.base), model },
         resumed > 0 ? "resuming" : "starting",
       );
-      await runner.run();
+      await r.run();
     }
     const interrupted = runner?.interrupted ?? false;
     const finalize = interrupted || options.signal?.aborted ? pendingFinal(options) : undefined;
     if (finalize) {
       const { code, message } = finalize;
-      const rows = [...job.journal.pendingRows()];
+      const rows = job.journal.pendingRows();
       for (const r of rows) {
-        sink.add(shape(errorLine(r.customId, code, message)), true, {
+        const full = sink.add(shape(errorLine(lineId(job.jobId, r.line), r.customId, code, message)), true, {
           line: r.line,
           state: RowState.failed,
           status: null,
           promptTokens: 0,
           completionTokens: 0,
         });
+        if (full) sink.flush();
       }
       live.failed += rows.length;
     }

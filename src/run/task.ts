@@ -4,8 +4,10 @@ import type { BatchUrl } from "../input/row.js";
 export interface RowTask {
   line: number;
   customId: string;
+  /** The id of the row's output line (see lineId). */
+  lineId: string;
   url: BatchUrl;
-  /** Request body as JSON text, model filled in. */
+  /** Request body as JSON text: the row's own bytes, with a default model or priority put in. */
   body: string;
   attempts: number;
   /** Anthropic rows get their output lines in Anthropic's result format. */
@@ -17,5 +19,5 @@ export interface RowTask {
   /** Replies already refused by --validate-json. */
   jsonRetries?: number;
   /** Set for single-input embedding rows that may share a request with others. */
-  coalesce?: { body: Record<string, unknown>; input: string };
+  coalesce?: { input: string; span: [number, number] };
 }

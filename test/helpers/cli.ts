@@ -16,6 +16,8 @@ export interface CliOptions {
   input?: string;
   /** Extra environment variables. */
   env?: NodeJS.ProcessEnv;
+  /** Run this program with `args` instead of `node dist/cli/bin.js` (e.g. strace around it). */
+  command?: string;
 }
 
 export function startCli(
@@ -26,8 +28,10 @@ export function startCli(
   done: Promise<CliResult>;
   /** stderr so far. */
   stderr: () => string;
+  /** stdout so far. */
+  stdout: () => string;
 } {
-  const child = spawn(process.execPath, [BIN, ...args], {
+  const child = spawn(options.command ?? process.execPath, options.command ? args : [BIN, ...args], {
     cwd: options.cwd,
     stdio: ["pipe", "pipe", "pipe"],
     env: { ...process.env, NO_COLOR: "1", ...options.env },
@@ -45,7 +49,7 @@ export function startCli(
   const done = new Promise<CliResult>((resolve) => {
     child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
   });
-  return { child, done, stderr: () => stderr };
+  return { child, done, stderr: () => stderr, stdout: () => stdout };
 }
 
 export function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {

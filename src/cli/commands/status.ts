@@ -26,6 +26,7 @@ export function renderStatus(r: StatusReport): string {
       `  rate       ${compact(r.rate.rowsPerSec)} rows/s, ${compact(r.rate.tokensPerSec)} tok/s (${r.rate.meaning})`,
     );
   }
+  if (r.runningBy) lines.push(`  run by     ${r.runningBy}`);
   if (r.etaSec !== null) lines.push(`  ETA        ${duration(r.etaSec)}`);
   if (r.createdAt) lines.push(`  started    ${r.createdAt}`);
   if (r.input) lines.push(`  input      ${r.input}`);

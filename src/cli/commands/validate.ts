@@ -5,6 +5,7 @@ import { problemsError } from "../../tools/problems.js";
 import { type ValidateReport, validateInput } from "../../tools/validate/index.js";
 import { int } from "../format.js";
 import { intFlag } from "../options.js";
+import { printable } from "../printable.js";
 
 interface ValidateFlags {
   maxModelLen?: number;
@@ -49,7 +50,7 @@ export function renderValidate(r: ValidateReport): string {
     lines.push("  context           not checked (pass --endpoint <url> or --max-model-len <n>)");
   }
   lines.push(`  problems          ${r.problemCount === 0 ? "none" : int(r.problemCount)}`);
-  return `${lines.join("\n")}\n`;
+  return `${lines.map(printable).join("\n")}\n`;
 }
 
 export function registerValidateCommand(program: Command): void {

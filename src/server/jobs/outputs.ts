@@ -5,7 +5,7 @@ import { join } from "node:path";
 import type { Logger } from "pino";
 import { Journal, type JournalCounts } from "../../journal/journal.js";
 import { RowState } from "../../journal/schema.js";
-import { errorLine } from "../../output/format.js";
+import { errorLine, lineId } from "../../output/format.js";
 import { ResultSink } from "../../output/sink.js";
 import { prepareJob } from "../../run/prepare.js";
 import type { BatchPaths } from "../layout.js";
@@ -58,7 +58,7 @@ export async function finalizeOffline(
     });
     // Collected first: better-sqlite3 allows no commit while an iterator is open.
     for (const r of [...job.journal.pendingRows()]) {
-      const full = sink.add(errorLine(r.customId, code, message), true, {
+      const full = sink.add(errorLine(lineId(job.jobId, r.line), r.customId, code, message), true, {
         line: r.line,
         state: RowState.failed,
         status: null,

@@ -6,8 +6,9 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { finished } from "node:stream/promises";
+import { withMember } from "../../input/json-scan.js";
 import { readLineBatches } from "../../input/lines.js";
-import { parseRow } from "../../input/row.js";
+import { parseLine } from "../../input/row.js";
 import type { BatchErrorEntry } from "../store/batches.js";
 import { type ModelMap, mapModel } from "./models.js";
 
@@ -59,13 +60,14 @@ export async function validateBatchInput(o: ValidateOptions): Promise<Validation
     for await (const batch of readLineBatches(createReadStream(o.source))) {
       if (o.signal.aborted) break;
       const chunks: string[] = [];
-      for (const { lineNo, text } of batch) {
-        const parsed = parseRow(text);
+      for (const line of batch) {
+        const { lineNo, text } = line;
+        const parsed = parseLine(line);
         if (!parsed.ok) {
           add(entry(lineNo, parsed.message));
           continue;
         }
-        const { customId, url, body } = parsed.row;
+        const { customId, url, body, bodyText } = parsed.row;
         if (url !== o.endpoint) {
           add({
             code: "mismatched_endpoint",
@@ -97,8 +99,10 @@ export async function validateBatchInput(o: ValidateOptions): Promise<Validation
         }
         const mapped = mapModel(o.models, body.model);
         if (mapped !== undefined && mapped !== body.model) {
+          // Only the model changes: every other byte of the body goes on as the client wrote it.
+          const mappedBody = withMember(bodyText, "model", JSON.stringify(mapped));
           chunks.push(
-            `${JSON.stringify({ custom_id: customId, method: "POST", url, body: { ...body, model: mapped } })}\n`,
+            `{"custom_id":${JSON.stringify(customId)},"method":"POST","url":${JSON.stringify(url)},"body":${mappedBody}}\n`,
           );
         } else chunks.push(`${text}\n`);
         model ??= mapped ?? (typeof body.model === "string" ? body.model : null);

@@ -5,7 +5,7 @@ import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { readLineBatches } from "../../input/lines.js";
 import { openInput } from "../../input/open.js";
-import { type BatchRow, parseRow } from "../../input/row.js";
+import { type BatchRow, parseLine } from "../../input/row.js";
 import { mapLimit } from "../map-limit.js";
 import type { ModelTargets } from "../model-target.js";
 import { ProblemList } from "../problems.js";
@@ -68,7 +68,7 @@ export async function countInput(o: CountPassOptions): Promise<TokenTotals> {
       const found: { line: number; message: string }[] = [];
       const rows: { row: BatchRow; line: number; prompt: Prompt }[] = [];
       for (const l of batch) {
-        const parsed = parseRow(l.text);
+        const parsed = parseLine(l);
         if (!parsed.ok) {
           found.push({ line: l.lineNo, message: `line ${l.lineNo}: ${parsed.message}` });
           continue;

@@ -7,6 +7,8 @@ import { VbatchError } from "../../errors.js";
 import { readLineBatches } from "../../input/lines.js";
 import { isGzip, openInput } from "../../input/open.js";
 import { isPlainObject } from "../../input/row.js";
+import { describeOwner } from "../../journal/lock.js";
+import { jobIsRunning, readOwner } from "../../run/job-lock.js";
 import { stem } from "../../run/paths.js";
 import { AtomicLineWriter } from "../line-writer.js";
 import { classify, readSourceLines } from "./source.js";
@@ -56,6 +58,24 @@ function sourcesOf(outputs: string[]): string[] {
     }
   }
   return list;
+}
+
+/** Refuses an output whose job is still running: its file is still growing. */
+function checkNotRunning(outputs: string[]): void {
+  for (const o of outputs) {
+    const journal = join(dirname(o), `${stem(o)}.vbatch.db`);
+    if (!jobIsRunning(journal)) continue;
+    let who = "";
+    try {
+      who = describeOwner(readOwner(journal));
+    } catch {
+      // the message does without
+    }
+    throw new VbatchError(
+      "job_running",
+      `${o} is still being written: its job is running${who ? ` (${who})` : ""}. Merge once every shard has finished.`,
+    );
+  }
 }
 
 function checkOptions(o: MergeOptions, order: MergeOrder, sources: string[], errorsOut: string): void {
@@ -121,6 +141,7 @@ export async function mergeOutputs(o: MergeOptions): Promise<MergeReport> {
   const errorsOut = o.errorsOut ?? join(dirname(resolve(o.output)), `${stem(o.output)}.errors.jsonl`);
   const sources = sourcesOf(o.outputs);
   checkOptions(o, order, sources, errorsOut);
+  checkNotRunning(o.outputs);
   const problems = new MergeProblems();
   const store = new MergeStore(o.scratchDir);
   const writers: AtomicLineWriter[] = [];

@@ -1,12 +1,14 @@
 // jobStatus(): rows done, failed and pending, tokens, rate and ETA of a running or stopped job, read
 // from its journal opened read-only (safe while the job writes it: WAL readers never block the
-// writer). Nothing is recorded: the rate comes from the journal's creation time and counts, and
-// for a running job from a short second look.
-import { existsSync } from "node:fs";
+// writer). Whether it runs is the job's lock (held by the process running it, dropped when that
+// process ends however it ends). Nothing is recorded: the rate comes from the journal's creation
+// time and counts, and for a running job from a short second look.
 import { VbatchError } from "../../errors.js";
 import { Journal, type JournalCounts } from "../../journal/journal.js";
+import { describeOwner } from "../../journal/lock.js";
+import { jobIsRunning } from "../../run/job-lock.js";
 import { findJob, type JobFiles } from "./find.js";
-import { lastActivityMs, lockProbe, shmLockCount } from "./liveness.js";
+import { lastActivityMs } from "./last-activity.js";
 
 export type JobState = "running" | "stopped" | "complete";
 
@@ -17,8 +19,6 @@ export interface StatusOptions {
   cwd?: string | undefined;
   /** For a running job, look again after this long to measure the current rate; 0 skips. @default 0 */
   sampleMs?: number | undefined;
-  /** Without lock information, a job whose files changed this recently counts as running. @default 60000 */
-  activeWindowMs?: number | undefined;
 }
 
 export interface StatusRate {
@@ -32,8 +32,8 @@ export interface StatusRate {
 
 export interface StatusReport extends JournalCounts, JobFiles {
   state: JobState;
-  /** How running/stopped was decided: the journal's locks, or recent file activity. */
-  stateBasis: "lock" | "activity";
+  /** The process running the job ("pid N on host, since T"), or null when none does. */
+  runningBy: string | null;
   /** False while the job is still reading and validating its input (counts still growing). */
   validated: boolean;
   jobId: string | null;
@@ -90,20 +90,17 @@ const ZERO: JournalCounts = {
 
 export async function jobStatus(o: StatusOptions = {}): Promise<StatusReport> {
   const files = findJob(o);
-  const hadShm = existsSync(`${files.journal}-shm`);
-  const before = shmLockCount(files.journal);
+  const running = jobIsRunning(files.journal);
   const activity = lastActivityMs([files.journal, `${files.journal}-wal`, files.output, files.errors]);
   const journal = openJournal(files.journal);
   try {
     let counts = journal.counts();
-    const probe = lockProbe(hadShm, before, shmLockCount(files.journal));
     const validated = journal.ingested;
     const createdAt = journal.getMeta("created_at") ?? null;
     const now = Date.now();
     let state: JobState;
     if (validated && counts.pending === 0) state = "complete";
-    else if (probe !== "unknown") state = probe === "held" ? "running" : "stopped";
-    else state = activity !== null && now - activity < (o.activeWindowMs ?? 60_000) ? "running" : "stopped";
+    else state = running ? "running" : "stopped";
 
     let r: StatusRate | null = null;
     const created = createdAt ? Date.parse(createdAt) : Number.NaN;
@@ -135,7 +132,7 @@ export async function jobStatus(o: StatusOptions = {}): Promise<StatusReport> {
       ...files,
       ...counts,
       state,
-      stateBasis: probe === "unknown" ? "activity" : "lock",
+      runningBy: running ? describeOwner(journal.owner()) || "another process" : null,
       validated,
       jobId: journal.getMeta("job_id") ?? null,
       input: journal.getMeta("input_path") ?? null,

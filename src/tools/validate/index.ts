@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { readLineBatches } from "../../input/lines.js";
 import { openInput } from "../../input/open.js";
-import { parseRow } from "../../input/row.js";
+import { parseLine } from "../../input/row.js";
 import { ProblemList } from "../problems.js";
 import { promptOf } from "../prompt.js";
 import { ScratchDb } from "../scratch-db.js";
@@ -62,7 +62,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
       db.transaction(() => {
         for (const l of batch) {
           lines++;
-          const parsed = parseRow(l.text);
+          const parsed = parseLine(l);
           if (!parsed.ok) {
             found.push({ line: l.lineNo, message: `line ${l.lineNo}: ${parsed.message}` });
             continue;
@@ -77,11 +77,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
             continue;
           }
           rows++;
-          const hash = createHash("sha1")
-            .update(row.url)
-            .update("\n")
-            .update(JSON.stringify(row.body))
-            .digest();
+          const hash = createHash("sha1").update(row.url).update("\n").update(row.bodyText).digest();
           if (insertPrompt.run(hash).changes === 0) stats.duplicatePrompts++;
           const prompt = promptOf(row);
           addRow(stats, row, l.lineNo, prompt.chars);

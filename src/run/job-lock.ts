@@ -1,0 +1,31 @@
+// The lock of one job, beside its journal: `run`, `retry` and `merge` take it (or test it), so a
+// cron that starts tonight's run while last night's is still going is refused, not mixed in.
+import { existsSync } from "node:fs";
+import { Journal } from "../journal/journal.js";
+import { acquireLock, FileLock, type JobOwner, lockPathOf } from "../journal/lock.js";
+
+/** Who holds a job's lock, as its journal records it. */
+export function readOwner(journal: string): JobOwner | undefined {
+  if (!existsSync(journal)) return undefined;
+  const j = new Journal(journal, { readonly: true });
+  try {
+    return j.owner();
+  } finally {
+    j.close();
+  }
+}
+
+/** Takes the job's lock, or throws "this job is already running: pid N ... since T". */
+export function lockJob(journal: string): FileLock {
+  return acquireLock(
+    lockPathOf(journal),
+    `this job (journal ${journal})`,
+    () => readOwner(journal),
+    "Wait for it to finish, or stop it first: two runs of one job would answer rows twice. (A run that was killed holds no lock.)",
+  );
+}
+
+/** True while some process runs the job of this journal. */
+export function jobIsRunning(journal: string): boolean {
+  return FileLock.isHeld(lockPathOf(journal));
+}
