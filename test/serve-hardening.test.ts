@@ -505,3 +505,35 @@ describe("API keys: never blank, trimmed, and offered without putting them in ps
     expect(bad.code).toBe(2);
   });
 });
+
+describe("one server per data directory", () => {
+  it("refuses a second server on the same --data (pid and start time), and starts once the first stops", async () => {
+    const first = await serve();
+    const engine = await startSim({ prefillMs: 0, stepMs: 0 });
+    sims.push(engine);
+    const second = startServer({ port: 0, endpoints: [engine.url], dataDir: first.dataDir });
+    await expect(second).rejects.toMatchObject({
+      code: "job_running",
+      exitCode: 2,
+      message: expect.stringMatching(new RegExp(`already running: pid ${process.pid} on .*, since \\d{4}-`)),
+    });
+    await first.server.close();
+    servers.splice(servers.indexOf(first.server), 1);
+    const third = await startServer({ port: 0, endpoints: [engine.url], dataDir: first.dataDir });
+    servers.push(third);
+  });
+
+  it("the CLI: the second `vbatch serve` exits 2 at once; the first keeps serving", async () => {
+    const data = fresh("cli-data");
+    const first = startCli(["serve", "--data", data, "--port", "0", "--launch", "sim"]);
+    await until(
+      () => first.stdout(),
+      (out) => out.includes("listening on"),
+    );
+    const second = await runCli(["serve", "--data", data, "--port", "0", "--launch", "sim"]);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`already running: pid ${first.child.pid}`);
+    first.child.kill("SIGTERM");
+    expect((await first.done).code).toBe(0);
+  });
+});

@@ -2,6 +2,7 @@
 // self-hosted engines, one process and one SQLite file. Tests and the CLI both call startServer.
 import type { AddressInfo } from "node:net";
 import { VbatchError } from "../errors.js";
+import { acquireLock, lockPathOf, writeOwner } from "../journal/lock.js";
 import type { JobContext, ServerContext } from "./context.js";
 import { createApiServer } from "./http/server.js";
 import { BatchScheduler } from "./jobs/scheduler.js";
@@ -10,7 +11,7 @@ import { resolveServerOptions, type ServerOptions } from "./options.js";
 import { startRetention } from "./retention.js";
 import { apiRoutes } from "./routes.js";
 import { BatchStore } from "./store/batches.js";
-import { openStateDb } from "./store/db.js";
+import { openStateDb, readServerOwner } from "./store/db.js";
 import { FileStore } from "./store/files.js";
 
 export type { BatchRunSettings, ServerOptions } from "./options.js";
@@ -27,8 +28,22 @@ export interface RunningServer {
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const o = resolveServerOptions(options);
   const layout = new DataLayout(o.dataDir);
-  const db = openStateDb(layout.db);
-  const releases: (() => unknown)[] = [() => db.close()];
+  // One server per data dir: two would run the same batches twice into the same files.
+  const lock = acquireLock(
+    lockPathOf(layout.db),
+    `vbatch serve on ${o.dataDir}`,
+    () => readServerOwner(layout.db),
+    "Stop it first, or give this server another --data directory.",
+  );
+  let db: ReturnType<typeof openStateDb>;
+  try {
+    db = openStateDb(layout.db);
+    writeOwner(db, "vbatch serve");
+  } catch (err) {
+    lock.release();
+    throw err;
+  }
+  const releases: (() => unknown)[] = [() => lock.release(), () => db.close()];
   const release = async () => {
     for (const r of releases.splice(0).reverse()) {
       try {

@@ -1,7 +1,9 @@
 // The server's state: one SQLite file. WAL with synchronous=NORMAL survives a killed process (only
 // a power cut can lose the last commits), which is the failure `vbatch serve` promises to survive.
+import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { VbatchError } from "../../errors.js";
+import { type JobOwner, OWNER_SCHEMA, readOwnerRow } from "../../journal/lock.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -46,7 +48,7 @@ CREATE TABLE IF NOT EXISTS batches (
   ended_at INTEGER
 );
 CREATE INDEX IF NOT EXISTS batches_status ON batches (status);
-`;
+${OWNER_SCHEMA}`;
 
 export function openStateDb(path: string): Database.Database {
   let db: Database.Database;
@@ -60,4 +62,15 @@ export function openStateDb(path: string): Database.Database {
   db.pragma("busy_timeout = 5000");
   db.exec(SCHEMA);
   return db;
+}
+
+/** The server holding a data dir's lock, as it recorded itself. */
+export function readServerOwner(path: string): JobOwner | undefined {
+  if (!existsSync(path)) return undefined;
+  const db = new Database(path, { readonly: true, fileMustExist: true });
+  try {
+    return readOwnerRow(db);
+  } finally {
+    db.close();
+  }
 }
