@@ -5,6 +5,7 @@ import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
+import { runBatch } from "../src/run/run-batch.js";
 import { simReplyText } from "../src/sim/index.js";
 import { runCli, startCli } from "./helpers/cli.js";
 import { chatRow, idCounts, readJsonl, tempDir, writeChatInput } from "./helpers/files.js";
@@ -142,6 +143,38 @@ describe("two runs of one job", () => {
     expectEveryRowOnce([j.output, j.errors], 3000);
   });
 
+  it("refuses --restart of a running job before it deletes anything", async () => {
+    const s = await sim({ maxNumSeqs: 4, stepMs: 5, outputTokens: 8 });
+    const j = job();
+    writeChatInput(j.input, 1000);
+    const args = ["run", j.input, "-o", j.output, "-e", s.url, "--concurrency", "4"];
+    const first = startCli(args);
+    await until(() => outputLines(j.output) > 20);
+    const restart = await runCli([...args, "--restart"]);
+    expect(restart.code).toBe(2);
+    expect(expectOneCleanLine(restart.stderr)).toContain("already running");
+    expect(existsSync(j.journal)).toBe(true);
+    first.child.kill("SIGKILL");
+    await first.done;
+    const fast = await sim();
+    expect((await runCli(["run", j.input, "-o", j.output, "-e", fast.url])).code).toBe(0);
+    expectEveryRowOnce([j.output, j.errors], 1000);
+  });
+
+  it("refuses a second runBatch of the same job in the same process", async () => {
+    const s = await sim({ maxNumSeqs: 4, stepMs: 5, outputTokens: 8 });
+    const j = job();
+    writeChatInput(j.input, 300);
+    const first = runBatch({ input: j.input, output: j.output, endpoints: [s.url], concurrency: 4 });
+    await until(() => outputLines(j.output) > 0 || existsSync(`${j.journal}-wal`));
+    await expect(runBatch({ input: j.input, output: j.output, endpoints: [s.url] })).rejects.toMatchObject({
+      code: "job_running",
+      exitCode: 2,
+    });
+    expect((await first).succeeded).toBe(300);
+    expectEveryRowOnce([j.output, j.errors], 300);
+  });
+
   it("a run killed with kill -9 leaves no lock behind: the next run resumes at once", async () => {
     const s = await sim({ maxNumSeqs: 8, stepMs: 2, outputTokens: 8 });
     const j = job();
@@ -241,6 +274,62 @@ describe("an input edited in place while the job runs", () => {
     expectAnswersMatchOriginal(j.output);
     const c = committed(j.journal);
     expect(size(j.output)).toBe(c.out);
+  });
+});
+
+describe("a journal from the version before fingerprints and locks", () => {
+  it("is read by status and resumed by run (its rows are sent unchecked)", async () => {
+    const s = await sim();
+    const j = job();
+    writeChatInput(j.input, 400);
+    const stop = new AbortController();
+    await runBatch({
+      input: j.input,
+      output: j.output,
+      endpoints: [s.url],
+      concurrency: 2,
+      commitIntervalMs: 5,
+      signal: stop.signal,
+      onProgress: (p) => {
+        if (p.succeeded >= 100) stop.abort();
+      },
+      progressIntervalMs: 5,
+    });
+    const db = new Database(j.journal);
+    db.exec(
+      "ALTER TABLE rows DROP COLUMN fp; DROP TABLE owner; UPDATE meta SET value = '2' WHERE key = 'version'",
+    );
+    db.close();
+    const status = await runCli(["status", j.output, "--json"]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout)).toMatchObject({ state: "stopped", total: 400 });
+    const r = await runCli(["run", j.input, "-o", j.output, "-e", s.url]);
+    expect(r.code).toBe(0);
+    expectEveryRowOnce([j.output, j.errors], 400);
+  });
+});
+
+describe("an output file changed by another program while the job runs", () => {
+  it("stops at the next commit without touching it, and the rerun refuses to build on it", async () => {
+    const s = await sim({ maxNumSeqs: 8, stepMs: 2, outputTokens: 8 });
+    const j = job();
+    writeChatInput(j.input, 3000);
+    const args = ["run", j.input, "-o", j.output, "-e", s.url, "--concurrency", "8"];
+    const first = startCli(args);
+    await until(() => outputLines(j.output) > 50);
+    writeFileSync(j.output, "");
+    const r = await first.done;
+    expect(r.code).toBe(1);
+    expect(expectOneCleanLine(r.stderr)).toMatch(
+      /out\.jsonl was changed by another program while the job ran/,
+    );
+    // Left as the other program made it: no zeros, no lines appended after the cut.
+    expect(readFileSync(j.output, "utf8")).toBe("");
+    const again = await runCli(args);
+    expect(again.code).toBe(1);
+    expect(expectOneCleanLine(again.stderr)).toMatch(
+      /is shorter .* than the journal's committed .*--restart/,
+    );
   });
 });
 

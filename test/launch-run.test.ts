@@ -1,9 +1,10 @@
 // vbatch run --launch process and vbatch up | ps | down, end to end: the stand-in `vllm` on PATH
 // starts real simulator processes, and nothing is left running afterwards.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli } from "./helpers/cli.js";
+import { startSim } from "../src/sim/index.js";
+import { runCli, startCli } from "./helpers/cli.js";
 import { idCounts, readJsonl, tempDir, writeChatInput } from "./helpers/files.js";
 import { standInPath, useStandIns } from "./helpers/stand-ins.js";
 
@@ -157,5 +158,42 @@ describe("vbatch up | ps | down", () => {
     expect(starts(record).some((x) => alive(x.pid))).toBe(false);
     const after = await runCli(["ps", "--json"], { env: e });
     expect(JSON.parse(after.stdout).engines).toHaveLength(0);
+  });
+});
+
+describe("a job that is already running", () => {
+  it("is refused before any engine is launched for the second run", async () => {
+    n++;
+    const sim = await startSim({ model: "org/model", maxNumSeqs: 2, stepMs: 20, outputTokens: 8 });
+    try {
+      const input = writeChatInput(join(dir, `busy${n}.jsonl`), 500, { model: "org/model" });
+      const output = join(dir, `busy${n}.out.jsonl`);
+      const record = join(dir, `busy${n}.starts`);
+      const first = startCli(["run", input, "-o", output, "-e", sim.url, "--concurrency", "2"]);
+      while (!existsSync(output) || readFileSync(output, "utf8").length === 0)
+        await new Promise((r) => setTimeout(r, 20));
+      const second = await runCli(
+        [
+          "run",
+          input,
+          "-o",
+          output,
+          "--launch",
+          "process",
+          "--model",
+          "org/model",
+          "--port",
+          String(portBase()),
+        ],
+        { env: env({ FAKE_GPUS: "0,1", FAKE_VLLM_RECORD: record }) },
+      );
+      expect(second.code).toBe(2);
+      expect(second.stderr).toContain("already running");
+      expect(existsSync(record)).toBe(false); // no stand-in vllm was started
+      first.child.kill("SIGKILL");
+      await first.done;
+    } finally {
+      await sim.close();
+    }
   });
 });

@@ -1,5 +1,6 @@
 // vbatch serve driven by the real SDKs: the official `openai` and `@anthropic-ai/sdk` clients
 // against startServer in process (and the built CLI for kill -9), with the simulator as engine.
+import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
 import { createServer } from "node:net";
@@ -200,6 +201,61 @@ describe("vbatch serve: OpenAI Files and Batches through the openai SDK", () => 
       expect.objectContaining({ code: "duplicate_custom_id", line: 8, param: "custom_id" }),
     ]);
     expect(engine.stats().received).toBe(0);
+  });
+
+  it("names a line nested too deep or not UTF-8 in errors.data, and never crashes the batch", async () => {
+    const { server, engine } = await serve();
+    const client = openai(server.url);
+    const path = `${fresh("hostile")}.jsonl`;
+    const deep = `${"[".repeat(6000)}${"]".repeat(6000)}`;
+    writeFileSync(
+      path,
+      Buffer.concat([
+        Buffer.from(`${JSON.stringify(chatRow(0))}\n`),
+        Buffer.from(
+          `{"custom_id":"deep","method":"POST","url":"/v1/chat/completions","body":{"x":${deep}}}\n`,
+        ),
+        Buffer.from(
+          '{"custom_id":"bad-\xff","method":"POST","url":"/v1/chat/completions","body":{}}\n',
+          "latin1",
+        ),
+      ]),
+    );
+    const file = await client.files.create({ file: createReadStream(path), purpose: "batch" });
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: "/v1/chat/completions",
+      completion_window: "24h",
+    });
+    const done = await finished(client, batch.id);
+    expect(done.status).toBe("failed");
+    expect(done.errors?.data).toEqual([
+      expect.objectContaining({ line: 2, message: expect.stringMatching(/nested deeper than 256/) }),
+      expect.objectContaining({ line: 3, message: expect.stringMatching(/not valid UTF-8/) }),
+    ]);
+    expect(engine.stats().received).toBe(0);
+  });
+
+  it("maps a row's model without touching the rest of its body's bytes", async () => {
+    const engine = await sim({ trackRequests: true });
+    const { server } = await serve({ engine });
+    const client = openai(server.url);
+    const body = (model: string) =>
+      `{"model":${JSON.stringify(model)},"messages":[{"role":"user","content":"hi"}],"max_tokens":4,"seed":123456789012345678901,"top_p":1e400}`;
+    const path = `${fresh("raw")}.jsonl`;
+    writeFileSync(
+      path,
+      `{"custom_id":"raw","method":"POST","url":"/v1/chat/completions","body":${body("gpt-4o-mini")}}\n`,
+    );
+    const file = await client.files.create({ file: createReadStream(path), purpose: "batch" });
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: "/v1/chat/completions",
+      completion_window: "24h",
+    });
+    expect((await finished(client, batch.id)).status).toBe("completed");
+    const key = createHash("sha1").update(body("sim-model")).digest("hex").slice(0, 16);
+    expect(engine.stats().requestsByKey).toEqual({ [key]: 1 });
   });
 
   it("refuses bad create parameters with 400 in OpenAI's error shape", async () => {

@@ -16,9 +16,10 @@ export const MAX_CUSTOM_ID_LENGTH = 512;
 
 /**
  * Deepest nesting of arrays and objects a line may have. Real requests nest well under 20 levels
- * (a JSON schema in response_format a little more); Python's json module, which parses requests
- * in vLLM's server, gives up near 1,000. A limit here keeps hostile lines away from every
- * recursive step after validation.
+ * (a JSON schema in response_format a little more). vLLM's routes take the body through
+ * FastAPI/Starlette, which parse it with Python's json module, and that stops at the
+ * interpreter's recursion limit (about a thousand levels by default). A limit here keeps hostile
+ * lines away from every recursive step after validation (JSON.stringify overflows near 5,000).
  */
 export const MAX_JSON_DEPTH = 256;
 

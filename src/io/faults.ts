@@ -62,7 +62,8 @@ export function faultyFileOps(plan?: FaultPlan, base: FileOps = nodeFileOps): Co
       return fired;
     },
     open: (path, flags) => base.open(path, flags),
-    size: (fd) => base.size(fd),
+    fstat: (fd) => base.fstat(fd),
+    stat: (path) => base.stat(path),
     close: (fd) => base.close(fd),
     write: (fd, buf, offset, length, position) => {
       hit("write", "write");

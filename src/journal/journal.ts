@@ -69,7 +69,10 @@ export class Journal {
   readonly path: string;
   private readonly db: Database.Database;
   private readonly ops: FileOps;
-  private readonly insertRow: Database.Statement<[number, string, string | null, number | null, number]>;
+  // Prepared on first use: a read-only open of a journal from an older version lacks the columns.
+  private insertRowStmt:
+    | Database.Statement<[number, string, string | null, number | null, number]>
+    | undefined;
   private readonly findLeader: Database.Statement<[string], { line: number }>;
   private readonly addFollower: Database.Statement<[number]>;
   private readonly followersOf: Database.Statement<[number], { line: number; custom_id: string }>;
@@ -78,7 +81,7 @@ export class Journal {
   private readonly updateRow: Database.Statement<[number, number | null, number, number, number]>;
   private readonly markInvalidWritten: Database.Statement<[number]>;
   private readonly setMetaStmt: Database.Statement<[string, string]>;
-  private readonly pendingAfter: Database.Statement<[number, number], PendingRow>;
+  private pendingAfterStmt: Database.Statement<[number, number], PendingRow> | undefined;
 
   constructor(path: string, options: { readonly?: boolean; ops?: FileOps | undefined } = {}) {
     this.path = path;
@@ -96,9 +99,6 @@ export class Journal {
       }
       db.pragma("busy_timeout = 5000");
       this.db = db;
-      this.insertRow = db.prepare(
-        "INSERT OR IGNORE INTO rows (line, custom_id, dkey, dup_of, fp) VALUES (?, ?, ?, ?, ?)",
-      );
       this.findLeader = db.prepare("SELECT line FROM rows WHERE dkey = ? AND dup_of IS NULL LIMIT 1");
       this.addFollower = db.prepare("UPDATE rows SET followers = followers + 1 WHERE line = ?");
       this.followersOf = db.prepare("SELECT line, custom_id FROM rows WHERE dup_of = ? AND state = 0");
@@ -111,9 +111,6 @@ export class Journal {
       ) as unknown as Database.Statement<[number, number | null, number, number, number]>;
       this.markInvalidWritten = db.prepare("UPDATE invalid SET written = 1 WHERE line = ?");
       this.setMetaStmt = db.prepare("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)");
-      this.pendingAfter = db.prepare(
-        "SELECT line, fp FROM rows WHERE line > ? AND state = 0 AND dup_of IS NULL ORDER BY line LIMIT ?",
-      );
     } catch (err) {
       db?.close();
       throw journalError(path, err, "cannot open");
@@ -169,19 +166,23 @@ export class Journal {
     invalid: InvalidLine[],
   ): DuplicateId[] {
     const dups: DuplicateId[] = [];
-    this.guard("recording the input", () =>
+    this.guard("recording the input", () => {
+      this.insertRowStmt ??= this.db.prepare(
+        "INSERT OR IGNORE INTO rows (line, custom_id, dkey, dup_of, fp) VALUES (?, ?, ?, ?, ?)",
+      );
+      const insert = this.insertRowStmt;
       this.db.transaction(() => {
         for (const r of rows) {
           const dkey = r.dkey ?? null;
           const leader = dkey === null ? undefined : this.findLeader.get(dkey)?.line;
-          if (this.insertRow.run(r.line, r.customId, dkey, leader ?? null, r.fp).changes === 0) {
+          if (insert.run(r.line, r.customId, dkey, leader ?? null, r.fp).changes === 0) {
             const first = this.findLine.get(r.customId);
             dups.push({ line: r.line, customId: r.customId, firstLine: first?.line ?? -1 });
           } else if (leader !== undefined) this.addFollower.run(leader);
         }
         for (const inv of invalid) this.insertInvalid.run(inv.line, inv.customId ?? null, inv.message);
-      })(),
-    );
+      })();
+    });
     return dups;
   }
 
@@ -215,7 +216,12 @@ export class Journal {
 
   /** Up to `limit` rows to send after `line`, in input order (a cursor that holds no statement open). */
   pendingPage(line: number, limit: number): PendingRow[] {
-    return this.guard("read", () => this.pendingAfter.all(line, limit));
+    return this.guard("read", () => {
+      this.pendingAfterStmt ??= this.db.prepare(
+        "SELECT line, fp FROM rows WHERE line > ? AND state = 0 AND dup_of IS NULL ORDER BY line LIMIT ?",
+      );
+      return this.pendingAfterStmt.all(line, limit);
+    });
   }
 
   /** Pending lines whose answer other rows share (see `followers`). */

@@ -45,7 +45,7 @@ class AppendFile {
       throw new VbatchError("io", `cannot open ${path}: ${describe(err)}`, { cause: err });
     }
     try {
-      const size = ops.size(this.fd);
+      const size = ops.fstat(this.fd).size;
       if (size < committed) {
         throw new VbatchError(
           "io",
@@ -61,6 +61,25 @@ class AppendFile {
       });
     }
     this.offset = committed;
+  }
+
+  /**
+   * Throws when another program changed the file since the last commit (cut it, wrote to it, or
+   * replaced or removed it): appending then would leave a hole, or write into a deleted file.
+   */
+  checkUnchanged(): void {
+    const now = this.ops.fstat(this.fd);
+    const atPath = this.ops.stat(this.path);
+    let what: string | null = null;
+    if (atPath === null) what = "it was removed";
+    else if (atPath.ino !== now.ino || atPath.dev !== now.dev) what = "it was replaced by another file";
+    else if (now.size !== this.offset) what = `it is ${now.size} bytes where the job wrote ${this.offset}`;
+    if (what !== null) {
+      throw new VbatchError(
+        "io",
+        `${this.path} was changed by another program while the job ran (${what}). Restore it, or pass --restart to start the job over.`,
+      );
+    }
   }
 
   append(data: string): void {
@@ -156,6 +175,13 @@ export class ResultSink {
     if (this.failure) throw this.failure;
     const n = this.buffered;
     if (n === 0 || this.closed) return 0;
+    try {
+      if (this.outBuf.length > 0) this.out.checkUnchanged();
+      if (this.errBuf.length > 0) this.err.checkUnchanged();
+    } catch (e) {
+      // Not ours to cut back: the files are left exactly as the other program made them.
+      throw this.poison(null, e as VbatchError);
+    }
     const before = { out: this.out.offset, err: this.err.offset };
     let file = this.out;
     try {
@@ -192,9 +218,12 @@ export class ResultSink {
     return n;
   }
 
-  private poison(before: { out: number; err: number }, failure: VbatchError): VbatchError {
-    this.out.rollback(before.out);
-    this.err.rollback(before.err);
+  /** Drops the buffer, puts the files back to `before` (unless null), and refuses further work. */
+  private poison(before: { out: number; err: number } | null, failure: VbatchError): VbatchError {
+    if (before) {
+      this.out.rollback(before.out);
+      this.err.rollback(before.err);
+    }
     this.outBuf = [];
     this.errBuf = [];
     this.updates = [];

@@ -13,6 +13,7 @@ import {
 } from "node:fs";
 import { VbatchError } from "../errors.js";
 import { Journal } from "../journal/journal.js";
+import type { FileLock } from "../journal/lock.js";
 import { RowState } from "../journal/schema.js";
 import { finishErrorsRewrite } from "./errors-rewrite.js";
 import { lockJob } from "./job-lock.js";
@@ -42,7 +43,8 @@ function lineCodes(line: {
   return codes;
 }
 
-export async function retryFailed(options: RetryOptions): Promise<RetrySummary> {
+/** `held`: the job's lock, when the caller already took it (the CLI, before launching engines). */
+export async function retryFailed(options: RetryOptions, held?: FileLock): Promise<RetrySummary> {
   const paths = resolvePaths(options);
   if (!existsSync(paths.journal)) {
     throw new VbatchError(
@@ -52,13 +54,13 @@ export async function retryFailed(options: RetryOptions): Promise<RetrySummary> 
   }
   // Held from before the errors file is touched until the run ends: a job that is running is
   // refused with every file as it was.
-  const lock = lockJob(paths.journal);
+  const lock = held ?? lockJob(paths.journal);
   try {
     const reopened = reopenFailed(paths, options.codes);
     const summary = await runJob(options, lock);
     return { ...summary, reopened };
   } finally {
-    lock.release();
+    if (!held) lock.release();
   }
 }
 

@@ -1,7 +1,11 @@
 // One job run from the terminal: engines to use (or start), signals to an AbortSignal (first
 // Ctrl-C drains, second exits), the progress line, and the summary. run and retry share it.
+import type { FileLock } from "../../journal/lock.js";
+import { lockJob } from "../../run/job-lock.js";
 import type { RunOptions } from "../../run/options.js";
+import { resolvePaths } from "../../run/paths.js";
 import type { RunSummary } from "../../run/progress.js";
+import { checkPaths } from "../../run/run-batch.js";
 import { createLogger } from "../logger.js";
 import { ProgressLine } from "../progress-line.js";
 import { renderSummary } from "../summary.js";
@@ -9,6 +13,23 @@ import { type JobEngines, jobEngines } from "./job-engines.js";
 import { type JobFlags, jobOptions } from "./job-flags.js";
 
 export async function runJobSession<S extends RunSummary>(
+  input: string,
+  flags: JobFlags,
+  execute: (options: RunOptions, lock: FileLock) => Promise<S>,
+): Promise<S> {
+  // The job's lock before anything else: a second run of a running job is refused before it
+  // starts engines on GPUs the first one uses.
+  const paths = resolvePaths(jobOptions(input, flags));
+  checkPaths(paths);
+  const lock = lockJob(paths.journal);
+  try {
+    return await session(input, flags, (options) => execute(options, lock));
+  } finally {
+    lock.release();
+  }
+}
+
+async function session<S extends RunSummary>(
   input: string,
   flags: JobFlags,
   execute: (options: RunOptions) => Promise<S>,

@@ -48,8 +48,8 @@ export function registerRetryCommand(program: Command, result: CommandResult): v
       ?.split(",")
       .map((c) => c.trim())
       .filter(Boolean);
-    const summary = await runJobSession(input, { ...flags, output }, (options) =>
-      retryFailed({ ...options, codes }),
+    const summary = await runJobSession(input, { ...flags, output }, (options, lock) =>
+      retryFailed({ ...options, codes }, lock),
     );
     process.stderr.write(`vbatch: ${summary.reopened} rows taken from the errors file and sent again\n`);
     result.exitCode = summary.interrupted ? 130 : 0;

@@ -1,6 +1,6 @@
 // `vbatch run`: the flags and the session around runBatch. All the work is runBatch's.
 import type { Command } from "commander";
-import { runBatch } from "../../run/run-batch.js";
+import { runJob } from "../../run/run-batch.js";
 import { addJobFlags, type JobFlags } from "./job-flags.js";
 import { runJobSession } from "./job-session.js";
 
@@ -16,7 +16,7 @@ export function registerRunCommand(program: Command, result: CommandResult): voi
     .argument("<input>", "input .jsonl or .jsonl.gz file, or - for stdin")
     .requiredOption("-o, --output <file>", "output JSONL for successful rows");
   addJobFlags(cmd).action(async (input: string, flags: JobFlags) => {
-    const summary = await runJobSession(input, flags, runBatch);
+    const summary = await runJobSession(input, flags, runJob);
     result.exitCode = summary.interrupted ? 130 : 0;
   });
 }
