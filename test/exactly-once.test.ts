@@ -96,7 +96,7 @@ describe.runIf(hasStrace)("a write, fsync or commit that fails for real (strace)
     writeChatInput(j.input, 6000);
     // How many WAL writes the validation pass makes (it runs before any engine is asked).
     const ingestWrites = await countSyscalls(
-      ["run", j.input, "-o", j.output, "-e", "http://127.0.0.1:9"],
+      ["run", j.input, "-o", j.output, "-e", "http://127.0.0.1:9", "--engine-wait", "0"],
       `${j.journal}-wal`,
       "pwrite64",
       join(dir, "wal-count.log"),

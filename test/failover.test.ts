@@ -1,10 +1,11 @@
 // Several engines at once: routing across them, an engine dying mid-run, every engine down for
 // a while, and giving up after --engine-wait with a resumable journal.
 import { join } from "node:path";
+import { pino } from "pino";
 import { describe, expect, it } from "vitest";
 import { runBatch } from "../src/index.js";
 import type { SimServer } from "../src/sim/index.js";
-import { idCounts, tempDir, writeChatInput } from "./helpers/files.js";
+import { chatRow, idCounts, readJsonl, tempDir, writeChatInput, writeJsonl } from "./helpers/files.js";
 import { useSims } from "./helpers/sims.js";
 
 const dir = tempDir();
@@ -121,5 +122,45 @@ describe("several engines", () => {
     expect(summary.succeeded).toBe(400);
     expect(summary.resumed).toBeGreaterThan(0);
     exactlyOnce(400, j.output);
+  });
+});
+
+describe("rows that fail in the engine", () => {
+  /** Rows 0-2 fail in the engine with `status` on every attempt; the rest are ordinary. */
+  function poisoned(path: string, status: number, total = 200): void {
+    const rows = Array.from({ length: total }, (_, i) => {
+      const r = chatRow(i, { model: "sim-model" });
+      if (i < 3) (r.body as Record<string, unknown>).sim_fail = status;
+      return r;
+    });
+    writeJsonl(path, rows);
+  }
+
+  it("a row that always answers 500 is retried, then fails alone: no engine leaves the pool", async () => {
+    const a = await sim();
+    const b = await sim();
+    const j = job();
+    poisoned(j.input, 500);
+    const warnings: string[] = [];
+    const logger = pino({ level: "warn" }, { write: (l: string) => warnings.push(JSON.parse(l).msg) });
+    const summary = await runBatch({ ...j, endpoints: [a.url, b.url], maxAttempts: 6, logger, ...fast });
+    expect(summary).toMatchObject({ succeeded: 197, failed: 3 });
+    // Six attempts for each poisonous row, one for each other row.
+    expect(summary.requests).toBe(197 + 3 * 6);
+    expect(warnings.filter((m) => /taken out of the pool|every engine is down/.test(m))).toEqual([]);
+    const errors = readJsonl(summary.errors);
+    expect(errors.map((e) => e.response.status_code)).toEqual([500, 500, 500]);
+    expect(a.stats().received + b.stats().received).toBe(summary.requests);
+  });
+
+  it("a 501 (vLLM's NotImplementedError) is final after one attempt", async () => {
+    const s = await sim();
+    const j = job();
+    poisoned(j.input, 501, 20);
+    const summary = await runBatch({ ...j, endpoints: [s.url], maxAttempts: 5, ...fast });
+    expect(summary).toMatchObject({ succeeded: 17, failed: 3, requests: 20, retries: 0 });
+    const [first] = readJsonl(summary.errors);
+    expect(first.response.status_code).toBe(501);
+    expect(first.response.body.error.type).toBe("NotImplementedError");
   });
 });

@@ -1,5 +1,6 @@
 // `vbatch run` as a user runs it: a real child process, real signals, exit codes and messages.
 import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -23,6 +24,16 @@ const paths = () => {
   return { input: join(dir, `cli-${n}.jsonl`), output: join(dir, `cli-${n}.out.jsonl`) };
 };
 const sim = useSims({ prefillMs: 0, stepMs: 0 });
+
+/** A port nothing listens on (yet). */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const probe = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+}
 
 async function waitForLines(file: string, lines: number): Promise<void> {
   for (;;) {
@@ -75,12 +86,76 @@ describe("vbatch run (CLI)", () => {
     expect(none.stderr).toMatch(/no engine/);
   });
 
-  it("exits 1 when no engine is reachable", async () => {
+  it("exits 1 when no engine is reachable within --engine-wait", async () => {
     const p = paths();
     writeChatInput(p.input, 1);
-    const r = await runCli(["run", p.input, "-o", p.output, "-e", "http://127.0.0.1:9"]);
+    const r = await runCli([
+      "run",
+      p.input,
+      "-o",
+      p.output,
+      "-e",
+      "http://127.0.0.1:9",
+      "--engine-wait",
+      "1",
+    ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/no engine reachable/);
+    expect(r.stderr).toMatch(/no engine reachable after waiting 1 s \(--engine-wait\)/);
+    expect(r.stderr).toMatch(/waiting for the engines to accept connections/);
+  });
+
+  it("waits for an engine that is still loading (refusing connections), then runs the job", async () => {
+    const port = await freePort();
+    const p = paths();
+    writeChatInput(p.input, 50);
+    const run = startCli(["run", p.input, "-o", p.output, "-e", `http://127.0.0.1:${port}`, "--json"]);
+    while (!run.stderr().includes("waiting for the engines to accept connections"))
+      await new Promise((r) => setTimeout(r, 20));
+    await sim({ port });
+    const r = await run.done;
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ succeeded: 50 });
+  });
+
+  it("refuses an input whose models no engine serves; --model-map renames them", async () => {
+    const s = await sim();
+    const p = paths();
+    writeChatInput(p.input, 30, { model: "gpt-4o" });
+    const r = await runCli(["run", p.input, "-o", p.output, "-e", s.url]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no engine serves the model this input names; the engines serve "sim-model"/);
+    expect(r.stderr).toContain('"gpt-4o": 30 rows, first on line 1');
+    expect(r.stderr).toContain("--model-map");
+    expect(s.stats().received).toBe(0);
+    const mapped = await runCli([
+      "run",
+      p.input,
+      "-o",
+      p.output,
+      "-e",
+      s.url,
+      "--model-map",
+      "gpt-4o=sim-model",
+      "--json",
+    ]);
+    expect(mapped.code).toBe(0);
+    expect(JSON.parse(mapped.stdout)).toMatchObject({ succeeded: 30, failed: 0 });
+    const bad = await runCli(["run", p.input, "-o", p.output, "-e", s.url, "--model-map", "gpt-4o"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--model-map "gpt-4o": expected FROM=TO/);
+  });
+
+  it("says up front when only some rows name a served model, and runs the rest", async () => {
+    const s = await sim();
+    const p = paths();
+    writeJsonl(p.input, [
+      ...Array.from({ length: 8 }, (_, i) => chatRow(i, { model: "sim-model" })),
+      ...Array.from({ length: 2 }, (_, i) => chatRow(100 + i, { model: "llama-70b" })),
+    ]);
+    const r = await runCli(["run", p.input, "-o", p.output, "-e", s.url, "--json"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/2 rows name a model no engine serves/);
+    expect(JSON.parse(r.stdout)).toMatchObject({ succeeded: 8, failed: 2 });
   });
 
   it("refuses each kind of invalid line, naming its line, before sending anything", async () => {

@@ -197,7 +197,7 @@ describe("runBatch", () => {
     await s.close();
     const j = job();
     writeChatInput(j.input, 3);
-    await expect(runBatch({ ...j, endpoints: [url], ...fast })).rejects.toMatchObject({
+    await expect(runBatch({ ...j, endpoints: [url], engineWaitMs: 0, ...fast })).rejects.toMatchObject({
       code: "no_endpoint",
       exitCode: 1,
     });

@@ -13,6 +13,7 @@ import { LineSet } from "../src/journal/bitset.js";
 import { Engine } from "../src/route/engine.js";
 import { Router } from "../src/route/router.js";
 import { coalescible, groupBody, shares, splitEmbeddings } from "../src/run/coalesce.js";
+import type { RunProgress } from "../src/run/progress.js";
 import { LatencyLimit } from "../src/schedule/latency-limit.js";
 import { FixedLimit } from "../src/schedule/limit.js";
 import { parseVllmLoad } from "../src/schedule/prometheus.js";
@@ -238,7 +239,10 @@ describe("router", () => {
 });
 
 describe("progress line and summary", () => {
-  const base = {
+  const base: RunProgress = {
+    phase: "running",
+    validating: null,
+    waitingForEnginesSec: null,
     total: 1000,
     succeeded: 400,
     failed: 10,
@@ -282,6 +286,18 @@ describe("progress line and summary", () => {
     expect(line).toContain("ETA 0:14");
     expect(line).toContain("10 failed");
     expect(line).toContain("64/80 run 60 wait 4 | down");
+  });
+  it("shows the validation pass and the wait for a loading engine", () => {
+    expect(
+      renderProgress({
+        ...base,
+        phase: "validating",
+        validating: { lines: 4_200_000, bytes: 370, totalBytes: 1000 },
+      }),
+    ).toBe("validating the input: 4.2M lines (37%)");
+    expect(renderProgress({ ...base, phase: "starting", waitingForEnginesSec: 42 })).toBe(
+      "waiting for http://a, http://b to accept connections (is it loading?) 0:42",
+    );
   });
   it("says when every engine is down", () => {
     expect(renderProgress({ ...base, allEnginesDownSec: 75 })).toContain(

@@ -4,6 +4,15 @@ import type { RunProgress } from "../run/progress.js";
 import { compact, duration, int } from "./format.js";
 
 export function renderProgress(p: RunProgress): string {
+  if (p.validating) {
+    const v = p.validating;
+    const pct = v.totalBytes ? ` (${Math.min(100, (v.bytes / v.totalBytes) * 100).toFixed(0)}%)` : "";
+    return `validating the input: ${compact(v.lines)} lines${pct}`;
+  }
+  if (p.waitingForEnginesSec !== null) {
+    const urls = p.engines.map((e) => e.url).join(", ");
+    return `waiting for ${urls} to accept connections (is it loading?) ${duration(p.waitingForEnginesSec)}`;
+  }
   const done = p.succeeded + p.failed;
   const pct = p.total > 0 ? ((done / p.total) * 100).toFixed(1) : "100.0";
   const parts = [

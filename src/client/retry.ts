@@ -1,9 +1,23 @@
 // Which failures are worth another attempt, and how long to wait. The runner is the only owner of
 // retries: transports and the SDK never retry on their own (maxRetries: 0).
 
-/** HTTP statuses that may succeed on another attempt: timeouts, conflicts, rate limits, server errors. */
+/**
+ * HTTP statuses that may succeed on another attempt: timeouts, conflicts, rate limits, server
+ * errors. Not 501: vLLM answers NotImplementedError with it (OpenAIServing.create_error_response),
+ * which no second attempt changes.
+ */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 409 || status === 429 || status >= 500;
+  return status === 408 || status === 409 || status === 429 || (status >= 500 && status !== 501);
+}
+
+/**
+ * Failures that say the engine itself is not there (as opposed to this one request failing): no
+ * answer at all, or 503, which vLLM sends when its engine core is dead and a load balancer sends
+ * when no replica is up. A 500 is usually one request's generation error: a row that always fails
+ * must not take every engine out of the pool in turn.
+ */
+export function isEngineFailure(status: number | null): boolean {
+  return status === null || status === 503;
 }
 
 export interface BackoffOptions {

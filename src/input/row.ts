@@ -5,7 +5,7 @@
 import { isUtf8 } from "node:buffer";
 import { anthropicToChat, TranslateError } from "../anthropic/request.js";
 import { isPlainObject } from "../util/object.js";
-import { memberSpan, nestedDeeperThan, prependMembers, unsafeNumber } from "./json-scan.js";
+import { memberSpan, nestedDeeperThan, prependMembers, unsafeNumber, withMember } from "./json-scan.js";
 import type { InputLine } from "./lines.js";
 
 export const SUPPORTED_URLS = ["/v1/chat/completions", "/v1/completions", "/v1/embeddings"] as const;
@@ -159,11 +159,22 @@ function topLevelString(text: string, key: string): string | undefined {
   }
 }
 
-/** The body to send: `bodyText` with the model and priority put in when the row has none. */
+/**
+ * The body to send: `bodyText` with the model and priority put in when the row has none, and its
+ * model renamed when `modelMap` names it. Every other byte stays as written.
+ */
 export function bodyWithDefaults(
   row: Pick<BatchRow, "body" | "bodyText">,
-  defaults: { model?: string | undefined; priority?: number | undefined },
+  defaults: {
+    model?: string | undefined;
+    priority?: number | undefined;
+    modelMap?: ReadonlyMap<string, string> | undefined;
+  },
 ): string {
+  const model = row.body.model;
+  const renamed = typeof model === "string" ? defaults.modelMap?.get(model) : undefined;
+  const text =
+    renamed === undefined ? row.bodyText : withMember(row.bodyText, "model", JSON.stringify(renamed));
   const add: [string, string][] = [];
   if (row.body.model === undefined && defaults.model !== undefined) {
     add.push(["model", JSON.stringify(defaults.model)]);
@@ -171,5 +182,5 @@ export function bodyWithDefaults(
   if (row.body.priority === undefined && defaults.priority !== undefined) {
     add.push(["priority", String(defaults.priority)]);
   }
-  return prependMembers(row.bodyText, add);
+  return prependMembers(text, add);
 }

@@ -3,6 +3,7 @@
 // --engine-wait) while every engine is out of the pool, and the failures that take an engine out.
 import PQueue from "p-queue";
 import type { Logger } from "pino";
+import { isEngineFailure } from "../client/retry.js";
 import { TransportFailure, type WireResponse } from "../client/wire.js";
 import { VbatchError } from "../errors.js";
 import type { Engine } from "../route/engine.js";
@@ -85,8 +86,7 @@ export class Dispatch {
 
   /** Counts an engine-level failure; takes the engine out after several and probes it back in. */
   noteResult(engine: Engine, result: WireResponse | TransportFailure): void {
-    const bad = result instanceof TransportFailure || result.status >= 500;
-    if (!bad) {
+    if (!isEngineFailure(result instanceof TransportFailure ? null : result.status)) {
       engine.health.noteSuccess();
       return;
     }

@@ -1,6 +1,5 @@
-// Builds the engine pool from endpoint URLs and finds out what each serves. Engines that do not
-// answer are left out with a warning; none answering is fatal (exit 1) before any row is sent.
-import type { Logger } from "pino";
+// Builds the engine pool from endpoint URLs, with the limit each engine gets, and the model for
+// rows that name none. Finding out what each serves is discover.ts.
 import { normalizeEndpoint } from "../client/endpoint.js";
 import { VbatchError } from "../errors.js";
 import { Engine, type TransportKind } from "../route/engine.js";
@@ -52,35 +51,6 @@ export function adaptiveLimit(engine: Engine, hint?: EngineHint): ConcurrencyLim
   return engine.hasVllmMetrics && !hint?.loadBalanced
     ? new VllmMetricsLimit({ max, initial: Math.min(256, max) })
     : new LatencyLimit({ max, initial: Math.min(32, max) });
-}
-
-/**
- * Probes every engine's /v1/models. Engines that do not answer stay in the pool marked down (the
- * runner probes them back in); none answering is fatal.
- */
-export async function discoverEngines(engines: Engine[], log?: Logger): Promise<Engine[]> {
-  const results = await Promise.allSettled(engines.map((e) => e.discover()));
-  const up: Engine[] = [];
-  const problems: string[] = [];
-  results.forEach((r, i) => {
-    const e = engines[i] as Engine;
-    if (r.status === "fulfilled") {
-      up.push(e);
-      log?.info(
-        { engine: e.base, models: e.models.map((m) => m.id), vllm_metrics: e.hasVllmMetrics },
-        "engine ready",
-      );
-    } else {
-      const msg = (r.reason as Error).message;
-      problems.push(`${e.base}: ${msg}`);
-      e.health.up = false;
-      log?.warn({ engine: e.base, err: msg }, "engine not reachable; will keep probing it");
-    }
-  });
-  if (up.length === 0) {
-    throw new VbatchError("no_endpoint", "no engine reachable", { details: problems });
-  }
-  return engines;
 }
 
 /** The model for rows without one: --model, else the one model every engine serves. */

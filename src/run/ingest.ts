@@ -26,6 +26,23 @@ export interface IngestResult {
   guidedRows: number;
   /** The first problems, as "line N: message". */
   problems: string[];
+  /** Rows per model named in the input (at most MAX_MODELS names), and the first line of each. */
+  models: Map<string, ModelUse>;
+}
+
+export interface ModelUse {
+  rows: number;
+  firstLine: number;
+}
+
+/** Distinct model names kept for the check against what the engines serve. */
+export const MAX_MODELS = 1000;
+
+/** How far the validation pass has read, for a progress line on big files. */
+export interface IngestProgress {
+  lines: number;
+  /** Bytes of (decompressed) input read so far. */
+  bytes: number;
 }
 
 /** This process's part of an input split across orchestrators: shard `index` of `count`. */
@@ -39,6 +56,7 @@ export async function ingestInput(
   journal: Journal,
   shard?: Shard,
   dedupe: DedupeMode = "off",
+  onProgress?: (p: IngestProgress) => void,
 ): Promise<IngestResult> {
   // Rows belong to the shard their custom_id hashes to; a line with no usable id, by its number.
   const mine = (customId: string | undefined, lineNo: number) =>
@@ -54,13 +72,18 @@ export async function ingestInput(
     guidedRows: 0,
     format: null,
     problems: [],
+    models: new Map(),
   };
+  const read: IngestProgress = { lines: 0, bytes: 0 };
   const note = (inv: InvalidLine) => {
     result.invalid++;
     if (result.problems.length < MAX_LISTED_PROBLEMS)
       result.problems.push(`line ${inv.line}: ${inv.message}`);
   };
-  for await (const batch of readLineBatches(openInput(path), (chunk) => hash.update(chunk))) {
+  for await (const batch of readLineBatches(openInput(path), (chunk) => {
+    hash.update(chunk);
+    read.bytes += chunk.length;
+  })) {
     const valid: { line: number; customId: string; dkey: string | null; fp: number }[] = [];
     const invalid: InvalidLine[] = [];
     for (const line of batch) {
@@ -83,7 +106,14 @@ export async function ingestInput(
           dkey: dedupeKey(dedupe, parsed.row.url, parsed.row.body, parsed.row.bodyText),
           fp: lineFingerprint(line.raw),
         });
-        if (parsed.row.body.model === undefined) result.rowsWithoutModel++;
+        const model = parsed.row.body.model;
+        if (typeof model !== "string") result.rowsWithoutModel++;
+        else {
+          const use = result.models.get(model);
+          if (use) use.rows++;
+          else if (result.models.size < MAX_MODELS)
+            result.models.set(model, { rows: 1, firstLine: line.lineNo });
+        }
         if (usesRemovedGuidedFields(parsed.row.body)) result.guidedRows++;
       } else {
         const inv = { line: line.lineNo, customId: parsed.customId, message: parsed.message };
@@ -91,6 +121,8 @@ export async function ingestInput(
         note(inv);
       }
     }
+    read.lines = (batch[batch.length - 1] as (typeof batch)[number]).lineNo;
+    onProgress?.(read);
     const dups = journal.ingest(valid, invalid);
     result.rows += valid.length - dups.length;
     if (dups.length > 0) {
@@ -104,6 +136,7 @@ export async function ingestInput(
     }
   }
   result.sha256 = hash.digest("hex");
+  onProgress?.(read);
   return result;
 }
 

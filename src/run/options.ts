@@ -43,6 +43,8 @@ export interface RunOptions {
   engineSource?: EngineSource | undefined;
   /** Model for rows whose body has none. @default the engine's only model */
   model?: string | undefined;
+  /** Renames models on the way out: a row naming a key is sent to the model its value names. */
+  modelMap?: Record<string, string> | undefined;
   /** API key sent to the engines. @default $VBATCH_ENGINE_API_KEY, else none */
   apiKey?: string | undefined;
   /** Fixed in-flight limit per engine; undefined means adaptive. */

@@ -11,7 +11,7 @@ import { Journal } from "../journal/journal.js";
 import { processLabel } from "../journal/lock.js";
 import type { DedupeMode } from "./dedupe.js";
 import { finishErrorsRewrite } from "./errors-rewrite.js";
-import { ingestInput, invalidInputError, type Shard } from "./ingest.js";
+import { type IngestProgress, ingestInput, invalidInputError, type ModelUse, type Shard } from "./ingest.js";
 import type { ResolvedPaths } from "./options.js";
 
 export interface PreparedJob {
@@ -22,6 +22,17 @@ export interface PreparedJob {
   /** True when an earlier run's journal was found and accepted. */
   resumed: boolean;
   rowsWithoutModel: number;
+  /** Rows per model the input names; null for a journal of a version that did not record them. */
+  models: Map<string, ModelUse> | null;
+}
+
+function modelsFromMeta(text: string | undefined): Map<string, ModelUse> | null {
+  if (text === undefined) return null;
+  try {
+    return new Map(JSON.parse(text) as [string, ModelUse][]);
+  } catch {
+    return null;
+  }
 }
 
 function nonEmpty(path: string): boolean {
@@ -42,6 +53,8 @@ export async function prepareJob(
     stdin?: NodeJS.ReadableStream | undefined;
     /** The journal's commit hook (tests inject failures there). */
     fileOps?: FileOps | undefined;
+    /** How far the validation pass has read. */
+    onIngest?: ((p: IngestProgress) => void) | undefined;
   },
   log?: Logger,
 ): Promise<PreparedJob> {
@@ -100,22 +113,24 @@ export async function prepareJob(
         jobId: journal.getMeta("job_id") ?? "job",
         resumed: true,
         rowsWithoutModel: Number(journal.getMeta("rows_without_model") ?? 0),
+        models: modelsFromMeta(journal.getMeta("models")),
       };
     }
     // New job, or an earlier validation pass that did not finish: (re)ingest from scratch.
     journal.reset();
-    const result = await ingestInput(inputFile, journal, opts.shard, opts.dedupe ?? "auto");
+    const result = await ingestInput(inputFile, journal, opts.shard, opts.dedupe ?? "auto", opts.onIngest);
     const display = paths.input === "-" ? "stdin" : paths.input;
     if (result.rows === 0 && result.invalid === 0 && !opts.shard) {
       throw new VbatchError("invalid_input", `${display} has no request lines (empty file)`);
     }
     if (result.invalid > 0 && !opts.skipInvalid) throw invalidInputError(display, result);
-    const jobId = randomBytes(4).toString("hex");
+    const jobId = randomBytes(6).toString("hex");
     journal.setMeta({
       job_id: jobId,
       input_path: paths.input,
       input_sha256: result.sha256,
       rows_without_model: String(result.rowsWithoutModel),
+      models: JSON.stringify([...result.models]),
       created_at: new Date().toISOString(),
       out_offset: "0",
       err_offset: "0",
@@ -131,7 +146,14 @@ export async function prepareJob(
         "rows use guided_json/guided_regex/guided_choice/guided_grammar, which vLLM ignores since v0.12: use response_format (json_schema) or structured_outputs",
       );
     }
-    return { journal, inputFile, jobId, resumed: false, rowsWithoutModel: result.rowsWithoutModel };
+    return {
+      journal,
+      inputFile,
+      jobId,
+      resumed: false,
+      rowsWithoutModel: result.rowsWithoutModel,
+      models: result.models,
+    };
   } catch (err) {
     journal.close();
     // A refused input leaves nothing behind; a journal of a real earlier run is kept.

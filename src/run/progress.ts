@@ -15,8 +15,16 @@ export interface EngineProgress {
   sent: number;
 }
 
+/** What a job is doing: reading the input, waiting for the first engine, sending, or finished. */
+export type RunPhase = "validating" | "starting" | "running" | "done";
+
 export interface RunProgress {
-  /** Rows in the input (valid ones). */
+  phase: RunPhase;
+  /** How far the validation pass has read (phase "validating"), else null. */
+  validating: { lines: number; bytes: number; totalBytes: number | null } | null;
+  /** Seconds spent waiting for the first engine to accept connections (phase "starting"), else null. */
+  waitingForEnginesSec: number | null;
+  /** Rows in the input (valid ones); 0 until the validation pass is done. */
   total: number;
   succeeded: number;
   failed: number;

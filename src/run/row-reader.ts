@@ -21,6 +21,8 @@ export interface RowReaderOptions {
   journal: Pick<Journal, "pendingPage">;
   jobId: string;
   defaultModel: string | undefined;
+  /** Models renamed on the way out (--model-map). */
+  modelMap?: ReadonlyMap<string, string> | undefined;
   priority: number | undefined;
   /** Coalesce single-input embedding rows into one request. */
   coalesce: boolean;
@@ -85,7 +87,7 @@ export async function* readSendJobs(o: RowReaderOptions): AsyncGenerator<SendJob
         customId: row.customId,
         lineId: lineId(o.jobId, line.lineNo),
         url: row.url,
-        body: bodyWithDefaults(row, { model: o.defaultModel, priority: o.priority }),
+        body: bodyWithDefaults(row, { model: o.defaultModel, priority: o.priority, modelMap: o.modelMap }),
         attempts: 0,
       };
       if (row.format === "anthropic") task.anthropic = true;

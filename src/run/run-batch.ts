@@ -1,11 +1,11 @@
 // runBatch(): the library entry point behind `vbatch run`. The job's lock is taken first, then
 // resources are acquired in order and released in reverse, once, whatever happens; the result is
 // data (the summary), never an exit.
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
-import { performance } from "node:perf_hooks";
 import { normalizeEndpoint } from "../client/endpoint.js";
 import { VbatchError } from "../errors.js";
+import { isGzip } from "../input/open.js";
 import type { FileLock } from "../journal/lock.js";
 import { RowState } from "../journal/schema.js";
 import { toAnthropicLine } from "../output/anthropic.js";
@@ -14,15 +14,18 @@ import { ResultSink } from "../output/sink.js";
 import type { Engine } from "../route/engine.js";
 import { Router } from "../route/router.js";
 import { monitorEngine } from "../schedule/monitor.js";
+import { discoverEngines } from "./discover.js";
 import { EngineEvents } from "./engine-events.js";
-import { adaptiveLimit, createEngines, defaultModel, discoverEngines } from "./engines.js";
+import { adaptiveLimit, createEngines, defaultModel } from "./engines.js";
 import { lockJob } from "./job-lock.js";
+import { JobProgress } from "./job-progress.js";
 import { type RunMetrics, startRunMetrics } from "./metrics.js";
+import { checkModels } from "./model-check.js";
 import type { EngineHint, PendingFinal, ResolvedPaths, RunOptions } from "./options.js";
 import { resolvePaths } from "./paths.js";
 import { prepareJob } from "./prepare.js";
-import type { EngineProgress, RunProgress, RunSummary } from "./progress.js";
-import { Runner, type RunnerCounters } from "./runner.js";
+import type { RunSummary } from "./progress.js";
+import { Runner } from "./runner.js";
 import { tagSuffix } from "./tags.js";
 
 function checkOptions(o: RunOptions): void {
@@ -92,9 +95,15 @@ export async function runBatch(options: RunOptions): Promise<RunSummary> {
 export async function runJob(options: RunOptions, held?: FileLock): Promise<RunSummary> {
   checkOptions(options);
   const log = options.logger;
-  const started = performance.now();
   const paths = resolvePaths(options);
   checkPaths(paths);
+  const progress = new JobProgress(
+    paths.input !== "-" && !isGzip(paths.input) && existsSync(paths.input)
+      ? statSync(paths.input).size
+      : null,
+  );
+  const report = () => options.onProgress?.(progress.snapshot());
+  const modelMap = new Map(Object.entries(options.modelMap ?? {}));
   // Engines are created (not contacted) first so a bad --endpoint fails before anything else.
   const engineOptions = {
     apiKey: options.apiKey ?? process.env.VBATCH_ENGINE_API_KEY,
@@ -135,6 +144,11 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
       const lock = lockJob(paths.journal);
       releases.push(() => lock.release());
     }
+    const ticker = setInterval(() => {
+      runner?.syncCapacity();
+      report();
+    }, options.progressIntervalMs ?? 1000);
+    releases.push(() => clearInterval(ticker));
     const job = await prepareJob(
       paths,
       {
@@ -143,12 +157,16 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
         shard: options.shard,
         dedupe: options.dedupe,
         fileOps: options.fileOps,
+        onIngest: (p) => progress.onIngest(p),
       },
       log,
     );
     releases.push(() => job.journal.close());
     releases.push(() => job.journal.clearOwner());
     const before = job.journal.counts();
+    progress.before = before;
+    progress.engines = engines;
+    progress.phase = "starting";
     const sink = new ResultSink({
       outputPath: paths.output,
       errorsPath: paths.errors,
@@ -175,59 +193,16 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
     }
     sink.flush();
 
-    const resumed = before.succeeded + before.failed;
+    const resumed = progress.resumed;
     if (options.tags && Object.keys(options.tags).length > 0) {
       job.journal.setMeta({ tags: JSON.stringify(options.tags) });
     }
     const tags = JSON.parse(job.journal.getMeta("tags") ?? "{}") as Record<string, string>;
     let metrics: RunMetrics | undefined;
-    let live: RunnerCounters = {
-      succeeded: 0,
-      failed: 0,
-      requests: 0,
-      retries: 0,
-      promptTokens: 0,
-      completionTokens: 0,
-    };
-    let pool = engines;
-    const progress = (): RunProgress => {
-      const elapsedMs = performance.now() - started;
-      const done = live.succeeded + live.failed;
-      const rate = elapsedMs > 0 ? (done * 1000) / elapsedMs : 0;
-      const left = before.pending - done;
-      const since = runner?.allEnginesDownSince ?? null;
-      return {
-        total: before.total,
-        succeeded: before.succeeded + live.succeeded,
-        failed: before.failed + live.failed,
-        invalid: before.invalid,
-        resumed,
-        inFlight: runner?.inFlight ?? 0,
-        retries: live.retries,
-        promptTokens: before.promptTokens + live.promptTokens,
-        completionTokens: before.completionTokens + live.completionTokens,
-        elapsedMs,
-        rowsPerSec: rate,
-        tokensPerSec: elapsedMs > 0 ? (live.completionTokens * 1000) / elapsedMs : 0,
-        etaSec: rate > 0 ? left / rate : null,
-        allEnginesDownSec: since === null ? null : (Date.now() - since) / 1000,
-        engines: pool.map(
-          (e): EngineProgress => ({
-            url: e.base,
-            up: e.health.up,
-            limit: e.limit.current(),
-            limitMode: e.limit.describe(),
-            inFlight: e.inFlight,
-            running: e.metrics?.running ?? null,
-            waiting: e.metrics?.waiting ?? null,
-            sent: e.sent,
-          }),
-        ),
-      };
-    };
-
     if (options.metricsPort !== undefined) {
-      metrics = await startRunMetrics(options.metricsPort, options.metricsHost ?? "127.0.0.1", progress);
+      metrics = await startRunMetrics(options.metricsPort, options.metricsHost ?? "127.0.0.1", () =>
+        progress.snapshot(),
+      );
       const m = metrics;
       releases.push(() => m.close());
       options.onMetricsUrl?.(m.url);
@@ -235,13 +210,29 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
     }
     // A run stopped before it began that closes its rows out needs no engine.
     const closingOut = Boolean(options.signal?.aborted && pendingFinal(options));
-    if (before.pending > 0 && !closingOut) {
-      pool = await discoverEngines(engines, log);
+    const found =
+      before.pending > 0 && !closingOut
+        ? await discoverEngines(engines, {
+            waitMs: options.engineWaitMs ?? 600_000,
+            signal: options.signal,
+            onWaiting: (ms) => {
+              progress.waiting(ms);
+              report();
+            },
+            logger: log,
+          })
+        : "stopped";
+    if (found === "ready") {
+      const pool = engines;
       for (const e of pool) setLimit(e);
-      const model = defaultModel(
-        pool.filter((e) => e.health.up),
-        options.model,
+      const up = pool.filter((e) => e.health.up);
+      const model = defaultModel(up, options.model, job.rowsWithoutModel);
+      checkModels(
+        job.models,
         job.rowsWithoutModel,
+        new Set(up.flatMap((e) => e.models.map((m) => m.id))),
+        modelMap,
+        log,
       );
       const r = new Runner({
         reader: {
@@ -250,6 +241,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
           journal: job.journal,
           jobId: job.jobId,
           defaultModel: model,
+          modelMap,
           priority: options.priority,
           coalesce: options.coalesce ?? true,
           schemas: options.validateJson ?? false,
@@ -273,22 +265,19 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
         logger: log,
       });
       runner = r;
-      live = r.counters;
+      progress.runner = r;
+      progress.phase = "running";
       for (const e of pool) if (!e.health.up) r.probeBack(e);
       for (const e of pool) watch(e, r);
       events.attach(r);
-      const ticker = setInterval(() => {
-        r.syncCapacity();
-        options.onProgress?.(progress());
-      }, options.progressIntervalMs ?? 1000);
-      releases.push(() => clearInterval(ticker));
       log?.info(
         { rows: before.pending, resumed, engines: pool.map((e) => e.base), model },
         resumed > 0 ? "resuming" : "starting",
       );
       await r.run();
     }
-    const interrupted = runner?.interrupted ?? false;
+    // Stopped before any engine answered: the job is interrupted like one stopped while sending.
+    const interrupted = runner?.interrupted ?? (before.pending > 0 && found === "stopped");
     const finalize = interrupted || options.signal?.aborted ? pendingFinal(options) : undefined;
     if (finalize) {
       const { code, message } = finalize;
@@ -303,12 +292,14 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
         });
         if (full) sink.flush();
       }
-      live.failed += rows.length;
+      progress.closedOut += rows.length;
     }
     sink.close();
-    const p = progress();
+    progress.phase = "done";
+    const p = progress.snapshot();
     options.onProgress?.(p);
-    const wallMs = performance.now() - started;
+    const live = progress.live;
+    const wallMs = progress.elapsedMs();
     const summary: RunSummary = {
       total: p.total,
       succeeded: p.succeeded,
@@ -322,7 +313,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
       promptTokens: p.promptTokens,
       completionTokens: p.completionTokens,
       wallMs,
-      rowsPerSec: wallMs > 0 ? ((live.succeeded + live.failed) * 1000) / wallMs : 0,
+      rowsPerSec: wallMs > 0 ? ((live.succeeded + live.failed + progress.closedOut) * 1000) / wallMs : 0,
       tokensPerSec: wallMs > 0 ? (live.completionTokens * 1000) / wallMs : 0,
       maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024),
       interrupted: interrupted && p.succeeded + p.failed < p.total,

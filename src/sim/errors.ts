@@ -136,3 +136,17 @@ export function rateLimited(): ErrorInfo {
 /** FastAPI's default body for unknown routes and wrong methods. */
 export const NOT_FOUND_BODY = '{"detail":"Not Found"}';
 export const METHOD_NOT_ALLOWED_BODY = '{"detail":"Method Not Allowed"}';
+
+// A request that fails in the engine, for tests of one poisonous row: vLLM answers a generation
+// that ends with finish_reason "error" with 500 (GenerationError) and a NotImplementedError with
+// 501 (OpenAIServing.create_error_response, vllm/entrypoints/openai/engine/serving.py).
+export function requestFailure(status: 500 | 501): ErrorInfo {
+  return status === 500
+    ? { message: "Internal server error", type: "InternalServerError", param: null, code: 500 }
+    : {
+        message: "Encoder-decoder prompt not supported for beam search",
+        type: "NotImplementedError",
+        param: null,
+        code: 501,
+      };
+}

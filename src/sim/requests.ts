@@ -10,6 +10,7 @@ import {
   maxTokensTooLarge,
   modelNotFound,
   promptTooLong,
+  requestFailure,
 } from "./errors.js";
 import type { SimConfig } from "./options.js";
 import { chatReplyText, completionReplyText, type FinishReason, type Generated } from "./replies.js";
@@ -45,6 +46,8 @@ function positiveInt(body: Body, name: string): number | null | ErrorInfo {
 
 /** vLLM answers 404 for a model it does not serve; an absent model means the served one. */
 export function checkModel(cfg: SimConfig, body: Body): ErrorInfo | null {
+  // Test hook: a body with "sim_fail": 500 or 501 fails as that row would in a real engine.
+  if (body.sim_fail === 500 || body.sim_fail === 501) return requestFailure(body.sim_fail);
   const model = body.model;
   if (model !== undefined && model !== null && model !== cfg.model) return modelNotFound(String(model));
   // vLLM's engine refuses priorities unless started with --scheduling-policy priority.

@@ -5,6 +5,7 @@ import { type Command, InvalidArgumentError } from "commander";
 import { normalizeEndpoint } from "../../client/endpoint.js";
 import { VbatchError } from "../../errors.js";
 import type { LaunchKind } from "../../launch/index.js";
+import { parseModelMap } from "../../run/model-check.js";
 import type { RunOptions } from "../../run/options.js";
 import { parseTags } from "../../run/tags.js";
 import { LOG_LEVELS } from "../logger.js";
@@ -22,6 +23,7 @@ export interface JobFlags extends LaunchFlags {
   launch?: "sim" | LaunchKind;
   engines?: string;
   model?: string;
+  modelMap?: string[];
   apiKey?: string;
   concurrency?: number;
   maxAttempts: number;
@@ -95,6 +97,11 @@ export function addJobFlags(cmd: Command): Command {
     )
     .option("--engines <name>", "use the engines `vbatch up --name <name>` started")
     .option("-m, --model <id>", "model for rows whose body has none (default: the engine's only model)")
+    .option(
+      "--model-map <from=to>",
+      "send rows naming model FROM to model TO instead, e.g. gpt-4o=Qwen/Qwen3-8B (repeatable)",
+      collect,
+    )
     .option("--api-key <key>", "API key for the engines (default: $VBATCH_ENGINE_API_KEY)")
     .option(
       "-c, --concurrency <n>",
@@ -165,6 +172,7 @@ export function jobOptions(input: string, flags: JobFlags): Omit<RunOptions, "en
     errors: flags.errors,
     journal: flags.journal,
     model: flags.model,
+    modelMap: Object.fromEntries(parseModelMap(flags.modelMap ?? [])),
     apiKey: flags.apiKey,
     concurrency: flags.concurrency,
     maxAttempts: flags.maxAttempts,

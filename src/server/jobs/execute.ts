@@ -73,6 +73,8 @@ function isEngineDown(err: unknown): boolean {
 }
 
 function recordProgress(ctx: JobContext, id: string, p: RunProgress): void {
+  // Before the send loop the counts are not known yet (they read 0): keep the batch's own.
+  if (p.phase === "validating" || p.phase === "starting") return;
   const b = ctx.batches.get(id);
   if (!b) return;
   const patch: BatchPatch = {

@@ -1,0 +1,77 @@
+// Finding the engines at the start of a job: each one's /v1/models and /metrics. vLLM refuses
+// connections until its weights are loaded (minutes for a large model), so a job started beside
+// a loading engine waits for it, up to --engine-wait, as a mid-run outage is waited out; engines
+// that still do not answer once one does stay out of the pool and are probed in later.
+import type { Logger } from "pino";
+import { VbatchError } from "../errors.js";
+import type { Engine } from "../route/engine.js";
+
+export interface DiscoverOptions {
+  /** How long to wait for the first engine to answer. */
+  waitMs: number;
+  /** Stops the wait (Ctrl-C, a cancelled batch). */
+  signal?: AbortSignal | undefined;
+  /** Called when no engine answered a round, with the time since discovery began. */
+  onWaiting?: ((sinceMs: number) => void) | undefined;
+  /** Pause between rounds. @default 1000 */
+  retryMs?: number | undefined;
+  logger?: Logger | undefined;
+}
+
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Resolves "ready" once at least one engine answered (the others are marked down), or "stopped"
+ * when the signal aborts first; throws no_endpoint when none answered within `waitMs`.
+ */
+export async function discoverEngines(engines: Engine[], o: DiscoverOptions): Promise<"ready" | "stopped"> {
+  const log = o.logger;
+  const started = Date.now();
+  let warned = false;
+  for (;;) {
+    const results = await Promise.allSettled(engines.map((e) => e.discover()));
+    const problems: string[] = [];
+    results.forEach((r, i) => {
+      const e = engines[i] as Engine;
+      e.health.up = r.status === "fulfilled";
+      if (r.status === "rejected") problems.push(`${e.base}: ${(r.reason as Error).message}`);
+    });
+    const up = engines.filter((e) => e.health.up);
+    if (up.length > 0) {
+      for (const e of up) {
+        log?.info(
+          { engine: e.base, models: e.models.map((m) => m.id), vllm_metrics: e.hasVllmMetrics },
+          "engine ready",
+        );
+      }
+      for (const p of problems) log?.warn({ err: p }, "engine not reachable; will keep probing it");
+      return "ready";
+    }
+    const waited = Date.now() - started;
+    if (waited >= o.waitMs) {
+      const after = o.waitMs > 0 ? ` after waiting ${Math.round(waited / 1000)} s (--engine-wait)` : "";
+      throw new VbatchError("no_endpoint", `no engine reachable${after}`, { details: problems });
+    }
+    if (!warned) {
+      warned = true;
+      log?.warn(
+        { engines: engines.map((e) => e.base), wait_s: Math.round(o.waitMs / 1000) },
+        "waiting for the engines to accept connections (is vLLM still loading the model?)",
+      );
+    }
+    o.onWaiting?.(waited);
+    await pause(Math.min(o.retryMs ?? 1000, o.waitMs - waited), o.signal);
+    if (o.signal?.aborted) return "stopped";
+  }
+}
