@@ -15,8 +15,11 @@ import { registerValidateCommand } from "./commands/validate.js";
 import { printable } from "./printable.js";
 import { VERSION } from "./version.js";
 
-export async function main(argv: string[]): Promise<number> {
-  const result: CommandResult = { exitCode: 0 };
+/**
+ * The whole command tree, built but not parsed: main() runs it, and the docs test walks it so
+ * docs/cli.md cannot drift from --help. `result` is where run and retry leave their exit code.
+ */
+export function buildProgram(result: CommandResult): Command {
   const program = new Command("vbatch")
     .description("Self-hosted batch inference over vLLM: OpenAI-batch JSONL in, every answer out, resumable.")
     .version(VERSION)
@@ -33,6 +36,12 @@ export async function main(argv: string[]): Promise<number> {
   registerMergeCommand(program);
   registerEngineCommands(program);
   for (const cmd of program.commands) cmd.exitOverride();
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const result: CommandResult = { exitCode: 0 };
+  const program = buildProgram(result);
   try {
     await program.parseAsync(argv);
     return result.exitCode;

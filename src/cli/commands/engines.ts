@@ -15,7 +15,7 @@ import {
 } from "../../launch/index.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
 import { oneOf } from "../options.js";
-import { addLaunchFlags, type LaunchFlags, launchOptions } from "./launch-flags.js";
+import { addEngineFlags, type LaunchFlags, launchOptions } from "./launch-flags.js";
 
 interface UpFlags extends LaunchFlags {
   launch: LaunchKind;
@@ -115,7 +115,7 @@ export function registerEngineCommands(program: Command): void {
     .option("--name <name>", "name of this group of engines", "default")
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, oneOf("--log-level", LOG_LEVELS))
     .option("--log-file <file>", "write JSON logs here instead of stderr");
-  addLaunchFlags(upCmd).action((flags: UpFlags) => up(flags));
+  addEngineFlags(upCmd).action((flags: UpFlags) => up(flags));
   program
     .command("ps")
     .description("list engines started with vbatch up: health, model, URL, load")

@@ -1,5 +1,7 @@
 // Flags for starting engines (`--launch process|docker|modal`, shared by run, retry and up) and
 // their mapping onto LaunchOptions. The launch library validates values and names the flag.
+// --max-restarts and --keep are for a job's engines only: `up` always keeps its engines and stops
+// watching them once they have all started, so it does not offer them.
 import type { Command } from "commander";
 import type { LaunchKind, LaunchOptions } from "../../launch/index.js";
 import { DEFAULT_VLLM_IMAGE, parseGpuList } from "../../launch/index.js";
@@ -22,9 +24,13 @@ export interface LaunchFlags {
   keep?: boolean;
 }
 
-export function addLaunchFlags(cmd: Command): Command {
+/** How to start an engine: what `up` offers, and a job's launched engines too. */
+export function addEngineFlags(cmd: Command): Command {
   return cmd
-    .option("--gpus <list>", "GPU indices to use, e.g. 0,1,2,3 (default: every GPU nvidia-smi lists)")
+    .option(
+      "--gpus <list>",
+      "GPU indices to use, e.g. 0,1,2,3 (default: $CUDA_VISIBLE_DEVICES, else every GPU nvidia-smi lists)",
+    )
     .option("--tensor-parallel-size <n>", "GPUs per engine", intFlag("--tensor-parallel-size"))
     .option(
       "--vllm-arg <arg>",
@@ -46,7 +52,12 @@ export function addLaunchFlags(cmd: Command): Command {
       "time an engine gets to become ready, weights download included",
       numberFlag("--startup-timeout", 1),
       1200,
-    )
+    );
+}
+
+/** The engine flags plus what only a job's own engines need: restarts mid-job, and --keep. */
+export function addLaunchFlags(cmd: Command): Command {
+  return addEngineFlags(cmd)
     .option(
       "--max-restarts <n>",
       "restarts per engine that crashes mid-job (default 3)",

@@ -1,0 +1,80 @@
+// What `npm pack` would publish: the license, the bin, the docs the README links to, and the
+// sources every source map points at (src/ ships for that, so stack traces map to real files).
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join, posix } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const root = join(import.meta.dirname, "..");
+
+/** Paths in the package, as npm lists them (relative, with /). */
+let packed: Set<string>;
+
+beforeAll(() => {
+  // --ignore-scripts: the global setup has just built dist/; `prepare` would clean and rebuild it.
+  const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], {
+    cwd: root,
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const [info] = JSON.parse(out) as { files: { path: string }[] }[];
+  packed = new Set(info?.files.map((f) => f.path) ?? []);
+});
+
+/** A file in the package, or a directory holding one. */
+const ships = (path: string) => packed.has(path) || [...packed].some((f) => f.startsWith(`${path}/`));
+
+/** Relative link targets in a markdown file, resolved against the package root. */
+function relativeLinks(file: string): string[] {
+  const text = readFileSync(join(root, file), "utf8").replace(/^```[\s\S]*?^```/gm, "");
+  return [...text.matchAll(/\]\(([^)\s]+)\)/g)].flatMap(([, target = ""]) => {
+    if (/^([a-z]+:|#)/i.test(target)) return [];
+    return [posix.normalize(posix.join(posix.dirname(file), target.replace(/#.*$/, ""))).replace(/\/$/, "")];
+  });
+}
+
+describe("the npm package", () => {
+  it("holds the license, the bin, the library and every doc", () => {
+    const docs = readdirSync(join(root, "docs"))
+      .filter((f) => f.endsWith(".md"))
+      .map((f) => `docs/${f}`);
+    const expected = ["LICENSE", "README.md", "package.json", "dist/cli/bin.js", "dist/index.js", ...docs];
+    expect(expected.filter((f) => !packed.has(f))).toEqual([]);
+    expect(docs).toContain("docs/cli.md");
+    expect(readFileSync(join(root, "LICENSE"), "utf8")).toMatch(
+      /Apache License\s+Version 2\.0, January 2004/,
+    );
+  });
+
+  it("says where its repository, home page and issues are", () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as Record<string, unknown>;
+    expect(pkg.repository).toEqual({ type: "git", url: "git+https://github.com/vbatch/vbatch.git" });
+    expect(pkg.homepage).toMatch(/^https:\/\/github\.com\/vbatch\/vbatch/);
+    expect(pkg.bugs).toEqual({ url: "https://github.com/vbatch/vbatch/issues" });
+  });
+
+  it("has no source map pointing at a file it does not ship", () => {
+    const maps = [...packed].filter((f) => f.endsWith(".map"));
+    expect(maps.length).toBeGreaterThan(0);
+    const missing: string[] = [];
+    for (const map of maps) {
+      const { sources = [], sourceRoot = "" } = JSON.parse(readFileSync(join(root, map), "utf8")) as {
+        sources?: string[];
+        sourceRoot?: string;
+      };
+      for (const source of sources) {
+        const path = posix.normalize(posix.join(posix.dirname(map), sourceRoot, source));
+        if (!packed.has(path)) missing.push(`${map} -> ${path}`);
+      }
+    }
+    // A map whose source is gone is usually stale build output: `npm run prepare` cleans dist/.
+    expect(missing).toEqual([]);
+  });
+
+  it("ships every file the README and the docs link to (the rest are absolute URLs)", () => {
+    const files = ["README.md", ...[...packed].filter((f) => f.startsWith("docs/") && f.endsWith(".md"))];
+    const broken = files.flatMap((f) => relativeLinks(f).flatMap((t) => (ships(t) ? [] : [`${f} -> ${t}`])));
+    expect(broken).toEqual([]);
+    expect(relativeLinks("README.md")).toContain("docs/cli.md");
+  });
+});
