@@ -1,6 +1,7 @@
 // `--launch docker` against the stand-in `docker` CLI (test/fixtures/bin/docker), whose
-// "containers" are detached stand-in vLLM processes: the exact `docker run` line, readiness,
-// crash and restart, teardown, remote hosts, and the missing-daemon / missing-NVIDIA messages.
+// "containers" are detached stand-in vLLM processes and whose output is replayed from real
+// transcripts: the exact `docker run` line, readiness, crash and restart, teardown, remote hosts,
+// hosts that serve --gpus without an `nvidia` runtime, and the daemon's failures as messages.
 import { existsSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Writable } from "node:stream";
@@ -131,7 +132,6 @@ describe("--launch docker", () => {
         "-e",
         "HF_TOKEN",
         DEFAULT_VLLM_IMAGE,
-        "--model",
         "m-docker",
         "--max-num-seqs",
         "64",
@@ -142,6 +142,9 @@ describe("--launch docker", () => {
     expect(engines.map((e) => e.url)).toEqual(engines.map((e) => `http://127.0.0.1:${port(e)}`));
     expect((await fetch(`${engines[0]?.url}/health`)).status).toBe(200);
     expect(log.text()).toContain("Application startup complete.");
+    // The model is positional: vLLM's warning about --model never shows.
+    expect(log.text()).toContain("Starting vLLM server on");
+    expect(log.text()).not.toContain("instead of via the `--model` option");
 
     const pids = d.containers().map((c) => c.pid);
     expect(pids).toHaveLength(2);
@@ -166,7 +169,6 @@ describe("--launch docker", () => {
     expect(argv[argv.indexOf("--gpus") + 1]).toBe('"device=0,1"');
     expect(argv.slice(argv.indexOf(DEFAULT_VLLM_IMAGE))).toEqual([
       DEFAULT_VLLM_IMAGE,
-      "--model",
       "m-docker",
       "--tensor-parallel-size",
       "2",
@@ -239,14 +241,51 @@ describe("--launch docker", () => {
     expect(d.runs()).toEqual([]);
   });
 
-  it("says clearly when the daemon has no NVIDIA runtime", async () => {
-    const d = daemon({ FAKE_DOCKER_NO_NVIDIA: "1" });
+  it("says clearly when we may not use the daemon", async () => {
+    const d = daemon({ FAKE_DOCKER_NO_PERMISSION: "1" });
     const err = await rejection(launch({ env: d.env }));
-    expect(err.message).toBe(
-      "the Docker daemon on this machine has no NVIDIA runtime, so containers cannot get GPUs",
-    );
-    expect(err.details.join("\n")).toContain("nvidia-ctk runtime configure --runtime=docker");
+    expect(err.message).toBe("not allowed to use the Docker daemon on this machine");
+    expect(err.details.join("\n")).toContain("usermod -aG docker");
     expect(d.runs()).toEqual([]);
+  });
+
+  // Docker serves --gpus through the NVIDIA runtime, its hook alone, or CDI: docker info lists an
+  // `nvidia` runtime only in the first case, and none of them may be refused for it.
+  it.each(["nvidia", "hook", "cdi"])(
+    "starts engines when docker info lists the runtimes of a %s host",
+    async (runtimes) => {
+      const d = daemon({ FAKE_GPUS: "0", FAKE_DOCKER_RUNTIMES: runtimes });
+      const l = await launch({ env: d.env });
+      const engines = await l.allSettled();
+      expect(engines).toHaveLength(1);
+      expect((await fetch(`${engines[0]?.url}/health`)).status).toBe(200);
+      expect(d.calls().map((c) => c.argv[0])).toEqual(expect.arrayContaining(["info", "run"]));
+    },
+  );
+
+  it("says clearly when docker run cannot give the container GPUs", async () => {
+    const d = daemon({ FAKE_GPUS: "0", FAKE_DOCKER_GPU: "none" });
+    const l = await launch({ env: d.env });
+    const err = await rejection(l.firstReady());
+    expect(err.message).toContain(
+      "the Docker daemon on this machine cannot give containers GPUs (no NVIDIA Container Toolkit)",
+    );
+    expect(err.details.join("\n")).toContain('could not select device driver "" with capabilities: [[gpu]]');
+    expect(err.details.join("\n")).toContain("nvidia-ctk cdi generate");
+    expect(d.runs()).toHaveLength(1);
+    expect(d.containers()).toEqual([]);
+  });
+
+  it("says the driver is too old for the image's CUDA, and names the -cu129 image", async () => {
+    const d = daemon({ FAKE_GPUS: "0", FAKE_DOCKER_GPU: "cuda-too-old" });
+    const l = await launch({ env: d.env });
+    const err = await rejection(l.firstReady());
+    expect(err.message).toContain(
+      "the image needs CUDA 12.8 or newer, which the NVIDIA driver on this machine is too old for",
+    );
+    expect(err.details.join("\n")).toContain(`--image ${DEFAULT_VLLM_IMAGE}-cu129`);
+    expect(err.details.join("\n")).toContain("driver (580 or newer");
+    expect(d.runs()).toHaveLength(1);
   });
 
   it("refuses a malformed --docker-host", async () => {

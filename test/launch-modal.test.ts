@@ -1,6 +1,7 @@
-// `--launch modal` against the stand-in `modal` CLI: deploy, the URL read from its output, a
-// cold start answering 503 first, `modal app stop` at the end (or not, with keep); the app file
-// compiles; and a request past Modal's 150 s limit is followed through its 303 result URL.
+// `--launch modal` against the stand-in `modal` CLI, which replays real `modal deploy` output:
+// the URL read from it (wrapped by Rich or not) or asked of Modal when it is missing, a cold start
+// answering 503 first, `modal app stop` at the end (or not, with keep); the app file compiles; and
+// a request past Modal's 150 s limit is followed through its 303 result URL, until Ctrl-C.
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:http";
@@ -9,6 +10,8 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
+import { HttpTransport } from "../src/client/http-transport.js";
+import { TransportFailure } from "../src/client/wire.js";
 import { VbatchError } from "../src/errors.js";
 import {
   followModalResult,
@@ -16,12 +19,11 @@ import {
   type LaunchOptions,
   launchEngines,
   MODAL_APP_FILE,
-  parseModalUrl,
   stopRecorded,
 } from "../src/launch/index.js";
 import { isAlive } from "../src/launch/terminate.js";
 import { tempDir } from "./helpers/files.js";
-import { standInPath, useStandIns } from "./helpers/stand-ins.js";
+import { MODAL_PYTHON, standInPath, useStandIns } from "./helpers/stand-ins.js";
 
 const SECRET = "hf_MODALsecretTOKEN55555";
 const root = tempDir("vbatch-launch-modal-");
@@ -52,7 +54,13 @@ function modal(extra: NodeJS.ProcessEnv = {}) {
     existsSync(join(state, `${name}.json`))
       ? (JSON.parse(readFileSync(join(state, `${name}.json`), "utf8")) as { pid: number; port: number })
       : undefined;
-  return { env, deploys: () => lines("deploy.jsonl"), calls: () => lines("calls.jsonl"), app };
+  return {
+    env,
+    deploys: () => lines("deploy.jsonl"),
+    calls: () => lines("calls.jsonl"),
+    lookups: () => lines("lookups.jsonl"),
+    app,
+  };
 }
 
 function capture() {
@@ -112,6 +120,8 @@ describe("--launch modal", () => {
         gpu: "L40S",
         gpuCount: "2",
         vllmArgs: '["--max-model-len","8192"]',
+        // Wide enough that Rich does not wrap the URL (Rich reads COLUMNS when not on a terminal).
+        columns: "1000",
         hfTokenSet: true,
       },
     ]);
@@ -159,11 +169,46 @@ describe("--launch modal", () => {
     );
   });
 
-  it("reads the web URL from modal deploy's output", () => {
-    expect(parseModalUrl("└── 🔨 Created web function serve => https://ws--vbatch-abc-serve.modal.run")).toBe(
-      "https://ws--vbatch-abc-serve.modal.run",
+  // What the real CLI prints when COLUMNS does not reach it (an older CLI, a wrapper script).
+  it.each(["wrapped", "wrapped-split"])("reads the URL from %s modal deploy output", async (name) => {
+    const m = modal({ FAKE_MODAL_COLD_503: "0", FAKE_MODAL_TRANSCRIPT: name });
+    const l = await launch({ env: m.env });
+    const e = await l.firstReady();
+    expect(e.url).toBe(`http://127.0.0.1:${m.app(`vbatch-j${n}`)?.port}`);
+    expect(m.lookups()).toEqual([]);
+    const models = (await fetch(`${e.url}/v1/models`).then((r) => r.json())) as { data: { id: string }[] };
+    expect(models.data[0]?.id).toBe("m-modal");
+  });
+
+  it("asks Modal for the URL when deploy printed only View Deployment", async () => {
+    const m = modal({
+      FAKE_MODAL_COLD_503: "0",
+      FAKE_MODAL_TRANSCRIPT: "view-only",
+      PATH: `${MODAL_PYTHON}:${standInPath()}`,
+    });
+    const l = await launch({ env: m.env });
+    const e = await l.firstReady();
+    expect(e.url).toBe(`http://127.0.0.1:${m.app(`vbatch-j${n}`)?.port}`);
+    expect(m.lookups()).toEqual([{ app: `vbatch-j${n}`, fn: "serve" }]);
+  });
+
+  it("stops the app and says so when neither deploy nor Modal gives the URL", async () => {
+    const m = modal({
+      FAKE_MODAL_COLD_503: "0",
+      FAKE_MODAL_TRANSCRIPT: "view-only",
+      FAKE_MODAL_LOOKUP_FAIL: "1",
+      PATH: `${MODAL_PYTHON}:${standInPath()}`,
+    });
+    const l = await launch({ env: m.env });
+    const err = (await l.firstReady().catch((e: unknown) => e)) as VbatchError;
+    expect(err).toBeInstanceOf(VbatchError);
+    expect(err.message).toContain(
+      `modal deploy printed no web URL for vbatch-j${n}, and Modal could not be asked for it`,
     );
-    expect(parseModalUrl("✓ App deployed in 3.1s! 🎉")).toBeUndefined();
+    expect(err.details.join("\n")).toContain("Lookup failed for Function 'serve'");
+    expect(m.lookups()).toHaveLength(1);
+    expect(m.calls().map((c) => c.argv)).toContainEqual(["app", "stop", `vbatch-j${n}`]);
+    expect(m.app(`vbatch-j${n}`)).toBeUndefined();
   });
 
   it.skipIf(!hasPython())("the app file compiles (python3 -m py_compile)", () => {
@@ -220,6 +265,67 @@ describe("requests past Modal's 150 s limit", () => {
         ),
       ).rejects.toThrow(/still not ready after 2 redirects/);
     } finally {
+      server.close();
+    }
+  });
+
+  it("stops the chain when the signal aborts (Ctrl-C), mid-hop or before one", async () => {
+    let gets = 0;
+    const held: import("node:http").ServerResponse[] = [];
+    const controller = new AbortController();
+    const server = createServer((_req, res) => {
+      gets++;
+      // Two quick redirects, then a result that takes Modal's 150 s: abort while it is held.
+      if (gets <= 2) res.writeHead(303, { location: `/r?__modal_function_call_id=fc-${gets}` }).end();
+      else {
+        held.push(res);
+        controller.abort(new Error("interrupted"));
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const err = await followModalResult(`${base}/v1/chat/completions`, "/r?__modal_function_call_id=fc-0", {
+        signal: controller.signal,
+      }).catch((e: unknown) => e as Error);
+      // Whatever reason the abort carries, the caller sees an AbortError (an interrupted row, not a
+      // connection failure to retry), and nothing more is asked of Modal.
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).name).toBe("AbortError");
+      expect(gets).toBe(3);
+      const again = await followModalResult(`${base}/v1/chat/completions`, "/r", {
+        signal: controller.signal,
+      }).catch((e: unknown) => e as Error);
+      expect((again as Error).name).toBe("AbortError");
+      expect(gets).toBe(3);
+    } finally {
+      for (const res of held) res.destroy();
+      server.close();
+    }
+  });
+
+  it("a run that stops (Ctrl-C) stops the transport's follow of a held result", async () => {
+    const held: import("node:http").ServerResponse[] = [];
+    let gets = 0;
+    const server = createServer((req, res) => {
+      if (req.method === "POST") res.writeHead(303, { location: "/r?__modal_function_call_id=fc-1" }).end();
+      else {
+        gets++;
+        held.push(res); // the result is still being computed
+      }
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const transport = new HttpTransport({ base, timeoutMs: 60_000, connections: 4 });
+    try {
+      const sent = transport.send({ path: "/v1/chat/completions", body: "{}", requestId: "r-1" });
+      while (gets === 0) await new Promise((r) => setTimeout(r, 10));
+      await transport.close(); // what a stopping run does to every engine's transport
+      const err = await sent.catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(TransportFailure);
+      expect((err as TransportFailure).kind).toBe("aborted");
+    } finally {
+      for (const res of held) res.destroy();
       server.close();
     }
   });

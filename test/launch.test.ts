@@ -132,7 +132,7 @@ describe("bad options name their flag", () => {
     [{ startupTimeoutMs: 0 }, /--startup-timeout must be a positive/],
     [{ gpus: ["0", "1", "2"], tensorParallelSize: 2 }, /not a multiple of --tensor-parallel-size 2/],
     [{ vllmBin: "/nonexistent/vllm" }, /--vllm-bin: \/nonexistent\/vllm not found/],
-    [{ jobName: "a/b" }, /--job-name a\/b/],
+    [{ jobName: "a/b" }, /--name a\/b/],
   ] as [Partial<LaunchOptions>, RegExp][])("%o", async (o, message) => {
     const err = await rejection(launch({ env: env(), ...o }));
     expect(err.code).toBe("usage");

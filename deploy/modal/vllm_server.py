@@ -45,7 +45,8 @@ MAX_NUM_SEQS = _env_int("VBATCH_MAX_NUM_SEQS", 256)
 # Requests one replica accepts at once; beyond that Modal queues them and adds replicas.
 MAX_INPUTS = _env_int("VBATCH_MAX_INPUTS", MAX_NUM_SEQS)
 STARTUP_SECONDS = _env_int("VBATCH_STARTUP_SECONDS", 20 * MINUTES)
-VLLM_VERSION = os.environ.get("VBATCH_VLLM_VERSION", "0.33.0")
+# Same release as vbatch's Docker default (src/launch/options.ts, where the evidence is cited).
+VLLM_VERSION = os.environ.get("VBATCH_VLLM_VERSION", "0.32.0")
 FAST_BOOT = os.environ.get("VBATCH_FAST_BOOT", "1") != "0"  # --enforce-eager: faster cold starts
 try:
     EXTRA_ARGS = json.loads(os.environ.get("VBATCH_VLLM_ARGS", "[]"))
@@ -55,11 +56,14 @@ if not isinstance(EXTRA_ARGS, list) or not all(isinstance(a, str) for a in EXTRA
     raise SystemExit("VBATCH_VLLM_ARGS must be a JSON array of strings")
 
 # --- image, caches, secrets --------------------------------------------------------------------
+# vLLM's default wheels are CUDA 13 builds since v0.20 (Modal's hosts run driver 580+), so the
+# toolkit its kernels JIT-compile against is CUDA 13 too. hf_transfer is gone from huggingface_hub:
+# downloads go through hf-xet, and HF_XET_HIGH_PERFORMANCE replaces HF_HUB_ENABLE_HF_TRANSFER.
 vllm_image = (
-    modal.Image.from_registry("nvidia/cuda:12.8.1-devel-ubuntu22.04", add_python="3.12")
+    modal.Image.from_registry("nvidia/cuda:13.0.2-devel-ubuntu22.04", add_python="3.12")
     .entrypoint([])
-    .uv_pip_install(f"vllm=={VLLM_VERSION}", "huggingface_hub[hf_transfer]")
-    .env({"HF_HUB_ENABLE_HF_TRANSFER": "1", "VLLM_LOG_STATS_INTERVAL": "10"})
+    .uv_pip_install(f"vllm=={VLLM_VERSION}")
+    .env({"HF_XET_HIGH_PERFORMANCE": "1", "VLLM_LOG_STATS_INTERVAL": "10"})
 )
 
 hf_cache = modal.Volume.from_name("vbatch-huggingface-cache", create_if_missing=True)

@@ -21,6 +21,8 @@ export class HttpTransport implements Transport {
   private readonly timeoutMs: number;
   private readonly origin: string;
   private readonly apiKey: string | undefined;
+  /** Aborted by close(): stops a Modal result being polled, which is not a request of the pool. */
+  private readonly closing = new AbortController();
 
   constructor(options: TransportOptions) {
     const url = new URL(options.base);
@@ -63,7 +65,11 @@ export class HttpTransport implements Transport {
       if (isModalRedirect(res.statusCode, location)) {
         // Modal cut the request at 150 s: the answer is fetched from where it points.
         const auth = this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : undefined;
-        const r = await followModalResult(this.origin + this.prefix + req.path, location, { headers: auth });
+        const signal = req.signal ? AbortSignal.any([req.signal, this.closing.signal]) : this.closing.signal;
+        const r = await followModalResult(this.origin + this.prefix + req.path, location, {
+          headers: auth,
+          signal,
+        });
         return { status: r.status, body: r.body, requestId: req.requestId, retryAfterMs: null };
       }
       return {
@@ -107,6 +113,7 @@ export class HttpTransport implements Transport {
   }
 
   async close(): Promise<void> {
+    this.closing.abort();
     await this.pool.destroy();
   }
 

@@ -3,7 +3,7 @@
 import { VbatchError } from "../errors.js";
 import type { Driver, EngineSlot, StartedEngine } from "./driver.js";
 import { waitReady } from "./health.js";
-import { fatalLine, LineTail, logEngineLine } from "./log-lines.js";
+import { fatalLine, fatalReason, LineTail, logEngineLine } from "./log-lines.js";
 import type { ResolvedLaunch } from "./options.js";
 import type { LaunchedEngine } from "./types.js";
 
@@ -70,7 +70,7 @@ export async function attemptStart(
         onLog: (m) => r.logger.debug({ engine: slot.name }, m),
       }).then((info) => ({ ok: true as const, models: info.models })),
       started.exited.then((why) => ({ ok: false as const, reason: `${why} before it was ready` })),
-      fatal.then((line) => ({ ok: false as const, reason: `fatal error: ${line.trim()}` })),
+      fatal.then((line) => ({ ok: false as const, reason: `fatal error: ${fatalReason(line)}` })),
     ]);
   } catch (err) {
     outcome = { ok: false, reason: r.redact((err as Error).message), err };

@@ -1,6 +1,7 @@
 // The exact `docker run` line for one engine, kept pure so tests can compare it word for word.
 // HF_TOKEN is passed by name (`-e HF_TOKEN`): docker reads the value from its own environment,
-// so the token is never in argv, where `ps` would show it.
+// so the token is never in argv, where `ps` would show it. The image's entrypoint is `vllm serve`,
+// which takes the model positionally (`--model` is deprecated there and warned about).
 import type { EngineSlot } from "./driver.js";
 import type { ResolvedLaunch } from "./options.js";
 
@@ -40,7 +41,7 @@ export function dockerRunArgs(r: DockerRunInput, slot: EngineSlot): string[] {
   for (const name of ["HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"]) {
     if (r.env[name] !== undefined && r.env[name] !== "") args.push("-e", name);
   }
-  args.push(r.image, "--model", r.model);
+  args.push(r.image, r.model);
   if (r.tp > 1) args.push("--tensor-parallel-size", String(r.tp));
   return [...args, ...r.vllmArgs];
 }

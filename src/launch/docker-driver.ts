@@ -58,6 +58,7 @@ export class DockerDriver implements Driver {
         `docker run for ${slot.name}`,
         String(res.stderr ?? res.message),
         this.r.dockerHost,
+        this.r.image,
       );
     }
     return this.watch(slot, ctx);

@@ -1,5 +1,7 @@
-// Checks, before any container starts, that there is a Docker daemon to talk to and that it can
-// hand GPUs to containers, and turns the docker CLI's own failures into messages that say what to do.
+// Checks, before any container starts, that there is a Docker daemon to talk to and that we may use
+// it, and turns the docker CLI's own failures into messages that say what to do. Whether GPUs reach
+// containers is not guessed from `docker info`: `--gpus` works through the NVIDIA runtime, its hook
+// alone, or CDI (moby daemon/devices_nvidia_linux.go), so `docker run` itself tells, mapped below.
 import { execa } from "execa";
 import { VbatchError } from "../errors.js";
 
@@ -7,8 +9,19 @@ function where(dockerHost: string | undefined): string {
   return dockerHost ? `at ${dockerHost}` : "on this machine";
 }
 
+/** The image's CUDA-12 variant (`…:v0.32.0` → `…:v0.32.0-cu129`), when the tag is a plain release. */
+export function cuda12Image(image: string | undefined): string | undefined {
+  const m = /^(.+):(v\d+\.\d+\.\d+(?:\.post\d+)?)$/.exec(image ?? "");
+  return m ? `${m[1]}:${m[2]}-cu129` : undefined;
+}
+
 /** A VbatchError for a failed docker command, recognising the common causes. */
-export function dockerFailure(what: string, stderr: string, dockerHost: string | undefined): VbatchError {
+export function dockerFailure(
+  what: string,
+  stderr: string,
+  dockerHost: string | undefined,
+  image?: string,
+): VbatchError {
   const text = stderr.trim();
   const last = text.split("\n").filter((l) => l.trim() !== "");
   if (/Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i.test(text)) {
@@ -19,7 +32,7 @@ export function dockerFailure(what: string, stderr: string, dockerHost: string |
       ],
     });
   }
-  if (/permission denied.*docker\.sock/i.test(text)) {
+  if (/permission denied.*(docker\.sock|docker API)/i.test(text)) {
     return new VbatchError(
       "engine_unavailable",
       `not allowed to use the Docker daemon ${where(dockerHost)}`,
@@ -31,38 +44,60 @@ export function dockerFailure(what: string, stderr: string, dockerHost: string |
       },
     );
   }
+  // nvidia-container-cli refuses an image built for a newer CUDA than the host's driver supports.
+  const cuda = /unsatisfied condition: cuda\s*>=\s*([\d.]+)/i.exec(text)?.[1];
+  if (cuda) {
+    const cu129 = cuda12Image(image);
+    return new VbatchError(
+      "engine_unavailable",
+      `${what}: the image needs CUDA ${cuda} or newer, which the NVIDIA driver ${where(dockerHost)} is too old for`,
+      {
+        details: [
+          ...last.slice(-1),
+          cu129
+            ? `use the CUDA 12.9 build of the same vLLM: --image ${cu129} (works with CUDA 12 drivers)`
+            : "use an image built for CUDA 12 (vllm/vllm-openai tags ending in -cu129)",
+          "or update the GPU driver (580 or newer runs the default CUDA 13 images); nvidia-smi shows the CUDA version the driver supports",
+        ],
+      },
+    );
+  }
   if (
     /could not select device driver|nvidia-container-cli|unknown or invalid runtime name: nvidia/i.test(text)
   ) {
-    return noNvidia(dockerHost, last.slice(-1));
+    return noGpus(dockerHost, last.slice(-1));
   }
   if (/Conflict\. The container name/i.test(text)) {
     const name = /"\/?([^"]+)"/.exec(text)?.[1] ?? "the container";
     return new VbatchError("engine_unavailable", `${what}: a container named ${name} already exists`, {
       details: [
-        `it may be left from an earlier --keep or vbatch up: docker rm -f ${name}, or pass another --job-name`,
+        `it may be left from an earlier --keep or vbatch up: docker rm -f ${name}, or give vbatch up another --name`,
       ],
     });
   }
   return new VbatchError("engine_unavailable", `${what} failed`, { details: last.slice(-10) });
 }
 
-function noNvidia(dockerHost: string | undefined, lines: string[]): VbatchError {
+function noGpus(dockerHost: string | undefined, lines: string[]): VbatchError {
   return new VbatchError(
     "engine_unavailable",
-    `the Docker daemon ${where(dockerHost)} has no NVIDIA runtime, so containers cannot get GPUs`,
+    `the Docker daemon ${where(dockerHost)} cannot give containers GPUs (no NVIDIA Container Toolkit)`,
     {
       details: [
         ...lines,
-        "install the NVIDIA Container Toolkit on the GPU host, then: sudo nvidia-ctk runtime configure --runtime=docker && sudo systemctl restart docker",
+        "install the NVIDIA Container Toolkit on the GPU host and restart Docker; Docker 29.2+ also serves --gpus through CDI (sudo nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml), older ones through the runtime (sudo nvidia-ctk runtime configure --runtime=docker)",
         "or use --launch process (vllm on this machine) or --launch modal",
       ],
     },
   );
 }
 
-/** `docker info`: the daemon answers and lists the nvidia runtime. */
-export async function checkDocker(env: NodeJS.ProcessEnv, dockerHost: string | undefined): Promise<void> {
+/** `docker info`: the daemon answers and we may use it. The runtimes it lists go to the debug log. */
+export async function checkDocker(
+  env: NodeJS.ProcessEnv,
+  dockerHost: string | undefined,
+  log?: (runtimes: string[]) => void,
+): Promise<void> {
   const r = await execa("docker", ["info", "--format", "{{json .Runtimes}}"], {
     env,
     extendEnv: false,
@@ -77,8 +112,5 @@ export async function checkDocker(env: NodeJS.ProcessEnv, dockerHost: string | u
   } catch {
     runtimes = undefined;
   }
-  const names = typeof runtimes === "object" && runtimes !== null ? Object.keys(runtimes) : [];
-  if (!names.includes("nvidia")) {
-    throw noNvidia(dockerHost, [`docker info lists these runtimes: ${names.join(", ") || "none"}`]);
-  }
+  log?.(typeof runtimes === "object" && runtimes !== null ? Object.keys(runtimes) : []);
 }

@@ -12,6 +12,7 @@ export {
   type ModalResult,
   type ModalResultOptions,
 } from "./modal-result.js";
+export { findModalWebUrl } from "./modal-url.js";
 export {
   DEFAULT_MAX_RESTARTS,
   DEFAULT_PORT,

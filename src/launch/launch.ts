@@ -39,7 +39,9 @@ async function preflight(r: ResolvedLaunch): Promise<Driver> {
           "--launch docker: the docker CLI is not on PATH (install Docker, or use --launch process)",
         );
       }
-      await checkDocker(dockerEnv(r), r.dockerHost);
+      await checkDocker(dockerEnv(r), r.dockerHost, (runtimes) =>
+        r.logger.debug({ runtimes }, "docker info: daemon answers"),
+      );
       // Made here, as the user: a missing bind-mount source would be created by the daemon, as root.
       if (!r.remoteHost) makeCacheDir(r.hfCache);
       return new DockerDriver(r);

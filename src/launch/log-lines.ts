@@ -6,7 +6,9 @@ import type { Logger } from "pino";
 const FATAL = [
   /CUDA out of memory/i,
   /OutOfMemoryError/,
-  /Engine core initialization failed/i,
+  // The exception line, not the `raise RuntimeError("Engine core initialization failed. "` source
+  // line Python prints above it in the same traceback.
+  /Error: Engine core initialization failed/i,
   /Engine process failed to start/i,
   /No available memory for the cache blocks/i,
   /is larger than the maximum number of tokens that can be stored in KV cache/i,
@@ -19,6 +21,11 @@ const FATAL = [
 /** The fatal pattern a line matches, if any. */
 export function fatalLine(line: string): boolean {
   return FATAL.some((re) => re.test(line));
+}
+
+/** A fatal line as a reason: without vLLM's `(EngineCore pid=104) ` process prefix. */
+export function fatalReason(line: string): string {
+  return line.trim().replace(/^\([A-Za-z0-9_]+(?: rank=\d+)? pid=\d+\)\s*/, "");
 }
 
 /** Environment variables whose values never reach a log line, an error or argv. */

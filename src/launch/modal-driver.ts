@@ -1,6 +1,6 @@
 // `--launch modal`: `modal deploy deploy/modal/vllm_server.py`, configured through VBATCH_*
-// environment variables, then the web URL it prints is the one engine; `modal app stop` at the end.
-// Modal autoscales replicas behind that URL, so the runner sees a single, load-balanced engine.
+// environment variables, then the web URL it prints (or Modal reports) is the one engine; `modal
+// app stop` at the end. Modal autoscales replicas behind that URL: one load-balanced engine.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { createInterface } from "node:readline";
@@ -8,12 +8,18 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { VbatchError } from "../errors.js";
 import type { Driver, EngineSlot, StartContext, StartedEngine } from "./driver.js";
+import { lookupModalWebUrl } from "./modal-lookup.js";
+import { findModalWebUrl } from "./modal-url.js";
 import type { ResolvedLaunch } from "./options.js";
 
 /** The Modal app shipped in the package (deploy/ is in package.json "files"). */
 export const MODAL_APP_FILE = fileURLToPath(new URL("../../deploy/modal/vllm_server.py", import.meta.url));
 
 // Mirrors the defaults in vllm_server.py.
+/** The function in vllm_server.py that serves vLLM. */
+const WEB_FUNCTION = "serve";
+/** Lines of deploy output kept for finding the URL (image build logs come first and can be long). */
+const KEEP_LINES = 5000;
 const DEFAULT_MAX_CONTAINERS = 4;
 const DEFAULT_MAX_NUM_SEQS = 256;
 
@@ -31,16 +37,16 @@ export function modalDeployEnv(r: ResolvedLaunch): NodeJS.ProcessEnv {
     VBATCH_GPU_COUNT: String(r.tp),
     VBATCH_VLLM_ARGS: JSON.stringify(r.vllmArgs),
     VBATCH_STARTUP_SECONDS: String(Math.ceil(r.startupTimeoutMs / 1000)),
+    // Rich takes its width from COLUMNS (and LINES) when not on a terminal, else wraps at 80.
+    COLUMNS: "1000",
+    LINES: "1000",
   };
   if (r.modalGpu) env.VBATCH_GPU = r.modalGpu;
   return env;
 }
 
-/** The web URL in `modal deploy` output: "└── 🔨 Created web function serve => https://...modal.run". */
-export function parseModalUrl(line: string): string | undefined {
-  const m = /=>\s*(https?:\/\/[^\s)]+)/.exec(line);
-  return m?.[1]?.replace(/\/+$/, "");
-}
+/** The web URL in `modal deploy` output ("└── 🔨 Created web function serve => https://…"). */
+export const parseModalUrl = findModalWebUrl;
 
 export class ModalDriver implements Driver {
   readonly kind = "modal" as const;
@@ -64,15 +70,20 @@ export class ModalDriver implements Driver {
       timeout: this.r.startupTimeoutMs,
       cancelSignal: ctx.signal,
     });
-    let url: string | undefined;
-    for (const s of [deploy.stdout, deploy.stderr]) {
+    // Whole output, not line by line: Rich may have wrapped the URL onto the following lines.
+    const printed: string[][] = [[], []];
+    for (const [k, s] of [deploy.stdout, deploy.stderr].entries()) {
       if (!s) continue;
+      const kept = printed[k] as string[];
       createInterface({ input: s }).on("line", (l) => {
         ctx.onLine(l);
-        url ??= parseModalUrl(l);
+        kept.push(l);
+        if (kept.length > KEEP_LINES) kept.shift();
       });
     }
     const res = await deploy;
+    // The last line of a stream reaches its listener on the stream's end: let it land.
+    await new Promise((resolve) => setImmediate(resolve));
     // Its output is in the failure's log tail already.
     if (res.exitCode !== 0) {
       this.deployed = false;
@@ -81,11 +92,24 @@ export class ModalDriver implements Driver {
         `modal deploy failed (exit ${res.exitCode ?? res.signal ?? "?"})`,
       );
     }
-    if (url === undefined) {
-      await this.stopApp();
-      throw new VbatchError("engine_unavailable", "modal deploy printed no web URL");
-    }
     const app = this.r.modalApp;
+    let url = findModalWebUrl(printed[0]?.join("\n") ?? "") ?? findModalWebUrl(printed[1]?.join("\n") ?? "");
+    if (url === undefined) {
+      this.r.logger.info(
+        { app },
+        `modal deploy printed no web URL; asking Modal for ${app}'s ${WEB_FUNCTION}`,
+      );
+      const asked = await lookupModalWebUrl(app, WEB_FUNCTION, this.r.env, ctx.signal);
+      url = asked.url;
+      if (url === undefined) {
+        await this.stopApp();
+        throw new VbatchError(
+          "engine_unavailable",
+          `modal deploy printed no web URL for ${app}, and Modal could not be asked for it`,
+          { details: [this.r.redact(asked.problem ?? ""), `the app was stopped (modal app stop ${app})`] },
+        );
+      }
+    }
     const maxContainers = positiveInt(env.VBATCH_MAX_CONTAINERS, DEFAULT_MAX_CONTAINERS);
     const maxInputs = positiveInt(
       env.VBATCH_MAX_INPUTS,

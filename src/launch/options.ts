@@ -10,8 +10,16 @@ import { redactor } from "./log-lines.js";
 import { vbatchHome } from "./state.js";
 import type { LaunchKind, LaunchOptions } from "./types.js";
 
-/** The image `--launch docker` runs unless --image says otherwise (pinned: a moving tag breaks reruns). */
-export const DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.33.0";
+/**
+ * The image `--launch docker` runs unless --image says otherwise (pinned: a moving tag breaks reruns).
+ * v0.32.0: the newest release with public evidence found (2026-10): vllm==0.32.0 pinned and patched
+ * against the v0.32.0 tag in https://raw.githubusercontent.com/syv-ai/qwen38-27b-rtx3090/master/docs/vllm-0.32.md,
+ * and vllm/vllm-openai:v0.32.0 used as a base image in public build scripts. Keep in step with
+ * VLLM_VERSION in deploy/modal/vllm_server.py. Since v0.20 the plain tag is a CUDA 13 build (driver
+ * 580+, vllm-project/vllm#42738); drivers for CUDA 12 take the `-cu129` variant of the same tag
+ * (published alongside, e.g. v0.30.0-cu129).
+ */
+export const DEFAULT_VLLM_IMAGE = "vllm/vllm-openai:v0.32.0";
 export const DEFAULT_PORT = 8000;
 export const DEFAULT_STARTUP_TIMEOUT_MS = 20 * 60_000;
 export const DEFAULT_MAX_RESTARTS = 3;
@@ -117,10 +125,7 @@ export async function resolveLaunchOptions(o: LaunchOptions): Promise<ResolvedLa
   const tp = intIn(o.tensorParallelSize, 1, "--tensor-parallel-size", 1, 64);
   const jobName = o.jobName ?? randomBytes(3).toString("hex");
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,40}$/.test(jobName)) {
-    throw new VbatchError(
-      "usage",
-      `--job-name ${jobName}: use letters, digits, "_", "." and "-" (at most 41)`,
-    );
+    throw new VbatchError("usage", `--name ${jobName}: use letters, digits, "_", "." and "-" (at most 41)`);
   }
   const image = o.image ?? DEFAULT_VLLM_IMAGE;
   if (image.trim() === "" || /\s/.test(image))

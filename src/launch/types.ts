@@ -34,7 +34,7 @@ export interface LaunchOptions {
   maxRestarts?: number | undefined;
   /** Leave the engines running at stop(); `keepInstructions()` says how to reach and stop them (`--keep`). @default false */
   keep?: boolean | undefined;
-  /** Names containers `vbatch-<jobName>-<i>` (`--job-name`). @default 6 random hex digits */
+  /** Names containers `vbatch-<jobName>-<i>` (`vbatch up --name`). @default 6 random hex digits */
   jobName?: string | undefined;
   /** Environment of vllm/docker/modal (HF_TOKEN, PATH, DOCKER_HOST...). @default process.env */
   env?: NodeJS.ProcessEnv | undefined;
