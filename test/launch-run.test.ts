@@ -137,6 +137,14 @@ describe("vbatch up | ps | down", () => {
     );
     expect(up.code, up.stderr).toBe(0);
     expect(up.stdout).toMatch(/2 engines up as "team"/);
+    // The same name again: refused before anything starts; the first engines stay listed.
+    const again = await runCli(
+      ["up", "--launch", "process", "--model", "org/model", "--name", "team", "--port", String(portBase())],
+      { env: e },
+    );
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/2 engines are already up as "team": stop them with `vbatch down team`/);
+    expect(starts(record)).toHaveLength(2);
     for (let i = 0; i < 2; i++) {
       n++;
       const input = writeChatInput(join(dir, `u${n}.jsonl`), 50, { model: "org/model" });

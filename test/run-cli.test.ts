@@ -5,7 +5,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { startSim } from "../src/sim/index.js";
-import { runCli, startCli } from "./helpers/cli.js";
+import { BIN, runCli, startCli } from "./helpers/cli.js";
 import {
   chatRow,
   idCounts,
@@ -54,6 +54,15 @@ function committedLines(journal: string): number[] {
 }
 
 describe("vbatch run (CLI)", () => {
+  it("the built bin runs as a program, as `npx vbatch` runs it (the build marks it executable)", async () => {
+    const pkg = JSON.parse(readFileSync(join(import.meta.dirname, "..", "package.json"), "utf8"));
+    expect(pkg.scripts.build).toContain("scripts/mark-bin.mjs");
+    expect(statSync(BIN).mode & 0o111).toBe(0o111);
+    const r = await runCli(["--version"], { command: BIN });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
   it("prints help and exits 0", async () => {
     const r = await runCli(["run", "--help"]);
     expect(r.code).toBe(0);

@@ -1,7 +1,10 @@
 // `vbatch up | ps | down`: start engines once and reuse them across runs (`run --engines <name>`).
 // What was started is kept in a small state file under $VBATCH_HOME (default ~/.vbatch).
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Command } from "commander";
 import { VbatchError } from "../../errors.js";
+import { acquireLock } from "../../journal/lock.js";
 import {
   checkEngineGroupName,
   engineStatus,
@@ -12,6 +15,7 @@ import {
   recordEngines,
   removeEngines,
   stopRecorded,
+  vbatchHome,
 } from "../../launch/index.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
 import { oneOf } from "../options.js";
@@ -25,8 +29,41 @@ interface UpFlags extends LaunchFlags {
   logFile?: string;
 }
 
+/** A name that is up keeps its engines: starting more under it would orphan the first ones. */
+function refuseIfUp(name: string): void {
+  const { records, problems } = listEngines();
+  const running = records.find((r) => r.name === name);
+  const broken = problems.find((p) => p.startsWith(`${name}.json:`));
+  if (!running && !broken) return;
+  const what = running
+    ? `${running.engines.length} engine${running.engines.length === 1 ? " is" : "s are"} already up as "${name}"`
+    : `a record of engines named "${name}" exists but cannot be read (${broken})`;
+  throw new VbatchError(
+    "usage",
+    `${what}: stop them with \`vbatch down ${name}\` (vbatch ps lists them), or pick another --name`,
+  );
+}
+
 async function up(flags: UpFlags): Promise<void> {
   checkEngineGroupName(flags.name);
+  // Held while the engines start, so two `up` of one name at once cannot both pass the check.
+  const dir = join(vbatchHome(), "engines");
+  mkdirSync(dir, { recursive: true });
+  const lock = acquireLock(
+    join(dir, `${flags.name}.lock`),
+    `vbatch up --name ${flags.name}`,
+    () => undefined,
+    "Wait for it, or pick another --name.",
+  );
+  try {
+    refuseIfUp(flags.name);
+    await upLocked(flags);
+  } finally {
+    lock.release();
+  }
+}
+
+async function upLocked(flags: UpFlags): Promise<void> {
   const logger = createLogger({ level: flags.logLevel, file: flags.logFile, progressOnStderr: false });
   const launch = await launchEngines({
     ...launchOptions(flags.launch, flags, flags.model),
