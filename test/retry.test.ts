@@ -69,4 +69,45 @@ describe("retry", () => {
     expect(r2.stderr).toContain("20 rows taken from the errors file");
     expect(readFileSync(j.output, "utf8").split("\n").filter(Boolean)).toHaveLength(20);
   });
+
+  it("a refused or failed retry leaves every file as it was", async () => {
+    const s = await sim({ faults: { errorRate: 1 } });
+    const j = job();
+    writeChatInput(j.input, 40);
+    const r1 = await runCli(["run", j.input, "-o", j.output, "-e", s.url, "--max-attempts", "1"]);
+    expect(r1.code).toBe(0);
+    const errors = join(dir, `rt-${n}.out.errors.jsonl`);
+    const before = { errors: readFileSync(errors), output: readFileSync(j.output) };
+    const unchanged = () => {
+      expect(readFileSync(errors).equals(before.errors)).toBe(true);
+      expect(readFileSync(j.output).equals(before.output)).toBe(true);
+    };
+    for (const flag of [["--shard", "0/2"], ["--restart"], ["--skip-invalid"]]) {
+      const r = await runCli(["retry", j.output, "-e", s.url, ...flag]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`${flag[0]} does not apply to retry`);
+      unchanged();
+    }
+    const noEngine = await runCli(["retry", j.output, "-e", "http://127.0.0.1:9", "--engine-wait", "0"]);
+    expect(noEngine.code).toBe(1);
+    expect(noEngine.stderr).toMatch(/no engine reachable/);
+    unchanged();
+    // And the job still retries once an engine is there.
+    s.setFaults({});
+    const ok = await runCli(["retry", j.output, "-e", s.url, "--json"]);
+    expect(ok.code).toBe(0);
+    expect(JSON.parse(ok.stdout)).toMatchObject({ succeeded: 40, reopened: 40 });
+  });
+
+  it("warns when --codes matches no line, naming the codes the errors file holds", async () => {
+    const s = await sim({ faults: { errorRate: 1 } });
+    const j = job();
+    writeChatInput(j.input, 5);
+    await runCli(["run", j.input, "-o", j.output, "-e", s.url, "--max-attempts", "1"]);
+    s.setFaults({});
+    const r = await runCli(["retry", j.output, "-e", s.url, "--codes", "429"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain("--codes 429 matched no line of the errors file; it holds 500 (5)");
+    expect(s.stats().received).toBe(5); // only the first run's requests
+  });
 });

@@ -5,6 +5,8 @@
 import type { Logger } from "pino";
 import { VbatchError } from "../errors.js";
 import type { Engine } from "../route/engine.js";
+import { createEngines } from "./engines.js";
+import type { RunOptions } from "./options.js";
 
 export interface DiscoverOptions {
   /** How long to wait for the first engine to answer. */
@@ -73,5 +75,35 @@ export async function discoverEngines(engines: Engine[], o: DiscoverOptions): Pr
     o.onWaiting?.(waited);
     await pause(Math.min(o.retryMs ?? 1000, o.waitMs - waited), o.signal);
     if (o.signal?.aborted) return "stopped";
+  }
+}
+
+/**
+ * Whether any of `options`' engines answers (waiting up to engineWaitMs, as a run would), asked
+ * with throwaway connections. For a command that must know before it changes anything.
+ */
+export async function probeEngines(
+  o: Pick<
+    RunOptions,
+    "endpoints" | "apiKey" | "transport" | "requestTimeoutMs" | "engineWaitMs" | "signal" | "logger"
+  >,
+): Promise<void> {
+  const engines = createEngines({
+    endpoints: o.endpoints,
+    apiKey: o.apiKey ?? process.env.VBATCH_ENGINE_API_KEY,
+    transport: o.transport ?? "http",
+    requestTimeoutMs: o.requestTimeoutMs ?? 600_000,
+  });
+  try {
+    const found = await discoverEngines(engines, {
+      waitMs: o.engineWaitMs ?? 600_000,
+      signal: o.signal,
+      logger: o.logger,
+    });
+    if (found === "stopped") {
+      throw new VbatchError("interrupted", "stopped while waiting for an engine; nothing was changed");
+    }
+  } finally {
+    await Promise.all(engines.map((e) => e.transport.close()));
   }
 }

@@ -51,6 +51,14 @@ export function registerRetryCommand(program: Command, result: CommandResult): v
     const summary = await runJobSession(input, { ...flags, output }, (options, lock) =>
       retryFailed({ ...options, codes }, lock),
     );
+    if (summary.reopened === 0 && codes && codes.length > 0) {
+      const held = Object.entries(summary.codesInErrors)
+        .map(([c, n]) => `${c} (${n})`)
+        .join(", ");
+      process.stderr.write(
+        `vbatch: warning: --codes ${codes.join(",")} matched no line of the errors file${held ? `; it holds ${held}` : ", which is empty"}\n`,
+      );
+    }
     process.stderr.write(`vbatch: ${summary.reopened} rows taken from the errors file and sent again\n`);
     result.exitCode = summary.interrupted ? 130 : 0;
   });
