@@ -4,7 +4,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type SimServer, startSim } from "../src/sim/index.js";
-import { chatTokenCount, textTokenCount } from "../src/sim/tokens.js";
+import { chatTokenCount, templateOptions, textTokenCount } from "../src/sim/tokens.js";
 import { estimateJob } from "../src/tools/estimate/index.js";
 import { BATCH_PRICES, PRICES_AS_OF } from "../src/tools/prices.js";
 import { loadHfTokenizer } from "../src/tools/tokens/hf-tokenizer.js";
@@ -90,6 +90,40 @@ describe("estimateJob", () => {
         chatTokenCount(chat1) +
         2 * textTokenCount("abcd") +
         textTokenCount("y".repeat(12)),
+    );
+  });
+
+  it("forwards what changes the chat template to /tokenize, so counts match what the engine bills", async () => {
+    const s = await sim();
+    const messages = [{ role: "user", content: "Summarize the ticket." }];
+    const variants = [
+      {},
+      { add_generation_prompt: false },
+      { continue_final_message: true, add_generation_prompt: false },
+      { chat_template_kwargs: { enable_thinking: false } },
+    ];
+    for (const [i, extra] of variants.entries()) {
+      const input = writeJsonl(path(), [
+        {
+          custom_id: `t-${i}`,
+          method: "POST",
+          url: "/v1/chat/completions",
+          body: { model: "sim-model", messages, ...extra },
+        },
+      ]);
+      const r = await estimateJob({ input, endpoint: s.url });
+      expect(r.method).toBe("tokenize");
+      // The engine's own usage for the same body is the reference.
+      const answer = await fetch(`${s.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "sim-model", messages, max_tokens: 1, ...extra }),
+      }).then((res) => res.json() as Promise<{ usage: { prompt_tokens: number } }>);
+      expect(r.promptTokens, JSON.stringify(extra)).toBe(answer.usage.prompt_tokens);
+    }
+    // The variants really differ, so a count that ignored them would have been caught above.
+    expect(new Set(variants.map((v) => chatTokenCount(messages, templateOptions(v)))).size).toBe(
+      variants.length,
     );
   });
 

@@ -15,7 +15,7 @@ import {
 import type { SimConfig } from "./options.js";
 import { chatReplyText, completionReplyText, type FinishReason, type Generated } from "./replies.js";
 import { requestedSchema, sampleFromSchema } from "./structured.js";
-import { chatTokenCount, inputTokenCount, type PromptInput, splitInputs } from "./tokens.js";
+import { chatTokenCount, inputTokenCount, type PromptInput, splitInputs, templateOptions } from "./tokens.js";
 
 type Body = Record<string, unknown>;
 
@@ -103,7 +103,11 @@ export function chatWork(cfg: SimConfig, body: Body): Work | ErrorInfo {
   if (isErrorInfo(maxTokens)) return maxTokens;
   const modelError = checkModel(cfg, body);
   if (modelError) return modelError;
-  const promptTokens = chatTokenCount(messages);
+  const template = templateOptions(body);
+  if (template.addGenerationPrompt && template.continueFinalMessage && body.add_generation_prompt === true) {
+    return badRequest("Cannot set both `continue_final_message` and `add_generation_prompt` to True.");
+  }
+  const promptTokens = chatTokenCount(messages, template);
   const lengthError = checkLength(cfg, promptTokens, maxTokens);
   if (lengthError) return lengthError;
   const perChoice = Math.min(

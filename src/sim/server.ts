@@ -36,7 +36,7 @@ import {
   tokenizeBody,
 } from "./replies.js";
 import { chatWork, checkModel, completionWork, embeddingWork, isErrorInfo, type Work } from "./requests.js";
-import { chatTokenIds, textTokenIds } from "./tokens.js";
+import { chatTokenIds, templateOptions, textTokenIds } from "./tokens.js";
 import type { SimFaults, SimOptions, SimServer, SimStats } from "./types.js";
 
 const CHAT = 1;
@@ -393,7 +393,7 @@ class SimHttpServer {
       return;
     }
     let tokens: number[];
-    if (Array.isArray(body.messages)) tokens = chatTokenIds(body.messages);
+    if (Array.isArray(body.messages)) tokens = chatTokenIds(body.messages, templateOptions(body));
     else if (typeof body.prompt === "string") tokens = textTokenIds(body.prompt);
     else {
       this.error(res, fieldMissing(body.messages === undefined ? "prompt" : "messages"), requestId);

@@ -4,7 +4,7 @@ import { contentText } from "../input/content.js";
 
 /** Tokens the chat template adds around each message (role markers, separators). */
 export const TOKENS_PER_MESSAGE = 4;
-/** Tokens the template adds once (BOS and the assistant generation prompt). */
+/** Tokens the template adds once (BOS and the assistant generation prompt, by default). */
 export const TOKENS_PER_CHAT = 3;
 
 const VOCAB = 32000;
@@ -31,20 +31,53 @@ function messageContent(message: unknown): string {
   return contentText((message as { content?: unknown }).content);
 }
 
-export function chatTokenCount(messages: readonly unknown[]): number {
-  let n = TOKENS_PER_CHAT;
+/**
+ * What a request asks of the chat template, as vLLM passes it on (ChatCompletionRequest and
+ * TokenizeChatRequest: add_generation_prompt, continue_final_message, chat_template_kwargs).
+ */
+export interface TemplateOptions {
+  /** The assistant's generation prompt at the end. @default true */
+  addGenerationPrompt?: boolean;
+  /** Leave the last message open (no end-of-turn), for the model to continue. @default false */
+  continueFinalMessage?: boolean;
+  /** Qwen3-style `enable_thinking: false` writes an empty think block into the prompt. */
+  thinkingOff?: boolean;
+}
+
+/** The template options a request body sets. */
+export function templateOptions(body: Record<string, unknown>): TemplateOptions {
+  const kwargs = body.chat_template_kwargs;
+  return {
+    addGenerationPrompt: body.add_generation_prompt !== false,
+    continueFinalMessage: body.continue_final_message === true,
+    thinkingOff:
+      kwargs !== null &&
+      typeof kwargs === "object" &&
+      (kwargs as { enable_thinking?: unknown }).enable_thinking === false,
+  };
+}
+
+/** The length of chatTokenIds, without building it (the sim's hot path counts every prompt). */
+export function chatTokenCount(messages: readonly unknown[], o: TemplateOptions = {}): number {
+  let n = 1;
   for (const m of messages) n += TOKENS_PER_MESSAGE + textTokenCount(messageContent(m));
+  if (o.continueFinalMessage && messages.length > 0) n -= 2;
+  if (o.addGenerationPrompt !== false && !o.continueFinalMessage) n += o.thinkingOff ? 6 : 2;
   return n;
 }
 
-export function chatTokenIds(messages: readonly unknown[]): number[] {
+export function chatTokenIds(messages: readonly unknown[], o: TemplateOptions = {}): number[] {
   const ids: number[] = [1];
-  for (const m of messages) {
+  messages.forEach((m, i) => {
     ids.push(2, 3);
     for (const id of textTokenIds(messageContent(m))) ids.push(id);
-    ids.push(4, 5);
+    // A continued final message stays open: no end-of-turn after it.
+    if (!(o.continueFinalMessage && i === messages.length - 1)) ids.push(4, 5);
+  });
+  if (o.addGenerationPrompt !== false && !o.continueFinalMessage) {
+    ids.push(2, 6);
+    if (o.thinkingOff) ids.push(7, 8, 9, 10);
   }
-  ids.push(2, 6);
   return ids;
 }
 
