@@ -318,10 +318,12 @@ describe("requests past Modal's 150 s limit", () => {
     const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const transport = new HttpTransport({ base, timeoutMs: 60_000, connections: 4 });
     try {
-      const sent = transport.send({ path: "/v1/chat/completions", body: "{}", requestId: "r-1" });
+      const sent = transport
+        .send({ path: "/v1/chat/completions", body: "{}", requestId: "r-1" })
+        .catch((e: unknown) => e);
       while (gets === 0) await new Promise((r) => setTimeout(r, 10));
       await transport.close(); // what a stopping run does to every engine's transport
-      const err = await sent.catch((e: unknown) => e);
+      const err = await sent;
       expect(err).toBeInstanceOf(TransportFailure);
       expect((err as TransportFailure).kind).toBe("aborted");
     } finally {

@@ -1,7 +1,7 @@
 // Opens an input for streaming: a .jsonl file, a .jsonl.gz file, or "-" (stdin, spooled to a file
 // first by the runner so that it can be read twice: once to validate, once to send).
 import { createReadStream, statSync } from "node:fs";
-import type { Readable } from "node:stream";
+import { PassThrough, Readable } from "node:stream";
 import { createGunzip } from "node:zlib";
 import { VbatchError } from "../errors.js";
 
@@ -20,7 +20,56 @@ export function openInput(path: string): Readable {
   }
   const raw = createReadStream(path, { highWaterMark: 1 << 18 });
   if (!isGzip(path)) return raw;
+  // A truncated or corrupt .gz is bad input (exit 2, naming the file), not an internal error.
+  const out = new PassThrough({ highWaterMark: 1 << 18 });
   const gunzip = createGunzip({ chunkSize: 1 << 18 });
-  raw.on("error", (err) => gunzip.destroy(err));
-  return raw.pipe(gunzip);
+  raw.on("error", (err) => out.destroy(err));
+  gunzip.on("error", (err) => {
+    out.destroy(
+      new VbatchError("invalid_input", `${path} is not a readable gzip file (${err.message})`, {
+        cause: err,
+      }),
+    );
+  });
+  // A reader that stops early (every pending row read) closes `out`: close the file with it.
+  out.on("close", () => {
+    raw.destroy();
+    gunzip.destroy();
+  });
+  raw.pipe(gunzip).pipe(out);
+  return out;
+}
+
+/**
+ * A one-pass reader of the input: a file as openInput, or stdin for "-" (gunzipped when it starts
+ * with gzip's magic bytes). For commands that read their input once (validate, estimate).
+ */
+export function openInputOnce(path: string, stdin: Readable = process.stdin): Readable {
+  return path === "-" ? Readable.from(stdinChunks(stdin)) : openInput(path);
+}
+
+async function* stdinChunks(stdin: Readable): AsyncGenerator<Buffer> {
+  const it = (stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return;
+  const head: Buffer = first.value;
+  async function* all(): AsyncGenerator<Buffer> {
+    yield head;
+    for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
+  }
+  if (!(head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)) {
+    yield* all();
+    return;
+  }
+  try {
+    for await (const chunk of Readable.from(all()).pipe(createGunzip())) yield chunk as Buffer;
+  } catch (err) {
+    throw new VbatchError(
+      "invalid_input",
+      `stdin is not a readable gzip stream (${(err as Error).message})`,
+      {
+        cause: err,
+      },
+    );
+  }
 }

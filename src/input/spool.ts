@@ -5,6 +5,7 @@ import { createWriteStream } from "node:fs";
 import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { createGunzip } from "node:zlib";
+import { VbatchError } from "../errors.js";
 
 /** Spools `source` to `path` (gunzipping if it starts with the gzip magic); returns its sha256. */
 export async function spoolStream(source: Readable, path: string): Promise<string> {
@@ -36,7 +37,23 @@ export async function spoolStream(source: Readable, path: string): Promise<strin
     }
   }
   const out = createWriteStream(path);
-  if (gz) await pipeline(replay(), createGunzip(), hashed, out);
-  else await pipeline(replay(), hashed, out);
+  if (!gz) await pipeline(replay(), hashed, out);
+  else {
+    try {
+      await pipeline(replay(), createGunzip(), hashed, out);
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === "string" && code.startsWith("Z_")) {
+        throw new VbatchError(
+          "invalid_input",
+          `stdin is not a readable gzip stream (${(err as Error).message})`,
+          {
+            cause: err,
+          },
+        );
+      }
+      throw err;
+    }
+  }
   return hash.digest("hex");
 }

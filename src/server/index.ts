@@ -1,8 +1,8 @@
 // `vbatch serve` as a library: the OpenAI Files/Batches and Anthropic Message Batches APIs over
 // self-hosted engines, one process and one SQLite file. Tests and the CLI both call startServer.
 import type { AddressInfo } from "node:net";
-import { VbatchError } from "../errors.js";
 import { acquireLock, lockPathOf, writeOwner } from "../journal/lock.js";
+import { listenError } from "../util/listen-error.js";
 import type { JobContext, ServerContext } from "./context.js";
 import { createApiServer } from "./http/server.js";
 import { BatchScheduler } from "./jobs/scheduler.js";
@@ -69,9 +69,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     ctx.scheduler.recover();
     const server = createApiServer(ctx, apiRoutes());
     await new Promise<void>((resolve, reject) => {
-      server.once("error", (err) =>
-        reject(new VbatchError("io", `cannot listen on ${o.host}:${o.port}: ${err.message}`, { cause: err })),
-      );
+      server.once("error", (err) => reject(listenError(err, o.host, o.port)));
       server.listen(o.port, o.host, () => resolve());
     });
     releases.push(

@@ -1,6 +1,6 @@
 // Writes a result file through a temporary sibling renamed into place only when the whole command
 // succeeded: a refused build or merge never leaves a half-written file under the real name.
-import { closeSync, openSync, renameSync, rmSync, writeSync } from "node:fs";
+import { closeSync, openSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { VbatchError } from "../errors.js";
 
 const FLUSH_BYTES = 1 << 20;
@@ -52,5 +52,22 @@ export class AtomicLineWriter {
     closeSync(this.fd);
     this.fd = null;
     rmSync(this.tmp, { force: true });
+  }
+}
+
+/** Refuses to replace a file that holds something, unless told to (`--force`), as `run` does. */
+export function refuseOverwrite(path: string, force: boolean | undefined, flag = "-o"): void {
+  if (force) return;
+  let size = 0;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return; // absent: nothing to lose
+  }
+  if (size > 0) {
+    throw new VbatchError(
+      "usage",
+      `${flag} ${path} already exists: pass --force to replace it, or choose another file`,
+    );
   }
 }

@@ -13,7 +13,8 @@ export interface CliResult {
 
 export interface CliOptions {
   cwd?: string;
-  input?: string;
+  /** What the child reads on stdin (bytes as they are, for binary input such as gzip). */
+  input?: string | Buffer;
   /** Extra environment variables. */
   env?: NodeJS.ProcessEnv;
   /** Run this program with `args` instead of `node dist/cli/bin.js` (e.g. strace around it). */

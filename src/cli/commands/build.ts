@@ -10,6 +10,7 @@ interface BuildFlags {
   rows: string;
   model: string;
   output: string;
+  force?: boolean;
   system?: string;
   idField?: string;
   endpointKind: EndpointKind;
@@ -36,6 +37,7 @@ export function registerBuildCommand(program: Command): void {
     )
     .option("--max-tokens <n>", "max_tokens of every request", intFlag("--max-tokens"))
     .option("--temperature <t>", "temperature of every request", numberFlag("--temperature", 0))
+    .option("--force", "replace output files that already exist")
     .option("--json", "print the summary as JSON on stdout")
     .action(async (flags: BuildFlags) => {
       const s = await buildRequests({
@@ -43,6 +45,7 @@ export function registerBuildCommand(program: Command): void {
         rows: flags.rows,
         model: flags.model,
         output: flags.output,
+        force: flags.force,
         system: flags.system,
         idField: flags.idField,
         endpointKind: flags.endpointKind,

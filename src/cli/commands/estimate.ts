@@ -68,7 +68,7 @@ export function registerEstimateCommand(program: Command): void {
   program
     .command("estimate")
     .description("count a batch input's tokens and estimate GPU time and cost before running it")
-    .argument("<input>", "input .jsonl or .jsonl.gz file")
+    .argument("<input>", "input .jsonl or .jsonl.gz file, or - for stdin")
     .option("-e, --endpoint <url>", "a live engine: exact prompt tokens from its /tokenize")
     .option("--tokenizer <file>", "a HuggingFace tokenizer.json for approximate counts without an engine")
     .option("-m, --model <id>", "model for rows without body.model (default: the engine's only model)")

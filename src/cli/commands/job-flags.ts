@@ -9,6 +9,7 @@ import { parseModelMap } from "../../run/model-check.js";
 import type { RunOptions } from "../../run/options.js";
 import { parseTags } from "../../run/tags.js";
 import { LOG_LEVELS } from "../logger.js";
+import { type MaxFailed, parseMaxFailed } from "../max-failed.js";
 import { collect, intFlag, numberFlag, oneOf } from "../options.js";
 import { addLaunchFlags, type LaunchFlags } from "./launch-flags.js";
 
@@ -24,6 +25,7 @@ export interface JobFlags extends LaunchFlags {
   engines?: string;
   model?: string;
   modelMap?: string[];
+  maxFailed?: MaxFailed;
   apiKey?: string;
   concurrency?: number;
   maxAttempts: number;
@@ -158,6 +160,11 @@ export function addJobFlags(cmd: Command): Command {
       2,
     )
     .option("--no-coalesce", "send every embedding row as its own request")
+    .option(
+      "--max-failed <n|p%>",
+      "exit 3 when more rows than this (a count, or a percentage of the lines) end in the errors file",
+      parseMaxFailed,
+    )
     .option("--json", "print the summary as JSON on stdout")
     .option("--no-progress", "no progress line on stderr")
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, oneOf("--log-level", LOG_LEVELS))

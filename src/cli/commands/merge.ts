@@ -7,6 +7,7 @@ import { oneOf } from "../options.js";
 
 interface MergeFlags {
   output: string;
+  force?: boolean;
   input?: string;
   order: MergeOrder;
   errorsOut?: string;
@@ -29,11 +30,13 @@ export function registerMergeCommand(program: Command): void {
       "completion",
     )
     .option("--errors-out <file>", "merged failures (default: <output stem>.errors.jsonl beside -o)")
+    .option("--force", "replace output files that already exist")
     .option("--json", "print the report as JSON on stdout")
     .action(async (outputs: string[], flags: MergeFlags) => {
       const r = await mergeOutputs({
         outputs,
         output: flags.output,
+        force: flags.force,
         input: flags.input,
         order: flags.order,
         errorsOut: flags.errorsOut,

@@ -9,7 +9,7 @@ import { resolvePaths } from "../../run/paths.js";
 import { retryFailed } from "../../run/retry.js";
 import { addJobFlags, type JobFlags } from "./job-flags.js";
 import { runJobSession } from "./job-session.js";
-import type { CommandResult } from "./run.js";
+import { type CommandResult, exitCodeOf } from "./run.js";
 
 interface RetryFlags extends JobFlags {
   input?: string;
@@ -60,6 +60,6 @@ export function registerRetryCommand(program: Command, result: CommandResult): v
       );
     }
     process.stderr.write(`vbatch: ${summary.reopened} rows taken from the errors file and sent again\n`);
-    result.exitCode = summary.interrupted ? 130 : 0;
+    result.exitCode = exitCodeOf(summary, flags.maxFailed);
   });
 }

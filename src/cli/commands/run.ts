@@ -1,8 +1,19 @@
 // `vbatch run`: the flags and the session around runBatch. All the work is runBatch's.
 import type { Command } from "commander";
+import type { RunSummary } from "../../run/progress.js";
 import { runJob } from "../../run/run-batch.js";
+import { failedTooMany, type MaxFailed } from "../max-failed.js";
 import { addJobFlags, type JobFlags } from "./job-flags.js";
 import { runJobSession } from "./job-session.js";
+
+/** 130 when interrupted, 3 when more rows failed than --max-failed allows, else 0. */
+export function exitCodeOf(summary: RunSummary, maxFailed: MaxFailed | undefined): number {
+  if (summary.interrupted) return 130;
+  const tooMany = failedTooMany(summary, maxFailed);
+  if (tooMany === null) return 0;
+  process.stderr.write(`vbatch: ${tooMany}\n`);
+  return 3;
+}
 
 /** Set by the command so bin.ts can map the summary to an exit code. */
 export interface CommandResult {
@@ -17,6 +28,6 @@ export function registerRunCommand(program: Command, result: CommandResult): voi
     .requiredOption("-o, --output <file>", "output JSONL for successful rows");
   addJobFlags(cmd).action(async (input: string, flags: JobFlags) => {
     const summary = await runJobSession(input, flags, runJob);
-    result.exitCode = summary.interrupted ? 130 : 0;
+    result.exitCode = exitCodeOf(summary, flags.maxFailed);
   });
 }

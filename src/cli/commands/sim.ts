@@ -4,6 +4,7 @@
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { startSim } from "../../sim/index.js";
 import type { SimErrorFormat, SimOptions, SimServer } from "../../sim/types.js";
+import { listenError } from "../../util/listen-error.js";
 
 interface SimFlags {
   host: string;
@@ -94,7 +95,12 @@ async function run(flags: SimFlags, exitAfter: number | undefined): Promise<void
   };
   log(`INFO:     Started server process [${process.pid}]`);
   log("INFO:     Waiting for application startup.");
-  const server: SimServer = await startSim(toOptions(flags, onExit));
+  let server: SimServer;
+  try {
+    server = await startSim(toOptions(flags, onExit));
+  } catch (err) {
+    throw listenError(err, flags.host, flags.port);
+  }
   log(`INFO:     Starting vLLM API server 0 on ${server.url}`);
   log("INFO:     Application startup complete.");
   log(`INFO:     Uvicorn running on ${server.url} (Press CTRL+C to quit)`);

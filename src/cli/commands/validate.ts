@@ -57,7 +57,7 @@ export function registerValidateCommand(program: Command): void {
   program
     .command("validate")
     .description("check a batch input file without sending it: every problem with its line number")
-    .argument("<input>", "input .jsonl or .jsonl.gz file")
+    .argument("<input>", "input .jsonl or .jsonl.gz file, or - for stdin")
     .option(
       "--max-model-len <n>",
       "flag rows whose prompt + max_tokens exceed this context",

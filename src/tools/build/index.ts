@@ -2,11 +2,11 @@
 // Rows stream through; custom_ids are checked for duplicates in a scratch SQLite file, so memory
 // stays flat; every problem names the data file, row and line, and nothing is written unless all
 // rows are good.
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { VbatchError } from "../../errors.js";
 import { MAX_CUSTOM_ID_LENGTH } from "../../input/row.js";
-import { AtomicLineWriter } from "../line-writer.js";
+import { AtomicLineWriter, refuseOverwrite } from "../line-writer.js";
 import { ProblemList, problemsError } from "../problems.js";
 import { ScratchDb } from "../scratch-db.js";
 import { type DataFormat, type DataRow, dataFormat, readDataRows } from "./records.js";
@@ -32,6 +32,8 @@ export interface BuildOptions {
   temperature?: number | undefined;
   /** Where the scratch database goes. @default os.tmpdir() */
   scratchDir?: string | undefined;
+  /** Replace an output file that already holds something. @default false */
+  force?: boolean | undefined;
 }
 
 export interface BuildSummary {
@@ -92,6 +94,9 @@ export async function buildRequests(o: BuildOptions): Promise<BuildSummary> {
   const template = parseTemplate(readText(o.template, "--template"), o.template);
   const system: Template | undefined =
     o.system === undefined ? undefined : parseTemplate(readText(o.system, "--system"), o.system);
+  if (!existsSync(o.rows)) throw new VbatchError("usage", `--rows ${o.rows}: no such file`);
+  // Last of the checks: a mistake in the inputs is reported first, whatever the output holds.
+  refuseOverwrite(o.output, o.force);
   const params: RequestParams = { kind, model: o.model, maxTokens: o.maxTokens, temperature: o.temperature };
   const problems = new ProblemList();
   const scratch = o.idField === undefined ? undefined : new ScratchDb(o.scratchDir);

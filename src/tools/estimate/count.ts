@@ -4,7 +4,7 @@
 import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
 import { readLineBatches } from "../../input/lines.js";
-import { openInput } from "../../input/open.js";
+import { openInputOnce } from "../../input/open.js";
 import { type BatchRow, parseLine } from "../../input/row.js";
 import { mapLimit } from "../map-limit.js";
 import type { ModelTargets } from "../model-target.js";
@@ -64,7 +64,7 @@ export async function countInput(o: CountPassOptions): Promise<TokenTotals> {
   const probeOut: WriteStream | undefined = o.probe ? createWriteStream(o.probe.file) : undefined;
   let probeLeft = o.probe?.rows ?? 0;
   try {
-    for await (const batch of readLineBatches(openInput(o.input))) {
+    for await (const batch of readLineBatches(openInputOnce(o.input))) {
       const found: { line: number; message: string }[] = [];
       const rows: { row: BatchRow; line: number; prompt: Prompt }[] = [];
       for (const l of batch) {

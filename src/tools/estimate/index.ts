@@ -141,7 +141,7 @@ export async function estimateJob(o: EstimateOptions): Promise<EstimateReport> {
       gpu = { hours, pricePerHour: price, cost: price === null ? null : hours * price };
     }
     return {
-      input: resolve(o.input),
+      input: o.input === "-" ? "stdin" : resolve(o.input),
       rows: totals.rows,
       byUrl: totals.byUrl,
       method: counter.method,

@@ -1,7 +1,7 @@
 // mergeOutputs(): shard outputs (and the errors files beside them) become one output and one
 // errors file, after checking that every custom_id appears exactly once and, given the input,
 // that every input row has its result and nothing else does. Writes nothing unless all is well.
-import { closeSync, existsSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { VbatchError } from "../../errors.js";
 import { readLineBatches } from "../../input/lines.js";
@@ -10,7 +10,7 @@ import { isPlainObject } from "../../input/row.js";
 import { describeOwner } from "../../journal/lock.js";
 import { jobIsRunning, readOwner } from "../../run/job-lock.js";
 import { stem } from "../../run/paths.js";
-import { AtomicLineWriter } from "../line-writer.js";
+import { AtomicLineWriter, refuseOverwrite } from "../line-writer.js";
 import { classify, readSourceLines } from "./source.js";
 import { MergeStore, type StoredLine } from "./store.js";
 import { MergeProblems } from "./verify.js";
@@ -30,6 +30,8 @@ export interface MergeOptions {
   errorsOut?: string | undefined;
   /** Where the scratch database goes. @default os.tmpdir() */
   scratchDir?: string | undefined;
+  /** Replace merged files that already hold something. @default false */
+  force?: boolean | undefined;
 }
 
 export interface MergeReport {
@@ -142,6 +144,8 @@ export async function mergeOutputs(o: MergeOptions): Promise<MergeReport> {
   const sources = sourcesOf(o.outputs);
   checkOptions(o, order, sources, errorsOut);
   checkNotRunning(o.outputs);
+  refuseOverwrite(o.output, o.force);
+  refuseOverwrite(errorsOut, o.force, "--errors-out");
   const problems = new MergeProblems();
   const store = new MergeStore(o.scratchDir);
   const writers: AtomicLineWriter[] = [];
@@ -220,7 +224,12 @@ export async function mergeOutputs(o: MergeOptions): Promise<MergeReport> {
       for (const p of sources) fds.push(openSync(p, "r"));
       for (const l of store.inInputOrder()) (l.failed ? err : out).write(`${readBack(l, fds)}\n`);
     }
-    for (const w of writers) w.commit();
+    out.commit();
+    // No failures, no errors file, as after a run (a stale one from an earlier merge goes too).
+    if (err.lines === 0) {
+      err.abort();
+      rmSync(errorsOut, { force: true });
+    } else err.commit();
     return report;
   } finally {
     for (const w of writers) w.abort();

@@ -4,7 +4,7 @@
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { readLineBatches } from "../../input/lines.js";
-import { openInput } from "../../input/open.js";
+import { openInputOnce } from "../../input/open.js";
 import { parseLine } from "../../input/row.js";
 import { ProblemList } from "../problems.js";
 import { promptOf } from "../prompt.js";
@@ -13,7 +13,7 @@ import { type CheckedRow, type ContextOptions, type ContextReport, contextChecke
 import { addRow, emptyStats, type InputStats } from "./stats.js";
 
 export interface ValidateOptions extends ContextOptions {
-  /** Input .jsonl or .jsonl.gz. */
+  /** Input .jsonl or .jsonl.gz, or "-" for stdin. */
   input: string;
   /** Context length to check rows against (overrides the engine's). */
   maxModelLen?: number | undefined;
@@ -56,7 +56,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
     const insertId = db.prepare<[string, number]>("INSERT OR IGNORE INTO ids VALUES (?, ?)");
     const firstLine = db.prepare<[string], { line: number }>("SELECT line FROM ids WHERE custom_id = ?");
     const insertPrompt = db.prepare<[Buffer]>("INSERT OR IGNORE INTO prompts VALUES (?)");
-    for await (const batch of readLineBatches(openInput(o.input))) {
+    for await (const batch of readLineBatches(openInputOnce(o.input))) {
       const found: { line: number; message: string }[] = [];
       const valid: CheckedRow[] = [];
       db.transaction(() => {
@@ -92,7 +92,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
   }
   if (lines === 0) problems.add("no request lines (empty file)");
   return {
-    input: resolve(o.input),
+    input: o.input === "-" ? "stdin" : resolve(o.input),
     lines,
     rows,
     ...stats,
