@@ -9,6 +9,7 @@ import { findModalWebUrl } from "../src/launch/index.js";
 import { fatalLine, fatalReason } from "../src/launch/log-lines.js";
 import { modalPython } from "../src/launch/modal-lookup.js";
 import { parseVllmLoad } from "../src/schedule/prometheus.js";
+import { startSim } from "../src/sim/index.js";
 import { tempDir } from "./helpers/files.js";
 import { transcript } from "./helpers/stand-ins.js";
 
@@ -21,6 +22,28 @@ describe("transcripts", () => {
     for (const f of files) {
       const first = readFileSync(join(TRANSCRIPTS, f), "utf8").split("\n")[0] ?? "";
       expect(first, f).toMatch(/^# source: (https:\/\/\S+|[\w.-]+\/[\w.-]+@[0-9a-f]{40} \S+)/);
+    }
+  });
+});
+
+describe("vLLM's error bodies", () => {
+  it("the simulator answers an unknown model with vLLM's own body, in both shapes", async () => {
+    for (const [name, format, model] of [
+      ["vllm-error-404", "new", "gpt-4o"],
+      ["vllm-error-404-old", "old", "Qwen1.5-14B-Chat-GPTQ-Int8"],
+    ] as const) {
+      const s = await startSim({ errorFormat: format, prefillMs: 0, stepMs: 0 });
+      try {
+        const res = await fetch(`${s.url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+        });
+        expect(res.status).toBe(404);
+        expect(await res.text()).toBe(transcript(name).trimEnd());
+      } finally {
+        await s.close();
+      }
     }
   });
 });

@@ -12,11 +12,12 @@ export interface ErrorInfo {
 
 export function errorBody(format: SimErrorFormat, info: ErrorInfo): string {
   if (format === "old") {
+    // Older servers never set param (test/fixtures/transcripts/vllm-error-404-old.txt).
     return JSON.stringify({
       object: "error",
       message: info.message,
       type: info.type,
-      param: info.param,
+      param: null,
       code: info.code,
     });
   }
