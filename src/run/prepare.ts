@@ -118,6 +118,7 @@ export async function prepareJob(
     }
     // New job, or an earlier validation pass that did not finish: (re)ingest from scratch.
     journal.reset();
+    log?.info({ input: paths.input === "-" ? "stdin" : paths.input }, "validating the input");
     const result = await ingestInput(inputFile, journal, opts.shard, opts.dedupe ?? "auto", opts.onIngest);
     const display = paths.input === "-" ? "stdin" : paths.input;
     if (result.rows === 0 && result.invalid === 0 && !opts.shard) {
