@@ -1,9 +1,12 @@
-// Where a terminal job's engines come from: --endpoint/--endpoints-file, engines started for this
-// job (--launch sim|process|docker|modal), or a group started earlier with `vbatch up`
-// (--engines <name>). Each source registers how to release what it started.
+// Where a terminal job's engines come from: --endpoint/--endpoints-file, the addresses of a DNS
+// name watched while the job runs (--endpoints-dns), engines started for this job (--launch
+// sim|process|docker|modal), or a group started earlier with `vbatch up` (--engines <name>).
+// Each source registers how to release what it started.
 import type { Logger } from "pino";
 import { VbatchError } from "../../errors.js";
 import { type Launch, launchEngines, readEngines } from "../../launch/index.js";
+import { parseDnsTarget } from "../../run/dns-names.js";
+import { DnsEngineSource } from "../../run/dns-source.js";
 import type { EngineHint, EngineSource } from "../../run/options.js";
 import { startSim } from "../../sim/index.js";
 import { type JobFlags, readEndpointsFile } from "./job-flags.js";
@@ -34,6 +37,19 @@ export async function jobEngines(flags: JobFlags, logger: Logger, signal: AbortS
       endpoints.push(e.url);
       hints[e.url] = hintOf(e);
     }
+  }
+  if (flags.endpointsDns !== undefined) {
+    const target = parseDnsTarget(flags.endpointsDns);
+    if (flags.launch) {
+      throw new VbatchError(
+        "usage",
+        `--endpoints-dns and --launch ${flags.launch} do not go together: use one source of changing engines`,
+      );
+    }
+    const dns = new DnsEngineSource({ target, logger });
+    process.stderr.write(`vbatch: resolving --endpoints-dns ${target.name}:${target.port}\n`);
+    endpoints.push(...(await dns.start({ waitMs: flags.engineWait * 1000, signal })));
+    return { endpoints, hints, source: dns, release: async () => dns.stop() };
   }
   if (flags.launch === "sim") {
     const sim = await startSim({ model: flags.model ?? "sim-model" });
@@ -71,7 +87,7 @@ export async function jobEngines(flags: JobFlags, logger: Logger, signal: AbortS
   if (endpoints.length === 0) {
     throw new VbatchError(
       "usage",
-      "no engine: pass --endpoint <url> (repeatable), --engines <name> (from vbatch up), or --launch sim|process|docker|modal",
+      "no engine: pass --endpoint <url> (repeatable), --endpoints-dns <name>, --engines <name> (from vbatch up), or --launch sim|process|docker|modal",
     );
   }
   return { endpoints, hints, release: async () => {} };

@@ -7,6 +7,7 @@ import { VbatchError } from "../../errors.js";
 import type { LaunchKind } from "../../launch/index.js";
 import { parseModelMap } from "../../run/model-check.js";
 import type { RunOptions } from "../../run/options.js";
+import { type Shard, shardFromEnv } from "../../run/shard-env.js";
 import { parseTags } from "../../run/tags.js";
 import { LOG_LEVELS } from "../logger.js";
 import { type MaxFailed, parseMaxFailed } from "../max-failed.js";
@@ -19,8 +20,11 @@ export interface JobFlags extends LaunchFlags {
   journal?: string;
   endpoint?: string[];
   endpointsFile?: string;
+  endpointsDns?: string;
   engineWait: number;
-  shard?: { index: number; count: number };
+  /** "auto" until the preAction hook reads the scheduler's environment (see shardFromEnv). */
+  shard?: Shard | "auto";
+  shards?: number;
   launch?: "sim" | LaunchKind;
   engines?: string;
   model?: string;
@@ -69,15 +73,32 @@ export function readEndpointsFile(path: string): string[] {
   return urls;
 }
 
-export function parseShard(value: string): { index: number; count: number } {
+export function parseShard(value: string): Shard | "auto" {
+  if (value.trim() === "auto") return "auto";
   const m = /^(\d+)\/(\d+)$/.exec(value.trim());
   const index = Number(m?.[1]);
   const count = Number(m?.[2]);
   if (!m || count < 1 || index >= count) {
-    throw new InvalidArgumentError("--shard takes i/N with 0 <= i < N, e.g. 0/4");
+    throw new InvalidArgumentError("--shard takes i/N with 0 <= i < N, e.g. 0/4, or auto");
   }
   return { index, count };
 }
+
+/**
+ * --shard as the job uses it: i/N as given, or for "auto" the shard the scheduler's environment
+ * gives (a Kubernetes Indexed Job, a Slurm array). --shards only goes with auto.
+ */
+export function resolveShard(
+  flags: Pick<JobFlags, "shard" | "shards">,
+  env: NodeJS.ProcessEnv = process.env,
+): (Shard & { from?: string }) | undefined {
+  if (flags.shards !== undefined && flags.shard !== "auto") {
+    throw new VbatchError("usage", "--shards N goes with --shard auto (with --shard i/N the count is N)");
+  }
+  return flags.shard === "auto" ? shardFromEnv(env, flags.shards) : flags.shard;
+}
+
+const withoutFrom = ({ index, count }: Shard): Shard => ({ index, count });
 
 /** Adds the shared flags (everything but the input and -o) to a command. */
 export function addJobFlags(cmd: Command): Command {
@@ -86,6 +107,10 @@ export function addJobFlags(cmd: Command): Command {
     .option("--journal <file>", "checkpoint journal (default: <output>.vbatch.db beside it)")
     .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collect)
     .option("--endpoints-file <file>", "engine URLs, one a line (# comments allowed)")
+    .option(
+      "--endpoints-dns <name[:port]>",
+      "every address the name resolves to is an engine (a Kubernetes headless Service), re-resolved as pods come and go; port 8000 by default",
+    )
     .option(
       "--engine-wait <sec>",
       "when every engine is down, wait this long for one to come back before exit 1",
@@ -122,7 +147,16 @@ export function addJobFlags(cmd: Command): Command {
       "at most this many requests per second across engines",
       numberFlag("--max-rps", 0.001),
     )
-    .option("--shard <i/N>", "process only shard i of N (rows split by a hash of custom_id)", parseShard)
+    .option(
+      "--shard <i/N|auto>",
+      "process only shard i of N (rows split by a hash of custom_id); auto: from a Kubernetes Indexed Job or Slurm array",
+      parseShard,
+    )
+    .option(
+      "--shards <n>",
+      "with --shard auto: the number of shards (a Kubernetes Job's completions)",
+      intFlag("--shards"),
+    )
     .option("--skip-invalid", "send the valid rows and write invalid lines to the errors file")
     .option("--restart", "discard an earlier run's journal and outputs and start over")
     .option(
@@ -168,7 +202,16 @@ export function addJobFlags(cmd: Command): Command {
     .option("--json", "print the summary as JSON on stdout")
     .option("--no-progress", "no progress line on stderr")
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, oneOf("--log-level", LOG_LEVELS))
-    .option("--log-file <file>", "write JSON logs here instead of stderr");
+    .option("--log-file <file>", "write JSON logs here instead of stderr")
+    .hook("preAction", (_cmd, action) => {
+      // Read the scheduler's environment once, before the job starts, and say what it gave.
+      const flags = action.opts<JobFlags>();
+      const shard = resolveShard(flags);
+      if (flags.shard === "auto" && shard) {
+        action.setOptionValue("shard", withoutFrom(shard));
+        process.stderr.write(`vbatch: --shard auto: shard ${shard.index}/${shard.count} (${shard.from})\n`);
+      }
+    });
 }
 
 /** Maps the shared flags onto RunOptions (engines, signal and callbacks are the session's). */
@@ -184,7 +227,8 @@ export function jobOptions(input: string, flags: JobFlags): Omit<RunOptions, "en
     concurrency: flags.concurrency,
     maxAttempts: flags.maxAttempts,
     engineWaitMs: flags.engineWait * 1000,
-    shard: flags.shard,
+    // The preAction hook has replaced "auto" already; a caller that skipped it reads the env here.
+    shard: flags.shard === "auto" ? withoutFrom(shardFromEnv(process.env, flags.shards)) : flags.shard,
     requestTimeoutMs: flags.requestTimeout * 1000,
     maxRequestsPerSecond: flags.maxRps,
     skipInvalid: flags.skipInvalid ?? false,
