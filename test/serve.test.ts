@@ -368,6 +368,66 @@ describe("vbatch serve: OpenAI Files and Batches through the openai SDK", () => 
   });
 });
 
+describe("vbatch serve: expiry settings as OpenAI documents them", () => {
+  it("expires_after on files and output_expires_after on batches: anchor created_at, 1 hour to 30 days", async () => {
+    const { server } = await serve();
+    const client = openai(server.url);
+    const upload = (seconds: number, anchor = "created_at") =>
+      client.files.create({
+        file: createReadStream(inputFile(chatRows(2))),
+        purpose: "batch",
+        expires_after: { anchor: anchor as "created_at", seconds },
+      });
+    for (const bad of [3599, 2_592_001]) {
+      await expect(upload(bad)).rejects.toMatchObject({ status: 400, param: "expires_after.seconds" });
+    }
+    await expect(upload(3600, "now")).rejects.toMatchObject({ status: 400, param: "expires_after.anchor" });
+    const file = await upload(3600);
+    expect(file.expires_at).toBe(file.created_at + 3600);
+    const create = (seconds: number) =>
+      client.batches.create({
+        input_file_id: file.id,
+        endpoint: "/v1/chat/completions",
+        completion_window: "24h",
+        output_expires_after: { anchor: "created_at", seconds },
+      });
+    await expect(create(60)).rejects.toMatchObject({ status: 400, param: "output_expires_after.seconds" });
+    const batch = await create(7200);
+    const done = await finished(client, batch.id);
+    expect(done.status).toBe("completed");
+    const out = await client.files.retrieve(done.output_file_id as string);
+    expect(out.expires_at).toBe(out.created_at + 7200);
+  });
+});
+
+describe("vbatch serve: the Responses API as a batch endpoint", () => {
+  it("runs a /v1/responses batch, as OpenAI's Batch API accepts it", async () => {
+    const { server } = await serve();
+    const client = openai(server.url);
+    const rows = Array.from({ length: 3 }, (_, i) => ({
+      custom_id: `resp-${i}`,
+      method: "POST",
+      url: "/v1/responses",
+      body: { model: "gpt-4o-mini", input: `question ${i}` },
+    }));
+    const file = await client.files.create({ file: createReadStream(inputFile(rows)), purpose: "batch" });
+    const batch = await client.batches.create({
+      input_file_id: file.id,
+      endpoint: "/v1/responses",
+      completion_window: "24h",
+    });
+    const done = await finished(client, batch.id);
+    expect(done).toMatchObject({
+      status: "completed",
+      request_counts: { total: 3, completed: 3, failed: 0 },
+    });
+    const text = await (await client.files.content(done.output_file_id as string)).text();
+    const lines = parseJsonl(text);
+    expect(lines.map((l) => l.response.body.object)).toEqual(["response", "response", "response"]);
+    expect(done.usage?.output_tokens).toBeGreaterThan(0);
+  });
+});
+
 describe("vbatch serve: engines that are not up yet", () => {
   it("keeps a batch validating until an engine answers, then runs it", async () => {
     const port = await new Promise<number>((resolve) => {
@@ -493,10 +553,19 @@ describe("vbatch serve: Anthropic Message Batches through @anthropic-ai/sdk", ()
     const { server } = await serve({ engine });
     const client = anthropic(server.url);
     const batch = await client.messages.batches.create({ requests: requests(300) });
-    await until(
+    const running = await until(
       () => client.messages.batches.retrieve(batch.id),
-      (b) => b.request_counts.succeeded > 0,
+      () => engine.stats().completed > 0,
     );
+    // As the API defines them: every request counts as processing until the batch has ended.
+    expect(running.processing_status).toBe("in_progress");
+    expect(running.request_counts).toEqual({
+      processing: 300,
+      succeeded: 0,
+      errored: 0,
+      canceled: 0,
+      expired: 0,
+    });
     const canceling = await client.messages.batches.cancel(batch.id);
     expect(["canceling", "ended"]).toContain(canceling.processing_status);
     expect(canceling.cancel_initiated_at).not.toBeNull();

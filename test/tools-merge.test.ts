@@ -177,7 +177,7 @@ describe("mergeOutputs", () => {
     const input = writeJsonl(p("in.jsonl"), [chatRow(0)]);
     await expect(mergeOutputs({ outputs: [input], output: p("x.jsonl") })).rejects.toMatchObject({
       details: [
-        `${input} line 1: not a batch output line (it has neither response nor error; is it an input file?)`,
+        `${input} line 1: not a batch output line (no response, result, modelOutput or error; is it an input file?)`,
         "Nothing was written.",
       ],
     });

@@ -161,19 +161,21 @@ function toolChoice(v: unknown, body: Obj): void {
   if (v.disable_parallel_tool_use === true) body.parallel_tool_calls = false;
 }
 
-/** The chat completion body for one Anthropic request's params. */
-export function anthropicToChat(params: unknown): Obj {
+/**
+ * The chat completion body for one Anthropic request's params. `modelOptional`: Claude on Bedrock
+ * names no model in the body (the batch job names it), so the default model fills in.
+ */
+export function anthropicToChat(params: unknown, o: { modelOptional?: boolean } = {}): Obj {
   if (!isPlainObject(params)) throw new TranslateError("params", "must be an object");
   if (params.stream === true) throw new TranslateError("stream", "is not supported in a batch");
   const maxTokens = params.max_tokens;
   if (typeof maxTokens !== "number" || !Number.isInteger(maxTokens) || maxTokens < 1) {
     throw new TranslateError("max_tokens", "must be a positive integer");
   }
-  const body: Obj = {
-    model: str(params.model, "model"),
-    messages: [...system(params.system), ...messages(params.messages)],
-    max_tokens: maxTokens,
-  };
+  const body: Obj = {};
+  if (!(o.modelOptional && params.model === undefined)) body.model = str(params.model, "model");
+  body.messages = [...system(params.system), ...messages(params.messages)];
+  body.max_tokens = maxTokens;
   for (const k of ["temperature", "top_p", "top_k"] as const) {
     if (params[k] === undefined) continue;
     if (typeof params[k] !== "number") throw new TranslateError(k, "must be a number");

@@ -23,7 +23,17 @@ function lastInt(text: string, key: string): number {
   return digits > 0 ? n : 0;
 }
 
+/**
+ * The usage of an answer: prompt_tokens/completion_tokens (chat, completions, embeddings, score,
+ * rerank), or input_tokens/output_tokens (the Responses API).
+ */
 export function extractUsage(body: string): Usage {
+  if (body.lastIndexOf('"prompt_tokens"') === -1 && body.lastIndexOf('"input_tokens"') !== -1) {
+    return {
+      promptTokens: lastInt(body, '"input_tokens":'),
+      completionTokens: lastInt(body, '"output_tokens":'),
+    };
+  }
   return {
     promptTokens: lastInt(body, '"prompt_tokens":'),
     completionTokens: lastInt(body, '"completion_tokens":'),

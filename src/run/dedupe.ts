@@ -2,12 +2,13 @@
 // by every row that asked. Only where the answer is deterministic by default: sampling at a
 // temperature above zero is often repeated on purpose, to get different answers.
 import { createHash } from "node:crypto";
+import { isDeterministicUrl } from "../input/urls.js";
 
 export type DedupeMode = "on" | "off" | "auto";
 
-/** True when the same request always gets the same answer (embeddings, temperature 0, a seed). */
+/** True when the same request always gets the same answer (embeddings, scores, temperature 0, a seed). */
 export function isDeterministic(url: string, body: Record<string, unknown>): boolean {
-  return url === "/v1/embeddings" || body.temperature === 0 || typeof body.seed === "number";
+  return isDeterministicUrl(url) || body.temperature === 0 || typeof body.seed === "number";
 }
 
 /** The identity of a request for dedupe (its url and body text), or null when it is not deduplicated. */

@@ -3,6 +3,7 @@
 // collects every problem with its line number.
 import { createHash } from "node:crypto";
 import { VbatchError } from "../errors.js";
+import { formatNamed } from "../formats/index.js";
 import { lineFingerprint } from "../input/fingerprint.js";
 import { readLineBatches } from "../input/lines.js";
 import { openInput } from "../input/open.js";
@@ -57,6 +58,8 @@ export async function ingestInput(
   shard?: Shard,
   dedupe: DedupeMode = "off",
   onProgress?: (p: IngestProgress) => void,
+  /** Reads every line as this format; without it the first valid line decides. */
+  format?: RowFormat,
 ): Promise<IngestResult> {
   // Rows belong to the shard their custom_id hashes to; a line with no usable id, by its number.
   const mine = (customId: string | undefined, lineNo: number) =>
@@ -70,7 +73,7 @@ export async function ingestInput(
     invalid: 0,
     rowsWithoutModel: 0,
     guidedRows: 0,
-    format: null,
+    format: format ?? null,
     problems: [],
     models: new Map(),
   };
@@ -87,23 +90,29 @@ export async function ingestInput(
     const valid: { line: number; customId: string; dkey: string | null; fp: number }[] = [];
     const invalid: InvalidLine[] = [];
     for (const line of batch) {
-      let parsed = parseLine(line);
+      let parsed = parseLine(line, format);
       if (!mine(parsed.ok ? parsed.row.customId : parsed.customId, line.lineNo)) continue;
       if (parsed.ok) {
         result.format ??= parsed.row.format;
         if (parsed.row.format !== result.format) {
+          const was = formatNamed(result.format).label;
           parsed = {
             ok: false,
             customId: parsed.row.customId,
-            message: `an ${parsed.row.format === "anthropic" ? "Anthropic" : "OpenAI"} request in a file of ${result.format === "anthropic" ? "Anthropic" : "OpenAI"} requests (one format a file)`,
+            message: `${articled(formatNamed(parsed.row.format).label)} request in a file of ${was} requests (one format a file; --format ${result.format} reads every line as ${was})`,
           };
         }
       }
       if (parsed.ok) {
+        // A row whose result repeats its input (Bedrock) is never answered by another row's request.
+        const dkey =
+          parsed.row.shape?.echo === undefined
+            ? dedupeKey(dedupe, parsed.row.url, parsed.row.body, parsed.row.bodyText)
+            : null;
         valid.push({
           line: line.lineNo,
           customId: parsed.row.customId,
-          dkey: dedupeKey(dedupe, parsed.row.url, parsed.row.body, parsed.row.bodyText),
+          dkey,
           fp: lineFingerprint(line.raw),
         });
         const model = parsed.row.body.model;
@@ -138,6 +147,10 @@ export async function ingestInput(
   result.sha256 = hash.digest("hex");
   onProgress?.(read);
   return result;
+}
+
+function articled(label: string): string {
+  return /^[AEIOU]/.test(label) ? `an ${label}` : `a ${label}`;
 }
 
 /** The error for an input with problems, listing the first ones with their line numbers. */

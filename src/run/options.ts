@@ -1,6 +1,7 @@
 // Everything `runBatch` takes, documented where it is declared. The CLI maps flags onto this
 // type one to one; tests and `vbatch serve` call runBatch with it directly.
 import type { Logger } from "pino";
+import type { FormatName } from "../formats/types.js";
 import type { FileOps } from "../io/file-ops.js";
 import type { TransportKind } from "../route/engine.js";
 import type { DedupeMode } from "./dedupe.js";
@@ -74,6 +75,12 @@ export interface RunOptions {
    * starts; a resumed job keeps its first choice. @default "auto"
    */
   dedupe?: DedupeMode;
+  /**
+   * The batch file's format: OpenAI (custom_id, url, body), Anthropic (custom_id, params), Gemini
+   * (key, request) or Bedrock (recordId, modelInput). Output lines are in the same family's
+   * shape. @default the first valid line's (every line must share it)
+   */
+  format?: FormatName | undefined;
   /** Job metadata: kept in the journal, the summary and every request id. */
   tags?: Record<string, string> | undefined;
   /** vLLM `priority` for rows that set none (lower runs first; needs --scheduling-policy priority). */

@@ -4,6 +4,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, rmSync, statSync } from "node:fs";
 import type { Logger } from "pino";
 import { VbatchError } from "../errors.js";
+import type { FormatName } from "../formats/types.js";
 import { fingerprintFile } from "../input/fingerprint.js";
 import { spoolStream } from "../input/spool.js";
 import type { FileOps } from "../io/file-ops.js";
@@ -55,6 +56,8 @@ export async function prepareJob(
     fileOps?: FileOps | undefined;
     /** How far the validation pass has read. */
     onIngest?: ((p: IngestProgress) => void) | undefined;
+    /** Read every line as this format (--format). */
+    format?: FormatName | undefined;
   },
   log?: Logger,
 ): Promise<PreparedJob> {
@@ -97,6 +100,13 @@ export async function prepareJob(
           `this job's journal ${paths.journal} was made for shard "${journal.getMeta("shard") || "none"}", not "${shardSpec || "none"}": use the same --shard, another -o, or --restart`,
         );
       }
+      const readAs = journal.getMeta("format") ?? "openai";
+      if (opts.format && opts.format !== readAs) {
+        throw new VbatchError(
+          "usage",
+          `this job's journal ${paths.journal} read its input as ${readAs}, not ${opts.format}: drop --format, or pass --restart to start over`,
+        );
+      }
       const sha = knownSha ?? (await fingerprintFile(inputFile));
       const was = journal.getMeta("input_sha256");
       if (sha !== was) {
@@ -119,7 +129,14 @@ export async function prepareJob(
     // New job, or an earlier validation pass that did not finish: (re)ingest from scratch.
     journal.reset();
     log?.info({ input: paths.input === "-" ? "stdin" : paths.input }, "validating the input");
-    const result = await ingestInput(inputFile, journal, opts.shard, opts.dedupe ?? "auto", opts.onIngest);
+    const result = await ingestInput(
+      inputFile,
+      journal,
+      opts.shard,
+      opts.dedupe ?? "auto",
+      opts.onIngest,
+      opts.format,
+    );
     const display = paths.input === "-" ? "stdin" : paths.input;
     if (result.rows === 0 && result.invalid === 0 && !opts.shard) {
       throw new VbatchError("invalid_input", `${display} has no request lines (empty file)`);

@@ -3,9 +3,10 @@
 // (dedupe), the counters, and the line handed to the sink for the next commit.
 import type { TransportFailure, WireResponse } from "../client/wire.js";
 import { TransportFailure as Failure } from "../client/wire.js";
+import { shapeLine } from "../formats/index.js";
+import type { OutputShape } from "../formats/types.js";
 import type { LineSet } from "../journal/bitset.js";
 import { RowState } from "../journal/schema.js";
-import { toAnthropicLine } from "../output/anthropic.js";
 import { lineId, rejectedResponseLine } from "../output/format.js";
 import type { ResultSink } from "../output/sink.js";
 import type { Engine } from "../route/engine.js";
@@ -88,7 +89,7 @@ export class Recorder {
       this.counters.promptTokens += final.promptTokens;
       this.counters.completionTokens += final.completionTokens;
     }
-    full = this.add(task.line, task.anthropic, final, final.promptTokens, final.completionTokens) || full;
+    full = this.add(task.line, task.shape, final, final.promptTokens, final.completionTokens) || full;
     return full ? "full" : "ok";
   }
 
@@ -115,19 +116,19 @@ export class Recorder {
       if (outcome.toErrors) this.counters.failed++;
       else this.counters.succeeded++;
       // The engine did this work once, for the row that was sent.
-      full = this.add(f.line, leader.anthropic, outcome, 0, 0) || full;
+      full = this.add(f.line, leader.shape, outcome, 0, 0) || full;
     }
     return full;
   }
 
   private add(
     line: number,
-    anthropic: boolean | undefined,
+    shape: OutputShape | undefined,
     o: Final,
     prompt: number,
     completion: number,
   ): boolean {
-    return this.o.sink.add(anthropic ? toAnthropicLine(o.line) : o.line, o.toErrors, {
+    return this.o.sink.add(shape ? shapeLine(o.line, shape.format, shape) : o.line, o.toErrors, {
       line,
       state: o.state,
       status: o.status,

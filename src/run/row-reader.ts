@@ -3,6 +3,7 @@
 // line that changed, vanished, or a file that ends early stops the job with input_changed:
 // nothing answered so far is lost, and nothing is sent for text that was never validated.
 import { VbatchError } from "../errors.js";
+import type { FormatName } from "../formats/types.js";
 import { lineFingerprint } from "../input/fingerprint.js";
 import { readLineBatches } from "../input/lines.js";
 import { openInput } from "../input/open.js";
@@ -28,6 +29,8 @@ export interface RowReaderOptions {
   coalesce: boolean;
   /** Note each row's requested JSON schema (for --validate-json). */
   schemas: boolean;
+  /** The job's format, as its validation found it. */
+  format?: FormatName | undefined;
 }
 
 const PAGE = 4096;
@@ -79,7 +82,7 @@ export async function* readSendJobs(o: RowReaderOptions): AsyncGenerator<SendJob
       if (want.fp !== null && lineFingerprint(line.raw) !== want.fp) {
         throw changed(o, `line ${line.lineNo} is not the line that was validated`);
       }
-      const parsed = parseLine(line);
+      const parsed = parseLine(line, o.format);
       if (!parsed.ok) throw changed(o, `line ${line.lineNo} no longer validates (${parsed.message})`);
       const { row } = parsed;
       const task: RowTask = {
@@ -90,7 +93,7 @@ export async function* readSendJobs(o: RowReaderOptions): AsyncGenerator<SendJob
         body: bodyWithDefaults(row, { model: o.defaultModel, priority: o.priority, modelMap: o.modelMap }),
         attempts: 0,
       };
-      if (row.format === "anthropic") task.anthropic = true;
+      if (row.format !== "openai") task.shape = row.shape ?? { format: row.format };
       if (o.schemas) {
         const schema = requestedSchema(row.body);
         if (schema !== null) task.schema = schema;

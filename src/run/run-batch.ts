@@ -5,10 +5,10 @@ import { existsSync, statSync } from "node:fs";
 import { dirname } from "node:path";
 import { normalizeEndpoint } from "../client/endpoint.js";
 import { VbatchError } from "../errors.js";
+import { type FormatName, shapeLine } from "../formats/index.js";
 import { isGzip } from "../input/open.js";
 import type { FileLock } from "../journal/lock.js";
 import { RowState } from "../journal/schema.js";
-import { toAnthropicLine } from "../output/anthropic.js";
 import { errorLine, lineId } from "../output/format.js";
 import { ResultSink } from "../output/sink.js";
 import type { Engine } from "../route/engine.js";
@@ -158,6 +158,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
         dedupe: options.dedupe,
         fileOps: options.fileOps,
         onIngest: (p) => progress.onIngest(p),
+        format: options.format,
       },
       log,
     );
@@ -176,8 +177,8 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
       ops: options.fileOps,
     });
     releases.push(() => (sink.failed ? sink.abandon() : sink.close()));
-    const anthropic = job.journal.getMeta("format") === "anthropic";
-    const shape = (line: string) => (anthropic ? toAnthropicLine(line) : line);
+    const format = (job.journal.getMeta("format") ?? "openai") as FormatName;
+    const shape = (line: string) => shapeLine(line, format);
     for (const inv of job.journal.unwrittenInvalid()) {
       sink.addInvalid(
         shape(
@@ -245,6 +246,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
           priority: options.priority,
           coalesce: options.coalesce ?? true,
           schemas: options.validateJson ?? false,
+          format,
         },
         leaders: job.journal.leaderSet(),
         followersOf: (line) => job.journal.followers(line),

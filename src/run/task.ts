@@ -1,5 +1,6 @@
 // One row on its way to an engine: what to send and how many times it has been tried.
-import type { BatchUrl } from "../input/row.js";
+import type { OutputShape } from "../formats/types.js";
+import type { BatchUrl } from "../input/urls.js";
 
 export interface RowTask {
   line: number;
@@ -10,8 +11,8 @@ export interface RowTask {
   /** Request body as JSON text: the row's own bytes, with a default model or priority put in. */
   body: string;
   attempts: number;
-  /** Anthropic rows get their output lines in Anthropic's result format. */
-  anthropic?: boolean;
+  /** Rows of a format other than OpenAI's get their output lines in that format's own shape. */
+  shape?: OutputShape;
   /** Set once the row lost an attempt to an engine that went down (later ones are free). */
   failedOver?: boolean;
   /** With --validate-json: the JSON the reply must be (a schema, or `true` for any JSON). */

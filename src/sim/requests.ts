@@ -25,11 +25,13 @@ export interface Work extends Generated {
   durationMs: number;
   /** KV-cache tokens it holds while running */
   kvTokens: number;
-  /** embedding inputs; null for generation */
+  /** embedding inputs (score and rerank: each compared pair); null for generation */
   inputs: PromptInput[] | null;
+  /** rerank: how many results to return (0: all) */
+  topN?: number;
 }
 
-export function isErrorInfo(v: Work | ErrorInfo | number | null): v is ErrorInfo {
+export function isErrorInfo(v: unknown): v is ErrorInfo {
   return typeof v === "object" && v !== null && "code" in v;
 }
 

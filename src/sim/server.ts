@@ -28,6 +28,14 @@ import { FaultPlan } from "./faults.js";
 import { renderMetrics } from "./metrics.js";
 import { resolveOptions, type SimConfig } from "./options.js";
 import {
+  pairsOf,
+  poolingWork,
+  rerankBody,
+  responsesAsChat,
+  responsesBody,
+  scoreBody,
+} from "./pooling-and-responses.js";
+import {
   chatCompletionBody,
   completionBody,
   embeddingBody,
@@ -44,7 +52,18 @@ const COMPLETION = 2;
 const EMBEDDING = 3;
 const TOKENIZE = 4;
 const FAULTS = 5;
-type BodyKind = typeof CHAT | typeof COMPLETION | typeof EMBEDDING | typeof TOKENIZE | typeof FAULTS;
+const RESPONSES = 6;
+const SCORE = 7;
+const RERANK = 8;
+type BodyKind =
+  | typeof CHAT
+  | typeof COMPLETION
+  | typeof EMBEDDING
+  | typeof TOKENIZE
+  | typeof FAULTS
+  | typeof RESPONSES
+  | typeof SCORE
+  | typeof RERANK;
 
 const JSON_TYPE = "application/json";
 const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -52,6 +71,13 @@ const POST_KINDS = new Map<string, BodyKind>([
   ["/v1/chat/completions", CHAT],
   ["/v1/completions", COMPLETION],
   ["/v1/embeddings", EMBEDDING],
+  ["/v1/responses", RESPONSES],
+  // vLLM serves score and rerank under each of these paths.
+  ["/v1/score", SCORE],
+  ["/score", SCORE],
+  ["/v1/rerank", RERANK],
+  ["/rerank", RERANK],
+  ["/v2/rerank", RERANK],
   ["/tokenize", TOKENIZE],
   ["/sim/faults", FAULTS],
 ]);
@@ -318,12 +344,7 @@ class SimHttpServer {
       this.fail(res, notAnObject(), requestId);
       return;
     }
-    const work =
-      kind === CHAT
-        ? chatWork(this.cfg, body)
-        : kind === COMPLETION
-          ? completionWork(this.cfg, body)
-          : embeddingWork(this.cfg, body);
+    const work = this.workFor(kind, body);
     if (isErrorInfo(work)) {
       this.fail(res, work, requestId);
       return;
@@ -338,6 +359,25 @@ class SimHttpServer {
         this.count("abort");
       });
     }
+  }
+
+  private workFor(kind: BodyKind, body: Record<string, unknown>): Work | ErrorInfo {
+    if (kind === CHAT) return chatWork(this.cfg, body);
+    if (kind === COMPLETION) return completionWork(this.cfg, body);
+    if (kind === RESPONSES) {
+      const chat = responsesAsChat(body);
+      return isErrorInfo(chat) ? chat : chatWork(this.cfg, chat);
+    }
+    if (kind === SCORE || kind === RERANK) {
+      const modelError = checkModel(this.cfg, body);
+      if (modelError) return modelError;
+      const p = pairsOf(body, kind === RERANK);
+      if (isErrorInfo(p)) return p;
+      const work = poolingWork(this.cfg, p.tokens, p.pairs);
+      work.topN = typeof body.top_n === "number" ? body.top_n : 0;
+      return work;
+    }
+    return embeddingWork(this.cfg, body);
   }
 
   private jsonError(err: unknown, raw: string): ErrorInfo {
@@ -365,14 +405,20 @@ class SimHttpServer {
         ? chatCompletionBody(job.id, work, model, created)
         : job.kind === COMPLETION
           ? completionBody(job.id, work, model, created)
-          : embeddingBody(
-              job.id,
-              created,
-              model,
-              work.inputs ?? [],
-              this.cfg.embeddingDim,
-              work.promptTokens,
-            );
+          : job.kind === RESPONSES
+            ? responsesBody(job.id, work, model, created)
+            : job.kind === SCORE
+              ? scoreBody(job.id, created, model, work)
+              : job.kind === RERANK
+                ? rerankBody(job.id, model, work, work.topN ?? 0)
+                : embeddingBody(
+                    job.id,
+                    created,
+                    model,
+                    work.inputs ?? [],
+                    this.cfg.embeddingDim,
+                    work.promptTokens,
+                  );
     this.completed++;
     this.count("200");
     this.send(res, 200, body, job.id, JSON_TYPE);

@@ -1,9 +1,10 @@
 // `vbatch estimate`: tokens, GPU time and cost of a batch input before running it, beside what
 // the same tokens would cost at provider batch prices.
 import type { Command } from "commander";
+import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import { type EstimateReport, estimateJob } from "../../tools/estimate/index.js";
 import { compact, duration, int } from "../format.js";
-import { intFlag, numberFlag } from "../options.js";
+import { intFlag, numberFlag, oneOf } from "../options.js";
 
 interface EstimateFlags {
   endpoint?: string;
@@ -15,6 +16,7 @@ interface EstimateFlags {
   throughput?: number;
   probe?: number;
   json?: boolean;
+  format?: FormatName;
 }
 
 function usd(n: number, maxDigits = 2): string {
@@ -93,10 +95,16 @@ export function registerEstimateCommand(program: Command): void {
       "measure throughput by running the first N rows against --endpoint",
       intFlag("--probe"),
     )
+    .option(
+      "--format <name>",
+      "read the input as openai, anthropic, gemini or bedrock batch lines (default: each line as it is)",
+      oneOf("--format", FORMAT_NAMES),
+    )
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: EstimateFlags) => {
       const r = await estimateJob({
         input,
+        format: flags.format,
         endpoint: flags.endpoint,
         tokenizer: flags.tokenizer,
         model: flags.model,

@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError } from "commander";
 import { normalizeEndpoint } from "../../client/endpoint.js";
 import { VbatchError } from "../../errors.js";
+import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import type { LaunchKind } from "../../launch/index.js";
 import { parseModelMap } from "../../run/model-check.js";
 import type { RunOptions } from "../../run/options.js";
@@ -29,6 +30,7 @@ export interface JobFlags extends LaunchFlags {
   engines?: string;
   model?: string;
   modelMap?: string[];
+  format?: FormatName;
   maxFailed?: MaxFailed;
   apiKey?: string;
   concurrency?: number;
@@ -166,6 +168,11 @@ export function addJobFlags(cmd: Command): Command {
       "http",
     )
     .option(
+      "--format <name>",
+      "read the input as openai, anthropic, gemini or bedrock batch lines (default: as the first valid line is)",
+      oneOf("--format", FORMAT_NAMES),
+    )
+    .option(
       "--dedupe <mode>",
       "send identical requests once: auto (only deterministic ones: embeddings, temperature 0, a seed), on, off",
       oneOf("--dedupe", ["on", "off", "auto"] as const),
@@ -223,6 +230,7 @@ export function jobOptions(input: string, flags: JobFlags): Omit<RunOptions, "en
     journal: flags.journal,
     model: flags.model,
     modelMap: Object.fromEntries(parseModelMap(flags.modelMap ?? [])),
+    format: flags.format,
     apiKey: flags.apiKey,
     concurrency: flags.concurrency,
     maxAttempts: flags.maxAttempts,

@@ -1,10 +1,11 @@
 // `vbatch validate`: the run's validation on its own, with a summary of the input. Problems are
 // listed with line numbers and end the command with exit code 2.
 import type { Command } from "commander";
+import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import { problemsError } from "../../tools/problems.js";
 import { type ValidateReport, validateInput } from "../../tools/validate/index.js";
 import { int } from "../format.js";
-import { intFlag } from "../options.js";
+import { intFlag, oneOf } from "../options.js";
 import { printable } from "../printable.js";
 
 interface ValidateFlags {
@@ -13,6 +14,7 @@ interface ValidateFlags {
   model?: string;
   concurrency: number;
   json?: boolean;
+  format?: FormatName;
 }
 
 function counts(record: Record<string, number>): string {
@@ -66,10 +68,16 @@ export function registerValidateCommand(program: Command): void {
     .option("-e, --endpoint <url>", "a live engine: its max_model_len, and exact counts from its /tokenize")
     .option("-m, --model <id>", "model for rows without body.model (default: the engine's only model)")
     .option("-c, --concurrency <n>", "/tokenize requests in flight", intFlag("--concurrency"), 16)
+    .option(
+      "--format <name>",
+      "read the input as openai, anthropic, gemini or bedrock batch lines (default: each line as it is)",
+      oneOf("--format", FORMAT_NAMES),
+    )
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: ValidateFlags) => {
       const r = await validateInput({
         input,
+        format: flags.format,
         maxModelLen: flags.maxModelLen,
         endpoint: flags.endpoint,
         model: flags.model,

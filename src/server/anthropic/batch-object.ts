@@ -6,20 +6,25 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
+/**
+ * As the API defines them: "Requests start as `processing` and move to one of the other statuses
+ * only once processing of the entire batch ends" (anthropic-sdk-typescript, messages/batches.ts):
+ * until then every request counts as processing and the others are zero.
+ */
 export function anthropicCounts(b: BatchRecord) {
+  if (!isFinal(b.status)) {
+    return { processing: b.total, succeeded: 0, errored: 0, canceled: 0, expired: 0 };
+  }
   const succeeded = b.succeeded;
   let expired = b.expired;
   let errored = Math.max(0, b.failed - b.expired);
   let canceled = 0;
-  let processing = Math.max(0, b.total - b.succeeded - b.failed);
-  if (isFinal(b.status)) {
-    // Rows that never ran are reported by why the batch ended.
-    if (b.status === "cancelled") canceled = processing;
-    else if (b.status === "expired") expired += processing;
-    else errored += processing;
-    processing = 0;
-  }
-  return { processing, succeeded, errored, canceled, expired };
+  // Rows that never ran are reported by why the batch ended.
+  const unrun = Math.max(0, b.total - b.succeeded - b.failed);
+  if (b.status === "cancelled") canceled = unrun;
+  else if (b.status === "expired") expired += unrun;
+  else errored += unrun;
+  return { processing: 0, succeeded, errored, canceled, expired };
 }
 
 export function anthropicBatchObject(b: BatchRecord, baseUrl: string) {

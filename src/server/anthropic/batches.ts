@@ -80,6 +80,7 @@ export async function createMessageBatch({ req, res, ctx, baseUrl }: RouteReques
     error_file_id: newId("file"),
     created_at: now,
     expires_at: now + windowMs,
+    output_expires_after: null,
     total: lines.length,
   });
   ctx.log?.info({ batch: id, rows: lines.length }, "message batch created");

@@ -65,7 +65,11 @@ export async function finishBatch(
   patch.output_ready = outBytes > 0 ? 1 : 0;
   patch.errors_ready = errBytes > 0 ? 1 : 0;
   if (b.api === "openai") {
-    const expiresAt = now + ctx.options.retentionMs;
+    // output_expires_after counts from the output file's creation, which is now.
+    const expiresAt =
+      b.output_expires_after === null
+        ? now + ctx.options.retentionMs
+        : Math.min(now + ctx.options.retentionMs, now + b.output_expires_after * 1000);
     const register = (fileId: string, bytes: number, kind: string) => {
       if (bytes > 0 && !ctx.files.get(fileId)) {
         ctx.files.insert({

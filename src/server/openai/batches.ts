@@ -8,6 +8,7 @@ import { isId, newId } from "../ids.js";
 import { parseWindow } from "../jobs/window.js";
 import type { BatchRecord } from "../store/batches.js";
 import { openaiBatchObject } from "./batch-object.js";
+import { expiresAfterSeconds } from "./expires-after.js";
 import { cursorParam, limitParam } from "./list.js";
 
 function checkMetadata(v: unknown): string | null {
@@ -56,6 +57,13 @@ export async function createBatch({ req, res, ctx }: RouteRequest): Promise<void
       "invalid_value",
     );
   }
+  const oea = body.output_expires_after;
+  if (oea !== undefined && oea !== null && !isPlainObject(oea)) {
+    throw badRequest("output_expires_after must be an object {anchor, seconds}", "output_expires_after");
+  }
+  const outputExpiresAfter = isPlainObject(oea)
+    ? expiresAfterSeconds(oea.anchor, oea.seconds, "output_expires_after")
+    : null;
   const now = Date.now();
   const batch = ctx.batches.insert({
     id: newId("batch"),
@@ -69,6 +77,7 @@ export async function createBatch({ req, res, ctx }: RouteRequest): Promise<void
     created_at: now,
     expires_at: now + windowMs,
     total: 0,
+    output_expires_after: outputExpiresAfter,
   });
   ctx.log?.info({ batch: batch.id, input: fileId, endpoint }, "batch created");
   ctx.scheduler.submit(batch.id);

@@ -10,6 +10,7 @@ import { badRequest, notFound, sendJson } from "../http/respond.js";
 import type { RouteRequest } from "../http/router.js";
 import { newId } from "../ids.js";
 import type { FileRecord } from "../store/files.js";
+import { expiresAfterSeconds } from "./expires-after.js";
 import { cursorParam, limitParam, toSeconds } from "./list.js";
 
 const PURPOSES = ["assistants", "batch", "fine-tune", "vision", "user_data", "evals"];
@@ -34,14 +35,15 @@ function requireFile(ctx: ServerContext, id: string | undefined): FileRecord {
   return f;
 }
 
-/** Expiry from `expires_after[seconds]` if sent, never later than the retention period. */
+/** Expiry from `expires_after` if sent (OpenAI's range), never later than the retention period. */
 function expiry(ctx: ServerContext, fields: Map<string, string>, now: number): number {
   const retention = now + ctx.options.retentionMs;
-  const raw = fields.get("expires_after[seconds]");
-  if (raw === undefined) return retention;
-  const s = Number(raw);
-  if (!Number.isInteger(s) || s < 1) throw badRequest("expires_after[seconds] must be a positive integer");
-  return Math.min(retention, now + s * 1000);
+  const s = expiresAfterSeconds(
+    fields.get("expires_after[anchor]"),
+    fields.get("expires_after[seconds]"),
+    "expires_after",
+  );
+  return s === null ? retention : Math.min(retention, now + s * 1000);
 }
 
 export async function uploadFile({ req, res, ctx }: RouteRequest): Promise<void> {

@@ -63,6 +63,8 @@ export interface BatchRecord {
   cancelling_at: number | null;
   cancelled_at: number | null;
   ended_at: number | null;
+  /** Seconds the batch's output files live after they are made (OpenAI's output_expires_after). */
+  output_expires_after: number | null;
 }
 
 export type NewBatch = Pick<
@@ -78,6 +80,7 @@ export type NewBatch = Pick<
   | "created_at"
   | "expires_at"
   | "total"
+  | "output_expires_after"
 >;
 
 export type BatchPatch = Partial<Omit<BatchRecord, "seq" | "id">>;
@@ -99,9 +102,9 @@ export class BatchStore {
     this.db
       .prepare(
         `INSERT INTO batches (id, api, status, endpoint, input_file_id, completion_window, metadata,
-           output_file_id, error_file_id, created_at, expires_at, total)
+           output_file_id, error_file_id, created_at, expires_at, total, output_expires_after)
          VALUES (@id, @api, 'validating', @endpoint, @input_file_id, @completion_window, @metadata,
-           @output_file_id, @error_file_id, @created_at, @expires_at, @total)`,
+           @output_file_id, @error_file_id, @created_at, @expires_at, @total, @output_expires_after)`,
       )
       .run(b);
     return this.get(b.id) as BatchRecord;

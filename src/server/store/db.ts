@@ -45,7 +45,8 @@ CREATE TABLE IF NOT EXISTS batches (
   expired_at INTEGER,
   cancelling_at INTEGER,
   cancelled_at INTEGER,
-  ended_at INTEGER
+  ended_at INTEGER,
+  output_expires_after INTEGER
 );
 CREATE INDEX IF NOT EXISTS batches_status ON batches (status);
 ${OWNER_SCHEMA}`;
@@ -61,6 +62,11 @@ export function openStateDb(path: string): Database.Database {
   db.pragma("synchronous = NORMAL");
   db.pragma("busy_timeout = 5000");
   db.exec(SCHEMA);
+  // Data dirs made before output_expires_after was kept gain the column (null: the retention).
+  const columns = db.prepare("PRAGMA table_info(batches)").all() as { name: string }[];
+  if (!columns.some((c) => c.name === "output_expires_after")) {
+    db.exec("ALTER TABLE batches ADD COLUMN output_expires_after INTEGER");
+  }
   return db;
 }
 

@@ -3,6 +3,7 @@
 
 import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
+import type { FormatName } from "../../formats/types.js";
 import { readLineBatches } from "../../input/lines.js";
 import { openInputOnce } from "../../input/open.js";
 import { type BatchRow, parseLine } from "../../input/row.js";
@@ -31,6 +32,8 @@ export interface TokenTotals {
 
 export interface CountPassOptions {
   input: string;
+  /** Read every line as this format. @default each line's own */
+  format?: FormatName | undefined;
   counter: TokenCounter;
   targets: ModelTargets;
   concurrency: number;
@@ -68,7 +71,7 @@ export async function countInput(o: CountPassOptions): Promise<TokenTotals> {
       const found: { line: number; message: string }[] = [];
       const rows: { row: BatchRow; line: number; prompt: Prompt }[] = [];
       for (const l of batch) {
-        const parsed = parseLine(l);
+        const parsed = parseLine(l, o.format);
         if (!parsed.ok) {
           found.push({ line: l.lineNo, message: `line ${l.lineNo}: ${parsed.message}` });
           continue;

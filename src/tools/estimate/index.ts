@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { VbatchError } from "../../errors.js";
+import type { FormatName } from "../../formats/types.js";
 import { EngineClient, type ServedModel } from "../engine-client.js";
 import { ModelTargets } from "../model-target.js";
 import {
@@ -26,6 +27,8 @@ export const DEFAULT_ASSUMED_OUTPUT_TOKENS = 512;
 
 export interface EstimateOptions {
   input: string;
+  /** Read every line as this format (openai, anthropic, gemini, bedrock). @default each line's own */
+  format?: FormatName | undefined;
   /** A live engine: exact prompt tokens from its /tokenize; needed for `probe`. */
   endpoint?: string | undefined;
   /** A HuggingFace tokenizer.json for approximate counts without an engine. */
@@ -105,6 +108,7 @@ export async function estimateJob(o: EstimateOptions): Promise<EstimateReport> {
   try {
     const totals = await countInput({
       input: o.input,
+      format: o.format,
       counter,
       targets: new ModelTargets(served, o.model, undefined, base),
       concurrency: o.concurrency ?? 16,

@@ -4,6 +4,7 @@
 import { closeSync, existsSync, openSync, readSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { VbatchError } from "../../errors.js";
+import { detectFormat } from "../../formats/index.js";
 import { readLineBatches } from "../../input/lines.js";
 import { isGzip, openInput } from "../../input/open.js";
 import { isPlainObject } from "../../input/row.js";
@@ -105,7 +106,7 @@ async function loadInput(
         let id: unknown;
         try {
           const v: unknown = JSON.parse(l.text);
-          id = isPlainObject(v) ? v.custom_id : undefined;
+          id = isPlainObject(v) ? v[detectFormat(v).idField] : undefined;
         } catch {
           id = undefined;
         }

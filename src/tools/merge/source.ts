@@ -48,7 +48,35 @@ export type Classified =
   | { ok: true; customId: string | null; success: boolean }
   | { ok: false; message: string };
 
-/** Reads one output line: its custom_id (null for an unkeyed error line) and success or failure. */
+/**
+ * Which format a result line is in, by its id field and what it carries: OpenAI and Anthropic
+ * (custom_id, with response/error or result), Gemini (key, response or error), Bedrock (recordId,
+ * modelOutput or error). Null when it is none of them.
+ */
+function readResult(v: Record<string, unknown>): { id: unknown; success: boolean } | null {
+  if ("recordId" in v && ("modelOutput" in v || "error" in v)) {
+    return { id: v.recordId, success: isPlainObject(v.modelOutput) && v.error === undefined };
+  }
+  if ("key" in v && ("response" in v || "error" in v)) {
+    return { id: v.key, success: isPlainObject(v.response) && (v.error === undefined || v.error === null) };
+  }
+  if ("custom_id" in v && isPlainObject(v.result)) {
+    return { id: v.custom_id, success: v.result.type === "succeeded" };
+  }
+  if ("response" in v || "error" in v) {
+    const r = v.response;
+    const status = isPlainObject(r) ? r.status_code : undefined;
+    const success =
+      typeof status === "number" &&
+      status >= 200 &&
+      status < 300 &&
+      (v.error === null || v.error === undefined);
+    return { id: v.custom_id, success };
+  }
+  return null;
+}
+
+/** Reads one output line: its row id (null for an unkeyed error line) and success or failure. */
 export function classify(text: string): Classified {
   let v: unknown;
   try {
@@ -57,22 +85,15 @@ export function classify(text: string): Classified {
     return { ok: false, message: `malformed JSON (${(err as Error).message})` };
   }
   if (!isPlainObject(v)) return { ok: false, message: "line is not a JSON object" };
-  if (!("response" in v) && !("error" in v)) {
+  const r = readResult(v);
+  if (!r) {
     return {
       ok: false,
-      message: "not a batch output line (it has neither response nor error; is it an input file?)",
+      message: "not a batch output line (no response, result, modelOutput or error; is it an input file?)",
     };
   }
-  const id = v.custom_id;
-  if (id !== null && (typeof id !== "string" || id === "")) {
-    return { ok: false, message: "custom_id must be a non-empty string" };
+  if (r.id !== null && (typeof r.id !== "string" || r.id === "")) {
+    return { ok: false, message: "its id (custom_id, key or recordId) must be a non-empty string" };
   }
-  const r = v.response;
-  const status = isPlainObject(r) ? r.status_code : undefined;
-  const success =
-    typeof status === "number" &&
-    status >= 200 &&
-    status < 300 &&
-    (v.error === null || v.error === undefined);
-  return { ok: true, customId: id, success };
+  return { ok: true, customId: r.id as string | null, success: r.success };
 }

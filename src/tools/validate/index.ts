@@ -3,6 +3,7 @@
 // --max-model-len it also finds rows too long for the model's context.
 import { createHash } from "node:crypto";
 import { resolve } from "node:path";
+import type { FormatName } from "../../formats/types.js";
 import { readLineBatches } from "../../input/lines.js";
 import { openInputOnce } from "../../input/open.js";
 import { parseLine } from "../../input/row.js";
@@ -15,6 +16,8 @@ import { addRow, emptyStats, type InputStats } from "./stats.js";
 export interface ValidateOptions extends ContextOptions {
   /** Input .jsonl or .jsonl.gz, or "-" for stdin. */
   input: string;
+  /** Read every line as this format (openai, anthropic, gemini, bedrock). @default each line's own */
+  format?: FormatName | undefined;
   /** Context length to check rows against (overrides the engine's). */
   maxModelLen?: number | undefined;
   /** A live engine: its /v1/models gives max_model_len and its /tokenize exact prompt lengths. */
@@ -62,7 +65,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
       db.transaction(() => {
         for (const l of batch) {
           lines++;
-          const parsed = parseLine(l);
+          const parsed = parseLine(l, o.format);
           if (!parsed.ok) {
             found.push({ line: l.lineNo, message: `line ${l.lineNo}: ${parsed.message}` });
             continue;

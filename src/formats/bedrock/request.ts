@@ -1,0 +1,172 @@
+// A Bedrock batch record's modelInput as an OpenAI request for vLLM, for the three body shapes a
+// self-hosted open model can stand in for: Claude's Messages body (anthropic_version
+// "bedrock-2023-05-31"), Amazon Nova's (messages of {text} blocks, inferenceConfig) and Meta
+// Llama's text body (prompt, max_gen_len). Which one it is decides the result's shape too.
+import { anthropicToChat, TranslateError } from "../../anthropic/request.js";
+import { isPlainObject } from "../../util/object.js";
+
+type Obj = Record<string, unknown>;
+
+export type BedrockShape = "anthropic" | "nova" | "llama";
+
+export class BedrockError extends Error {}
+
+/** Which body shape a modelInput has, or null when it is none vbatch carries over. */
+export function shapeOf(m: Obj): BedrockShape | null {
+  if (m.anthropic_version !== undefined) return "anthropic";
+  if (typeof m.prompt === "string" && m.messages === undefined) return "llama";
+  if (
+    Array.isArray(m.messages) &&
+    (m.schemaVersion !== undefined || m.inferenceConfig !== undefined || novaBlocks(m.messages))
+  )
+    return "nova";
+  return null;
+}
+
+/** Nova content blocks are {text} / {image} objects without Anthropic's `type`. */
+function novaBlocks(messages: unknown[]): boolean {
+  return messages.some(
+    (msg) =>
+      isPlainObject(msg) &&
+      Array.isArray(msg.content) &&
+      msg.content.some((b) => isPlainObject(b) && b.type === undefined),
+  );
+}
+
+function anthropic(m: Obj): { url: "/v1/chat/completions"; body: Obj } {
+  if (m.anthropic_version !== "bedrock-2023-05-31") {
+    throw new BedrockError(
+      `anthropic_version must be "bedrock-2023-05-31" (got ${JSON.stringify(m.anthropic_version)})`,
+    );
+  }
+  if (m.anthropic_beta !== undefined && !(Array.isArray(m.anthropic_beta) && m.anthropic_beta.length === 0)) {
+    throw new BedrockError("anthropic_beta: Anthropic beta features have no vLLM equivalent");
+  }
+  const { anthropic_version: _v, anthropic_beta: _b, ...params } = m;
+  try {
+    return { url: "/v1/chat/completions", body: anthropicToChat(params, { modelOptional: true }) };
+  } catch (err) {
+    if (err instanceof TranslateError) throw new BedrockError(err.message);
+    throw err;
+  }
+}
+
+const NOVA_INFERENCE: Record<string, string> = {
+  maxTokens: "max_tokens",
+  max_new_tokens: "max_tokens",
+  temperature: "temperature",
+  topP: "top_p",
+  top_p: "top_p",
+  topK: "top_k",
+  top_k: "top_k",
+};
+
+function novaContent(content: unknown, path: string, role: string): unknown {
+  if (!Array.isArray(content) || content.length === 0)
+    throw new BedrockError(`${path} must be a non-empty array`);
+  const parts = content.map((raw, i) => {
+    const p = `${path}.${i}`;
+    if (!isPlainObject(raw)) throw new BedrockError(`${p} must be an object`);
+    if (typeof raw.text === "string") return { type: "text", text: raw.text };
+    if (isPlainObject(raw.image) && role === "user") {
+      const src = isPlainObject(raw.image.source) ? raw.image.source : {};
+      if (typeof raw.image.format !== "string" || typeof src.bytes !== "string") {
+        throw new BedrockError(
+          `${p}.image needs a format and source.bytes (base64); images in S3 cannot be read from vLLM`,
+        );
+      }
+      return { type: "image_url", image_url: { url: `data:image/${raw.image.format};base64,${src.bytes}` } };
+    }
+    const kind = Object.keys(raw)[0] ?? "block";
+    throw new BedrockError(`${p}.${kind}: only text (and, from the user, base64 images) is carried over`);
+  });
+  return parts.every((x) => x.type === "text")
+    ? parts.map((x) => (x as { text: string }).text).join("\n")
+    : parts;
+}
+
+function nova(m: Obj): { url: "/v1/chat/completions"; body: Obj } {
+  for (const k of Object.keys(m)) {
+    if (!["schemaVersion", "system", "messages", "inferenceConfig"].includes(k)) {
+      throw new BedrockError(
+        k === "toolConfig"
+          ? "toolConfig: tool use is not carried over to vLLM"
+          : `${k} is not a Nova field vbatch can carry over`,
+      );
+    }
+  }
+  if (m.schemaVersion !== undefined && m.schemaVersion !== "messages-v1") {
+    throw new BedrockError(`schemaVersion must be "messages-v1" (got ${JSON.stringify(m.schemaVersion)})`);
+  }
+  const messages: Obj[] = [];
+  if (m.system !== undefined) {
+    if (!Array.isArray(m.system)) throw new BedrockError("system must be an array of {text} blocks");
+    const text = m.system
+      .map((b, i) => {
+        if (isPlainObject(b) && typeof b.text === "string") return b.text;
+        throw new BedrockError(`system.${i} must be a {text} block`);
+      })
+      .join("\n");
+    if (text !== "") messages.push({ role: "system", content: text });
+  }
+  if (!Array.isArray(m.messages) || m.messages.length === 0)
+    throw new BedrockError("messages must be a non-empty array");
+  m.messages.forEach((raw, i) => {
+    if (!isPlainObject(raw)) throw new BedrockError(`messages.${i} must be an object`);
+    if (raw.role !== "user" && raw.role !== "assistant")
+      throw new BedrockError(`messages.${i}.role must be "user" or "assistant"`);
+    messages.push({ role: raw.role, content: novaContent(raw.content, `messages.${i}.content`, raw.role) });
+  });
+  const body: Obj = { messages };
+  if (m.inferenceConfig !== undefined) {
+    if (!isPlainObject(m.inferenceConfig)) throw new BedrockError("inferenceConfig must be an object");
+    for (const [k, v] of Object.entries(m.inferenceConfig)) {
+      const p = `inferenceConfig.${k}`;
+      if (k === "stopSequences") {
+        if (!Array.isArray(v) || !v.every((x) => typeof x === "string"))
+          throw new BedrockError(`${p} must be an array of strings`);
+        if (v.length > 0) body.stop = v;
+        continue;
+      }
+      const to = NOVA_INFERENCE[k];
+      if (!to) throw new BedrockError(`${p} is not an inference setting vbatch can carry over`);
+      if (typeof v !== "number") throw new BedrockError(`${p} must be a number`);
+      body[to] = v;
+    }
+  }
+  return { url: "/v1/chat/completions", body };
+}
+
+function llama(m: Obj): { url: "/v1/completions"; body: Obj } {
+  const body: Obj = { prompt: m.prompt };
+  for (const [k, v] of Object.entries(m)) {
+    if (k === "prompt") continue;
+    if (k === "images") throw new BedrockError("images: Llama vision input is not carried over");
+    const to = k === "max_gen_len" ? "max_tokens" : k === "temperature" || k === "top_p" ? k : null;
+    if (!to)
+      throw new BedrockError(
+        `${k} is not a Llama field vbatch can carry over (prompt, max_gen_len, temperature, top_p)`,
+      );
+    if (typeof v !== "number") throw new BedrockError(`${k} must be a number`);
+    body[to] = v;
+  }
+  return { url: "/v1/completions", body };
+}
+
+/** The request for one modelInput, and which shape its result takes. */
+export function bedrockToOpenAI(modelInput: unknown): {
+  shape: BedrockShape;
+  url: "/v1/chat/completions" | "/v1/completions";
+  body: Obj;
+} {
+  if (!isPlainObject(modelInput)) throw new BedrockError("must be an object");
+  const shape = shapeOf(modelInput);
+  if (shape === null) {
+    throw new BedrockError(
+      "is not a body vbatch can carry over: Claude Messages (anthropic_version), Amazon Nova (messages of {text} blocks) or Meta Llama (prompt)",
+    );
+  }
+  const r =
+    shape === "anthropic" ? anthropic(modelInput) : shape === "nova" ? nova(modelInput) : llama(modelInput);
+  return { shape, ...r };
+}

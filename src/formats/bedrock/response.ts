@@ -1,0 +1,102 @@
+// OpenAI-batch output and error lines -> Bedrock batch output records: {recordId, modelInput,
+// modelOutput} in the model family's own response shape, or {recordId, modelInput, error:
+// {errorCode, errorMessage}} ("An error object replaces the modelOutput field", Bedrock's docs).
+// modelInput is repeated byte for byte as the record had it.
+import { chatToMessage } from "../../anthropic/reply.js";
+import { isPlainObject } from "../../util/object.js";
+import type { BedrockShape } from "./request.js";
+
+type Obj = Record<string, unknown>;
+
+const NOVA_STOP: Record<string, string> = {
+  stop: "end_turn",
+  length: "max_tokens",
+  content_filter: "content_filtered",
+};
+
+function firstChoice(body: Obj): Obj {
+  return Array.isArray(body.choices) && isPlainObject(body.choices[0]) ? body.choices[0] : {};
+}
+
+function usage(body: Obj): { prompt: number; completion: number } {
+  const u = isPlainObject(body.usage) ? body.usage : {};
+  return {
+    prompt: typeof u.prompt_tokens === "number" ? u.prompt_tokens : 0,
+    completion: typeof u.completion_tokens === "number" ? u.completion_tokens : 0,
+  };
+}
+
+/** An OpenAI answer body as the model family's modelOutput. */
+export function modelOutput(shape: BedrockShape, body: unknown): Obj {
+  const b = isPlainObject(body) ? body : {};
+  if (shape === "anthropic") {
+    // Claude on Bedrock answers a Message without the API's container/service-tier extras.
+    const { container: _c, ...message } = chatToMessage(b);
+    const u = isPlainObject(message.usage) ? message.usage : {};
+    return { ...message, usage: { input_tokens: u.input_tokens, output_tokens: u.output_tokens } };
+  }
+  const choice = firstChoice(b);
+  const finish = typeof choice.finish_reason === "string" ? choice.finish_reason : "stop";
+  const { prompt, completion } = usage(b);
+  if (shape === "nova") {
+    const msg = isPlainObject(choice.message) ? choice.message : {};
+    return {
+      output: {
+        message: {
+          role: "assistant",
+          content: [{ text: typeof msg.content === "string" ? msg.content : "" }],
+        },
+      },
+      stopReason: NOVA_STOP[finish] ?? "end_turn",
+      usage: { inputTokens: prompt, outputTokens: completion, totalTokens: prompt + completion },
+    };
+  }
+  return {
+    generation: typeof choice.text === "string" ? choice.text : "",
+    prompt_token_count: prompt,
+    generation_token_count: completion,
+    stop_reason: finish === "length" ? "length" : "stop",
+  };
+}
+
+/** Non-HTTP failures get the status an HTTP failure of the same kind would have. */
+const STATUS_FOR: Record<string, number> = {
+  request_timeout: 408,
+  connection_error: 503,
+  invalid_request: 400,
+  invalid_json: 500,
+  invalid_response: 500,
+  batch_expired: 408,
+  batch_cancelled: 400,
+};
+
+function errorMessage(body: unknown, fallback: string): string {
+  if (isPlainObject(body)) {
+    if (isPlainObject(body.error) && typeof body.error.message === "string") return body.error.message;
+    if (typeof body.message === "string") return body.message;
+  }
+  return fallback;
+}
+
+/** The output record (JSON text, newline included) for one parsed OpenAI-batch line. */
+export function bedrockRecord(
+  line: Obj,
+  shape: BedrockShape | undefined,
+  modelInput: string | undefined,
+): string {
+  const head = `{"recordId":${JSON.stringify(line.custom_id ?? null)},"modelInput":${modelInput ?? "null"}`;
+  const response = isPlainObject(line.response) ? line.response : null;
+  const error = isPlainObject(line.error) ? line.error : null;
+  if (response && response.status_code === 200 && !error && shape) {
+    return `${head},"modelOutput":${JSON.stringify(modelOutput(shape, response.body))}}\n`;
+  }
+  let errorCode = 500;
+  let errorMessageText = error && typeof error.message === "string" ? error.message : "the request failed";
+  if (response && typeof response.status_code === "number") {
+    errorCode = response.status_code;
+    if (!(error && typeof error.message === "string")) {
+      errorMessageText = errorMessage(response.body, `the engine answered ${errorCode}`);
+    }
+  } else if (error && typeof error.code === "string") errorCode = STATUS_FOR[error.code] ?? 500;
+  return `${head},"error":${JSON.stringify({ errorCode, errorMessage: errorMessageText })}}\n`;
+}

@@ -1,0 +1,110 @@
+// OpenAI-batch output and error lines -> Gemini batch result lines: {key, response} with a
+// GenerateContentResponse for an answer, {key, error} with a google.rpc.Status (a gRPC code and a
+// message) for a failure. The result file's lines are matched to requests by key.
+import { isPlainObject } from "../../util/object.js";
+import type { Obj } from "./fields.js";
+
+const FINISH: Record<string, string> = {
+  stop: "STOP",
+  length: "MAX_TOKENS",
+  content_filter: "SAFETY",
+  tool_calls: "STOP",
+  function_call: "STOP",
+};
+
+/** google.rpc.Code for an HTTP status, as Google maps them. */
+function grpcCode(status: number): number {
+  if (status === 400 || status === 413 || status === 422) return 3; // INVALID_ARGUMENT
+  if (status === 401) return 16; // UNAUTHENTICATED
+  if (status === 403) return 7; // PERMISSION_DENIED
+  if (status === 404) return 5; // NOT_FOUND
+  if (status === 408 || status === 504) return 4; // DEADLINE_EXCEEDED
+  if (status === 409) return 10; // ABORTED
+  if (status === 429) return 8; // RESOURCE_EXHAUSTED
+  if (status === 501) return 12; // UNIMPLEMENTED
+  if (status === 503) return 14; // UNAVAILABLE
+  return 13; // INTERNAL
+}
+
+/** For failures without an HTTP answer, by vbatch's error code. */
+const CODE_FOR: Record<string, number> = {
+  request_timeout: 4,
+  connection_error: 14,
+  invalid_request: 3,
+  invalid_json: 13,
+  invalid_response: 13,
+  batch_expired: 4,
+  batch_cancelled: 1, // CANCELLED
+};
+
+function candidates(chat: Obj): Obj[] {
+  const choices = Array.isArray(chat.choices) ? chat.choices.filter(isPlainObject) : [];
+  return choices.map((c, i) => {
+    const msg = isPlainObject(c.message) ? c.message : {};
+    const out: Obj[] = [];
+    if (typeof msg.content === "string") out.push({ text: msg.content });
+    for (const call of Array.isArray(msg.tool_calls) ? msg.tool_calls.filter(isPlainObject) : []) {
+      const fn = isPlainObject(call.function) ? call.function : {};
+      let args: unknown = {};
+      try {
+        args = typeof fn.arguments === "string" && fn.arguments !== "" ? JSON.parse(fn.arguments) : {};
+      } catch {
+        args = { arguments: fn.arguments };
+      }
+      out.push({ functionCall: { name: fn.name, args } });
+    }
+    const finish = typeof c.finish_reason === "string" ? (FINISH[c.finish_reason] ?? "OTHER") : "STOP";
+    return {
+      content: { role: "model", parts: out.length > 0 ? out : [{ text: "" }] },
+      finishReason: finish,
+      index: typeof c.index === "number" ? c.index : i,
+    };
+  });
+}
+
+/** A chat completion as a GenerateContentResponse. */
+export function chatToGenerateContent(chat: unknown): Obj {
+  const c = isPlainObject(chat) ? chat : {};
+  const usage = isPlainObject(c.usage) ? c.usage : {};
+  const prompt = typeof usage.prompt_tokens === "number" ? usage.prompt_tokens : 0;
+  const completion = typeof usage.completion_tokens === "number" ? usage.completion_tokens : 0;
+  return {
+    candidates: candidates(c),
+    usageMetadata: {
+      promptTokenCount: prompt,
+      candidatesTokenCount: completion,
+      totalTokenCount: prompt + completion,
+    },
+    modelVersion: typeof c.model === "string" ? c.model : "",
+    responseId: typeof c.id === "string" ? c.id : "",
+  };
+}
+
+function errorMessage(body: unknown, fallback: string): string {
+  if (isPlainObject(body)) {
+    if (isPlainObject(body.error) && typeof body.error.message === "string") return body.error.message;
+    if (typeof body.message === "string") return body.message;
+  }
+  return fallback;
+}
+
+/** One Gemini result line (without the newline) for one parsed OpenAI-batch line. */
+export function geminiResult(line: Obj): Obj {
+  const key = line.custom_id ?? null;
+  const response = isPlainObject(line.response) ? line.response : null;
+  const error = isPlainObject(line.error) ? line.error : null;
+  if (response && response.status_code === 200 && !error) {
+    return { key, response: chatToGenerateContent(response.body) };
+  }
+  if (response && typeof response.status_code === "number") {
+    const s = response.status_code;
+    const message =
+      error && typeof error.message === "string"
+        ? error.message
+        : errorMessage(response.body, `the engine answered ${s}`);
+    return { key, error: { code: grpcCode(s), message } };
+  }
+  const code = error && typeof error.code === "string" ? (CODE_FOR[error.code] ?? 13) : 13;
+  const message = error && typeof error.message === "string" ? error.message : "the request failed";
+  return { key, error: { code, message } };
+}
