@@ -2,33 +2,22 @@
 // Anthropic's {custom_id, result: {type, message | error}}.
 import { anthropicToChat, TranslateError } from "../anthropic/request.js";
 import { toAnthropicLine } from "../output/anthropic.js";
-import { refuseLossyNumbers } from "./lossless.js";
-import type { BatchFormat, ParseResult } from "./types.js";
+import { translatedRow } from "./translated.js";
+import type { BatchFormat } from "./types.js";
 
 export const anthropicFormat: BatchFormat = {
   name: "anthropic",
   label: "Anthropic",
   idField: "custom_id",
   matches: (v) => v.params !== undefined,
-  parse(value, text, customId): ParseResult {
-    const lossy = refuseLossyNumbers(text, "params", customId);
-    if (lossy) return lossy;
-    try {
-      const body = anthropicToChat(value.params);
-      return {
-        ok: true,
-        row: {
-          customId,
-          url: "/v1/chat/completions",
-          body,
-          bodyText: JSON.stringify(body),
-          format: "anthropic",
-        },
-      };
-    } catch (err) {
-      if (err instanceof TranslateError) return { ok: false, message: `params.${err.message}`, customId };
-      throw err;
-    }
-  },
+  parse: (value, text, customId) =>
+    translatedRow({
+      format: "anthropic",
+      member: "params",
+      text,
+      customId,
+      translate: () => ({ url: "/v1/chat/completions", body: anthropicToChat(value.params) }),
+      refusal: (err) => (err instanceof TranslateError ? `params.${err.message}` : null),
+    }),
   outputLine: (line) => toAnthropicLine(line),
 };

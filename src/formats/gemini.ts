@@ -3,8 +3,8 @@
 import { GeminiError } from "./gemini/fields.js";
 import { geminiToChat } from "./gemini/request.js";
 import { geminiResult } from "./gemini/response.js";
-import { refuseLossyNumbers } from "./lossless.js";
-import type { BatchFormat, ParseResult } from "./types.js";
+import { translatedRow } from "./translated.js";
+import type { BatchFormat } from "./types.js";
 
 export const geminiFormat: BatchFormat = {
   name: "gemini",
@@ -12,28 +12,17 @@ export const geminiFormat: BatchFormat = {
   idField: "key",
   matches: (v) =>
     v.request !== undefined && v.url === undefined && v.body === undefined && v.params === undefined,
-  parse(value, text, customId): ParseResult {
-    const lossy = refuseLossyNumbers(text, "request", customId);
-    if (lossy) return lossy;
-    try {
-      const body = geminiToChat(value.request);
-      return {
-        ok: true,
-        row: {
-          customId,
-          url: "/v1/chat/completions",
-          body,
-          bodyText: JSON.stringify(body),
-          format: "gemini",
-        },
-      };
-    } catch (err) {
-      if (err instanceof GeminiError) {
-        const where = err.message.startsWith("must ") ? "request " : "request.";
-        return { ok: false, message: `${where}${err.message}`, customId };
-      }
-      throw err;
-    }
-  },
+  parse: (value, text, customId) =>
+    translatedRow({
+      format: "gemini",
+      member: "request",
+      text,
+      customId,
+      translate: () => ({ url: "/v1/chat/completions", body: geminiToChat(value.request) }),
+      refusal: (err) => {
+        if (!(err instanceof GeminiError)) return null;
+        return `${err.message.startsWith("must ") ? "request " : "request."}${err.message}`;
+      },
+    }),
   outputLine: (line) => `${JSON.stringify(geminiResult(JSON.parse(line)))}\n`,
 };

@@ -40,6 +40,10 @@ export interface JournalCounts {
   completionTokens: number;
 }
 
+export function emptyCounts(): JournalCounts {
+  return { total: 0, succeeded: 0, failed: 0, pending: 0, invalid: 0, promptTokens: 0, completionTokens: 0 };
+}
+
 /** A row still to send, with the fingerprint of its line as validated (null in older journals). */
 export interface PendingRow {
   line: number;

@@ -5,6 +5,7 @@
 import type { Logger } from "pino";
 import { VbatchError } from "../errors.js";
 import type { Engine } from "../route/engine.js";
+import { pause } from "../util/pause.js";
 import { createEngines } from "./engines.js";
 import type { RunOptions } from "./options.js";
 
@@ -18,19 +19,6 @@ export interface DiscoverOptions {
   /** Pause between rounds. @default 1000 */
   retryMs?: number | undefined;
   logger?: Logger | undefined;
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**

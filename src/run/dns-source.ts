@@ -7,6 +7,7 @@ import { EventEmitter } from "node:events";
 import { isIP } from "node:net";
 import type { Logger } from "pino";
 import { VbatchError } from "../errors.js";
+import { pause } from "../util/pause.js";
 import { candidateNames, type DnsTarget, readSearchConfig, type SearchConfig } from "./dns-names.js";
 import type { EngineSource } from "./options.js";
 
@@ -167,17 +168,4 @@ export class DnsEngineSource extends EventEmitter implements EngineSource {
     this.current = next;
     this.schedule();
   }
-}
-
-function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
 }

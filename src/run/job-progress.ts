@@ -2,30 +2,15 @@
 // bytes read), the wait for a loading engine, then the send loop's counters. `snapshot()` is what
 // the progress line, the metrics endpoint and `vbatch serve` read.
 import { performance } from "node:perf_hooks";
-import type { JournalCounts } from "../journal/journal.js";
+import { emptyCounts, type JournalCounts } from "../journal/journal.js";
 import type { Engine } from "../route/engine.js";
 import type { IngestProgress } from "./ingest.js";
 import type { EngineProgress, RunPhase, RunProgress } from "./progress.js";
+import { noCounters } from "./recorder.js";
 import type { Runner, RunnerCounters } from "./runner.js";
 
-const NONE: RunnerCounters = {
-  succeeded: 0,
-  failed: 0,
-  requests: 0,
-  retries: 0,
-  promptTokens: 0,
-  completionTokens: 0,
-};
-
-const EMPTY: JournalCounts = {
-  total: 0,
-  succeeded: 0,
-  failed: 0,
-  pending: 0,
-  invalid: 0,
-  promptTokens: 0,
-  completionTokens: 0,
-};
+const NONE = noCounters();
+const EMPTY = emptyCounts();
 
 export class JobProgress {
   phase: RunPhase = "validating";

@@ -23,6 +23,10 @@ export interface RunnerCounters {
   completionTokens: number;
 }
 
+export function noCounters(): RunnerCounters {
+  return { succeeded: 0, failed: 0, requests: 0, retries: 0, promptTokens: 0, completionTokens: 0 };
+}
+
 type Final = Extract<Outcome, { kind: "final" }>;
 
 export interface RecorderOptions {
@@ -42,14 +46,7 @@ export interface RecorderOptions {
 export type Recorded = "ok" | "full" | "again";
 
 export class Recorder {
-  readonly counters: RunnerCounters = {
-    succeeded: 0,
-    failed: 0,
-    requests: 0,
-    retries: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-  };
+  readonly counters: RunnerCounters = noCounters();
 
   constructor(private readonly o: RecorderOptions) {}
 

@@ -4,7 +4,7 @@
 // process ends however it ends). Nothing is recorded: the rate comes from the journal's creation
 // time and counts, and for a running job from a short second look.
 import { VbatchError } from "../../errors.js";
-import { Journal, type JournalCounts } from "../../journal/journal.js";
+import { emptyCounts, Journal, type JournalCounts } from "../../journal/journal.js";
 import { describeOwner } from "../../journal/lock.js";
 import { jobIsRunning } from "../../run/job-lock.js";
 import { findJob, type JobFiles } from "./find.js";
@@ -78,15 +78,7 @@ function openJournal(path: string): Journal {
   }
 }
 
-const ZERO: JournalCounts = {
-  total: 0,
-  succeeded: 0,
-  failed: 0,
-  pending: 0,
-  invalid: 0,
-  promptTokens: 0,
-  completionTokens: 0,
-};
+const ZERO = emptyCounts();
 
 export async function jobStatus(o: StatusOptions = {}): Promise<StatusReport> {
   const files = findJob(o);
