@@ -39,6 +39,37 @@ export function startSimProcess(args) {
   });
 }
 
+/** Starts `count` simulators in one process (bench/sim-pool.mjs); resolves when all listen. */
+export function startSimPool(count, options) {
+  const child = spawn(
+    process.execPath,
+    [join(ROOT, "bench", "sim-pool.mjs"), String(count), JSON.stringify(options)],
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+    },
+  );
+  return new Promise((resolve, reject) => {
+    let buf = "";
+    child.stdout.setEncoding("utf8").on("data", (d) => {
+      buf += d;
+      if (!buf.includes("\n")) return;
+      const { urls } = JSON.parse(buf.slice(0, buf.indexOf("\n")));
+      resolve({
+        urls,
+        child,
+        stats: () => Promise.all(urls.map((u) => getJson(`${u}/sim/stats`))),
+        stop: () =>
+          new Promise((r) => {
+            if (child.exitCode !== null) return r();
+            child.once("exit", r);
+            child.kill("SIGTERM");
+          }),
+      });
+    });
+    child.once("exit", (code) => reject(new Error(`sim pool exited ${code}`)));
+  });
+}
+
 export function getJson(url) {
   return new Promise((resolve, reject) => {
     http
@@ -81,6 +112,65 @@ export function runVbatch(args) {
   };
 }
 
+/** max_tokens of the generated chat rows: above every length the scenarios draw. */
+export const MAX_TOKENS = 512;
+
+/** The body vbatch sends for generated chat row i (the row's body text, as written). */
+export function chatBody(i) {
+  return {
+    model: "sim-model",
+    messages: [{ role: "user", content: `Summarize document ${i} in one line.` }],
+    max_tokens: MAX_TOKENS,
+  };
+}
+
+/**
+ * Seconds each of the first n generated chat rows holds a slot in a sim started with these flags'
+ * values: prefill plus the row's own drawn length (the sim's rule) times the step.
+ */
+export async function chatDurations(n, { prefillMs, stepMs, outputLen, spread = 0.5 }) {
+  const { outputTokensFor } = await import(join(ROOT, "dist", "sim", "lengths.js"));
+  const out = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const tokens = Math.min(
+      MAX_TOKENS,
+      outputTokensFor({ mean: outputLen, spread }, JSON.stringify(chatBody(i))),
+    );
+    out[i] = (prefillMs + tokens * stepMs) / 1000;
+  }
+  return out;
+}
+
+/** Slot-seconds the first n generated chat rows need (see chatDurations). */
+export async function chatWorkSeconds(n, plan) {
+  return (await chatDurations(n, plan)).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The makespan of greedy dispatch with no latency at all: rows in input order, each to the slot
+ * that frees first, every slot free at 0. No dispatcher that cannot see lengths does better on
+ * average: what this leaves over the ideal is the job's last wave.
+ */
+export function greedyMakespan(durations, slots) {
+  // A binary min-heap of the times the slots free up.
+  const heap = new Array(slots).fill(0);
+  for (const d of durations) {
+    let i = 0;
+    const v = heap[0] + d;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = l < slots && heap[l] < v ? l : -1;
+      if (r < slots && heap[r] < v && heap[r] < heap[l]) m = r;
+      if (m === -1) break;
+      heap[i] = heap[m];
+      i = m;
+    }
+    heap[i] = v;
+  }
+  return Math.max(...heap);
+}
+
 /** Writes n chat rows (or embedding rows) to a file; resolves with its path. */
 export async function writeInput(name, n, kind = "chat") {
   const path = join(OUT, name);
@@ -92,11 +182,7 @@ export async function writeInput(name, n, kind = "chat") {
             custom_id: `r${i}`,
             method: "POST",
             url: "/v1/chat/completions",
-            body: {
-              model: "sim-model",
-              messages: [{ role: "user", content: `Summarize document ${i} in one line.` }],
-              max_tokens: 64,
-            },
+            body: chatBody(i),
           }
         : {
             custom_id: `e${i}`,

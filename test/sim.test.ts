@@ -5,6 +5,7 @@ import { Command } from "commander";
 import { afterEach, describe, expect, it } from "vitest";
 import { registerSimCommand } from "../src/cli/commands/sim.js";
 import { type SimOptions, type SimServer, simEmbedding, simReplyText, startSim } from "../src/sim/index.js";
+import { outputTokensFor } from "../src/sim/lengths.js";
 
 interface Usage {
   prompt_tokens: number;
@@ -289,6 +290,89 @@ describe("sim: replies", () => {
   });
 });
 
+describe("sim: output lengths", () => {
+  const lengthOf = async (s: SimServer, body: unknown) =>
+    (await post<ChatReply>(s, "/v1/chat/completions", body)).body;
+
+  it("gives the same prompt the same length, on any engine", async () => {
+    const a = await sim({ outputLen: 100, outputLenSpread: 0.5 });
+    const b = await sim({ outputLen: 100, outputLenSpread: 0.5 });
+    for (let i = 0; i < 5; i++) {
+      const body = chat(`document ${i}`);
+      const first = (await lengthOf(a, body)).usage.completion_tokens;
+      expect((await lengthOf(a, body)).usage.completion_tokens).toBe(first);
+      expect((await lengthOf(b, body)).usage.completion_tokens).toBe(first);
+      expect(first).toBe(outputTokensFor({ mean: 100, spread: 0.5 }, JSON.stringify(body)));
+    }
+  });
+
+  it("spreads lengths over the range asked for", async () => {
+    const s = await sim({ outputLen: 100, outputLenSpread: 0.5 });
+    const lengths: number[] = [];
+    for (let i = 0; i < 300; i++) {
+      lengths.push(
+        (await lengthOf(s, chat(`Summarize document ${i} in one line.`))).usage.completion_tokens ?? 0,
+      );
+    }
+    expect(Math.min(...lengths)).toBeGreaterThanOrEqual(50);
+    expect(Math.max(...lengths)).toBeLessThanOrEqual(150);
+    // Uniform over 50..150: each fifth of the range holds about 60 of the 300 draws.
+    const fifths = [0, 0, 0, 0, 0];
+    for (const n of lengths) {
+      const fifth = Math.min(4, Math.floor((n - 50) / 20));
+      fifths[fifth] = (fifths[fifth] ?? 0) + 1;
+    }
+    for (const count of fifths) {
+      expect(count).toBeGreaterThan(30);
+      expect(count).toBeLessThan(90);
+    }
+    const mean = lengths.reduce((a, b) => a + b) / lengths.length;
+    expect(mean).toBeGreaterThan(95);
+    expect(mean).toBeLessThan(105);
+    // Spread 0 is one fixed length, and the default spread is 0.5.
+    expect(outputTokensFor({ mean: 40, spread: 0 }, "anything")).toBe(40);
+    const byDefault = await sim({ outputLen: 100 });
+    for (let i = 0; i < 20; i++) {
+      const body = chat(`Summarize document ${i} in one line.`);
+      expect((await lengthOf(byDefault, body)).usage.completion_tokens).toBe(lengths[i]);
+    }
+  });
+
+  it("reports the length it generated in usage, metrics and finish_reason, capped by max_tokens", async () => {
+    const s = await sim({ outputLen: 100, outputLenSpread: 0.5 });
+    let generated = 0;
+    let capped = 0;
+    for (let i = 0; i < 40; i++) {
+      const body = chat(`row ${i}`, { max_tokens: 100, n: 2 });
+      const wanted = outputTokensFor({ mean: 100, spread: 0.5 }, JSON.stringify(body));
+      const r = await lengthOf(s, body);
+      const perChoice = Math.min(wanted, 100);
+      expect(r.usage.completion_tokens).toBe(2 * perChoice);
+      expect(r.usage.total_tokens).toBe(r.usage.prompt_tokens + 2 * perChoice);
+      expect(r.choices.map((c) => c.finish_reason)).toEqual(Array(2).fill(wanted > 100 ? "length" : "stop"));
+      generated += 2 * perChoice;
+      if (wanted > 100) capped++;
+    }
+    expect(capped).toBeGreaterThan(5);
+    expect(capped).toBeLessThan(35);
+    const text = await (await fetch(`${s.url}/metrics`)).text();
+    expect(text).toContain(`vllm:generation_tokens_total{model_name="sim-model",engine="0"} ${generated}.0`);
+    const completion = await post<CompletionReply>(s, "/v1/completions", {
+      prompt: "Once",
+      max_tokens: 500,
+    });
+    expect(completion.body.usage.completion_tokens).toBe(
+      outputTokensFor({ mean: 100, spread: 0.5 }, JSON.stringify({ prompt: "Once", max_tokens: 500 })),
+    );
+  });
+
+  it("refuses a fixed and a drawn length together, and a spread outside 0..1", async () => {
+    await expect(startSim({ outputTokens: 10, outputLen: 10 })).rejects.toThrow(/alternatives/);
+    await expect(startSim({ outputLenSpread: 0.2 })).rejects.toThrow(/needs outputLen/);
+    await expect(startSim({ outputLen: 10, outputLenSpread: 1.5 })).rejects.toThrow(RangeError);
+  });
+});
+
 describe("sim: errors", () => {
   it("answers an unknown model with vLLM's 404 in the new format", async () => {
     const s = await sim();
@@ -530,5 +614,9 @@ describe("sim: CLI flags", () => {
     expect(await parse(["--step-ms", "-1"])).toContain("--step-ms");
     expect(await parse(["--error-format", "xml"])).toContain("--error-format");
     expect(await parse(["--error-rate", "0.6", "--drop-rate", "0.6"])).toContain("must not exceed 1");
+    expect(await parse(["--output-len-spread", "2"])).toContain("--output-len-spread");
+    expect(await parse(["--output-len", "0"])).toContain("--output-len");
+    expect(await parse(["--output-len", "100", "--output-tokens", "10"])).toContain("alternatives");
+    expect(await parse(["--output-len-spread", "0.2"])).toContain("needs --output-len");
   });
 });

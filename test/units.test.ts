@@ -146,19 +146,126 @@ describe("vLLM metrics", () => {
   });
 
   it("does not grow when the engine has not yet received what we allowed", () => {
-    const limit = new VllmMetricsLimit({ initial: 256 });
+    const limit = new VllmMetricsLimit({ initial: 256, startWindow: 256 });
     limit.onLoad({ running: 10, waiting: 0, kvCacheUsage: 0 }, 256);
     expect(limit.current()).toBe(256);
   });
 
   it("shrinks towards the batch when over-filled", () => {
-    const limit = new VllmMetricsLimit({ initial: 256 });
+    const limit = new VllmMetricsLimit({ initial: 256, startWindow: 256 });
     for (let i = 0; i < 10; i++) {
       const held = limit.current();
       limit.onLoad({ running: Math.min(64, held), waiting: Math.max(0, held - 64), kvCacheUsage: 0.9 }, held);
     }
     expect(limit.current()).toBeLessThan(80);
     expect(limit.current()).toBeGreaterThan(64);
+  });
+});
+
+describe("vLLM metrics limit: finding the batch", () => {
+  /** An engine with `slots` slots that receives all but `transit` of what we hold. */
+  const scrape = (limit: VllmMetricsLimit, slots: number, transit = 0) => {
+    const held = limit.current();
+    const arrived = Math.floor(held * (1 - transit));
+    const load = {
+      running: Math.min(slots, arrived),
+      waiting: Math.max(0, arrived - slots),
+      kvCacheUsage: 0.5,
+    };
+    limit.onLoad(load, held);
+    return load;
+  };
+
+  it("starts many engines from a small window, so they cannot take a whole job before a scrape", async () => {
+    expect(new VllmMetricsLimit({ initial: 256 }).current()).toBe(32);
+    expect(new VllmMetricsLimit({ initial: 16 }).current()).toBe(16);
+    const opts = { kind: "http" as const, timeoutMs: 1000, maxConnections: 4 };
+    const engines = Array.from(
+      { length: 64 },
+      (_, i) => new Engine(`http://127.0.0.1:${i + 1}`, new VllmMetricsLimit({ initial: 256 }), opts),
+    );
+    const router = new Router(engines);
+    // 8,000 rows over 64 engines: 2,048 go out before the first scrape, not all of them.
+    expect(router.capacity()).toBe(64 * 32);
+    // One scrape of each 8-slot engine shows its queue; the limits fall to the batch plus a
+    // small queue, and the rows held beyond that are all that sits in their queues.
+    for (const e of engines) {
+      e.inFlight = e.limit.current();
+      scrape(e.limit as VllmMetricsLimit, 8);
+      expect((e.limit as VllmMetricsLimit).starting).toBe(false);
+    }
+    expect(router.capacity()).toBe(64 * 32);
+    for (const e of engines) e.inFlight = 0;
+    expect(router.capacity()).toBeLessThanOrEqual(64 * (8 + 2 * VllmMetricsLimit.targetWaiting(8)));
+    await Promise.all(engines.map((e) => e.transport.close()));
+  });
+
+  it("doubles from what the engine runs, by half past the expected batch, and never on a lagging scrape", () => {
+    const limit = new VllmMetricsLimit({ initial: 256 });
+    expect(limit.starting).toBe(true);
+    limit.onLoad({ running: 32, waiting: 0, kvCacheUsage: 0.1 }, 32);
+    expect(limit.current()).toBe(64);
+    // The scrape left before the 32 new requests arrived: it shows the old count.
+    limit.onLoad({ running: 32, waiting: 0, kvCacheUsage: 0.1 }, 64);
+    expect(limit.current()).toBe(64);
+    // Part arrived: grow from what runs, not from what we sent.
+    limit.onLoad({ running: 50, waiting: 0, kvCacheUsage: 0.1 }, 64);
+    expect(limit.current()).toBe(100);
+    limit.onLoad({ running: 100, waiting: 0, kvCacheUsage: 0.1 }, 100);
+    limit.onLoad({ running: 200, waiting: 0, kvCacheUsage: 0.1 }, 200);
+    expect(limit.current()).toBe(400);
+    // Past the 256 expected: by half.
+    limit.onLoad({ running: 400, waiting: 0, kvCacheUsage: 0.1 }, 400);
+    expect(limit.current()).toBe(600);
+    // Not using our limit proves nothing: no growth.
+    limit.onLoad({ running: 300, waiting: 0, kvCacheUsage: 0.1 }, 300);
+    expect(limit.current()).toBe(600);
+    expect(limit.starting).toBe(true);
+  });
+
+  it.each([8, 24, 64, 100, 256, 1000, 1024, 3000])(
+    "finds a batch of %i slots with its queue at most the batch, then keeps it full with a small queue",
+    (slots) => {
+      // With nothing in transit, and with a fifth of what we hold on its way (answers not yet read).
+      for (const transit of [0, 0.2]) {
+        const limit = new VllmMetricsLimit({ initial: 256 });
+        const loads = Array.from({ length: 40 }, () => scrape(limit, slots, transit));
+        // The first window (32) may be more than a small engine's batch; past it, slow start never
+        // sends more than twice what the engine showed it runs.
+        expect(Math.max(...loads.map((l) => l.waiting))).toBeLessThanOrEqual(Math.max(slots, 32 - slots));
+        const filled = loads.findIndex((l) => l.running === slots);
+        expect(filled).toBeGreaterThanOrEqual(0);
+        expect(filled).toBeLessThanOrEqual(20);
+        // Settled: the batch full in nearly every scrape, and no more than a small queue.
+        const settled = loads.slice(20);
+        expect(settled.filter((l) => l.running === slots).length).toBeGreaterThanOrEqual(18);
+        for (const l of settled)
+          expect(l.waiting).toBeLessThanOrEqual(2 * VllmMetricsLimit.targetWaiting(slots));
+        expect(limit.starting).toBe(false);
+      }
+    },
+  );
+
+  it("asks for a quick scrape only while a scrape may grow it", () => {
+    const limit = new VllmMetricsLimit({ initial: 256, max: 64 });
+    expect(limit.wantsScrapeSoon(0)).toBe(false);
+    expect(limit.wantsScrapeSoon(32)).toBe(true);
+    limit.onLoad({ running: 32, waiting: 0, kvCacheUsage: 0.1 }, 32);
+    expect(limit.current()).toBe(64);
+    // At its ceiling, an engine that never queues is not scraped fast for the rest of the job.
+    expect(limit.wantsScrapeSoon(64)).toBe(false);
+    const queued = new VllmMetricsLimit({ initial: 256 });
+    queued.onLoad({ running: 8, waiting: 24, kvCacheUsage: 0.1 }, 32);
+    expect(queued.wantsScrapeSoon(queued.current())).toBe(false);
+  });
+
+  it("holds a queue when the engine runs its whole batch with nothing waiting", () => {
+    const limit = new VllmMetricsLimit({ initial: 256, startWindow: 80 });
+    limit.onLoad({ running: 64, waiting: 16, kvCacheUsage: 0.5 }, 80);
+    const before = limit.current();
+    // A fifth of our limit in transit: the batch is exactly full, and a freed slot would idle.
+    limit.onLoad({ running: 64, waiting: 0, kvCacheUsage: 0.5 }, before);
+    expect(limit.current()).toBeGreaterThan(before);
   });
 });
 

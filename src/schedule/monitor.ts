@@ -1,6 +1,6 @@
 // Watches one engine's /metrics: feeds the adaptive limit, and keeps running/waiting for the
-// progress line. Scrapes ten times a second while the limit is still finding its level, then
-// once a second.
+// progress line. Scrapes every 10 ms while the slow start waits on a scrape to grow the limit (a
+// few scrapes per engine), ten times a second for the first seconds, then once a second.
 import type { Logger } from "pino";
 import type { Engine } from "../route/engine.js";
 import { parseVllmLoad } from "./prometheus.js";
@@ -16,6 +16,8 @@ export interface MonitorOptions {
   startIntervalMs?: number;
   /** How long the fast start interval lasts. @default 3000 */
   startPhaseMs?: number;
+  /** Interval while the slow start waits on a scrape to grow the limit. @default 10 */
+  rampIntervalMs?: number;
 }
 
 /** Starts scraping; returns a function that stops it. */
@@ -56,8 +58,14 @@ export function monitorEngine(engine: Engine, o: MonitorOptions): () => void {
         o.logger?.warn({ engine: engine.base }, "cannot read /metrics; keeping the current limit");
     }
     if (stopped) return;
+    const ramping = engine.limit instanceof VllmMetricsLimit && engine.limit.wantsScrapeSoon(engine.inFlight);
     const fast = Date.now() - started < (o.startPhaseMs ?? 3000);
-    timer = setTimeout(tick, fast ? (o.startIntervalMs ?? 100) : (o.intervalMs ?? 1000));
+    const wait = ramping
+      ? (o.rampIntervalMs ?? 10)
+      : fast
+        ? (o.startIntervalMs ?? 100)
+        : (o.intervalMs ?? 1000);
+    timer = setTimeout(tick, wait);
     timer.unref();
   };
   timer = setTimeout(tick, 0);

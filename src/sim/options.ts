@@ -1,6 +1,7 @@
 // Defaults and validation of SimOptions in one place, so a bad value fails at start with its name
 // rather than as odd behaviour under load.
 
+import type { OutputLengths } from "./lengths.js";
 import { BadJsonPlan } from "./structured.js";
 import type { SimErrorFormat, SimFaults, SimOptions } from "./types.js";
 
@@ -12,7 +13,8 @@ export interface SimConfig {
   maxNumSeqs: number;
   prefillMs: number;
   stepMs: number;
-  outputTokens: number;
+  /** Tokens each request generates before a max_tokens cap. */
+  output: OutputLengths;
   embeddingDim: number;
   metrics: boolean;
   errorFormat: SimErrorFormat;
@@ -49,6 +51,19 @@ function port(value: number | undefined): number {
   return p;
 }
 
+function outputLengths(o: SimOptions): OutputLengths {
+  if (o.outputLen === undefined) {
+    if (o.outputLenSpread !== undefined) throw new RangeError("outputLenSpread needs outputLen");
+    return { mean: int("outputTokens", o.outputTokens, 16, 1), spread: 0 };
+  }
+  if (o.outputTokens !== undefined) {
+    throw new RangeError("outputTokens (a fixed length) and outputLen (a mean) are alternatives: pass one");
+  }
+  const spread = nonNegative("outputLenSpread", o.outputLenSpread, 0.5);
+  if (spread > 1) throw new RangeError(`outputLenSpread must be at most 1, got ${spread}`);
+  return { mean: int("outputLen", o.outputLen, 16, 1), spread };
+}
+
 export function resolveOptions(o: SimOptions): SimConfig {
   const errorFormat = o.errorFormat ?? "new";
   if (errorFormat !== "new" && errorFormat !== "old") {
@@ -64,7 +79,7 @@ export function resolveOptions(o: SimOptions): SimConfig {
     maxNumSeqs: int("maxNumSeqs", o.maxNumSeqs, 256, 1),
     prefillMs: nonNegative("prefillMs", o.prefillMs, 5),
     stepMs: nonNegative("stepMs", o.stepMs, 2),
-    outputTokens: int("outputTokens", o.outputTokens, 16, 1),
+    output: outputLengths(o),
     embeddingDim: int("embeddingDim", o.embeddingDim, 8, 1),
     metrics: o.metrics ?? true,
     errorFormat,

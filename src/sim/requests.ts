@@ -69,14 +69,16 @@ function checkLength(cfg: SimConfig, promptTokens: number, maxTokens: number | n
   return null;
 }
 
+/** `perChoice` is what was generated: `wanted` unless max_tokens or the context cut it short. */
 function generation(
   cfg: SimConfig,
   text: string,
   promptTokens: number,
   perChoice: number,
+  wanted: number,
   choices: number,
 ): Work {
-  const finishReason: FinishReason = perChoice < cfg.outputTokens ? "length" : "stop";
+  const finishReason: FinishReason = perChoice < wanted ? "length" : "stop";
   return {
     durationMs: cfg.prefillMs + perChoice * cfg.stepMs,
     kvTokens: promptTokens + perChoice * choices,
@@ -91,7 +93,8 @@ function generation(
 
 const NO_STREAM = "vbatch sim does not implement stream=true";
 
-export function chatWork(cfg: SimConfig, body: Body): Work | ErrorInfo {
+/** `wanted`: the tokens this request would generate uncapped (see lengths.ts). */
+export function chatWork(cfg: SimConfig, body: Body, wanted: number): Work | ErrorInfo {
   const messages = body.messages;
   if (messages === undefined) return fieldMissing("messages");
   if (!Array.isArray(messages)) return fieldInvalid("messages", "Input should be a valid list");
@@ -112,12 +115,9 @@ export function chatWork(cfg: SimConfig, body: Body): Work | ErrorInfo {
   const promptTokens = chatTokenCount(messages, template);
   const lengthError = checkLength(cfg, promptTokens, maxTokens);
   if (lengthError) return lengthError;
-  const perChoice = Math.min(
-    cfg.outputTokens,
-    maxTokens ?? Number.MAX_SAFE_INTEGER,
-    cfg.maxModelLen - promptTokens,
-  );
-  return generation(cfg, structuredText(cfg, body, chatReplyText(messages)), promptTokens, perChoice, n ?? 1);
+  const perChoice = Math.min(wanted, maxTokens ?? Number.MAX_SAFE_INTEGER, cfg.maxModelLen - promptTokens);
+  const text = structuredText(cfg, body, chatReplyText(messages));
+  return generation(cfg, text, promptTokens, perChoice, wanted, n ?? 1);
 }
 
 /** The reply text for a request that asks for JSON, else `plain`. */
@@ -129,7 +129,8 @@ function structuredText(cfg: SimConfig, body: Body, plain: string): string {
   return cfg.badJson.next() ? text.slice(0, Math.max(1, text.length - 2)) : text;
 }
 
-export function completionWork(cfg: SimConfig, body: Body): Work | ErrorInfo {
+/** `wanted`: the tokens this request would generate uncapped (see lengths.ts). */
+export function completionWork(cfg: SimConfig, body: Body, wanted: number): Work | ErrorInfo {
   const prompt = body.prompt;
   if (prompt === undefined || prompt === null) {
     return badRequest("Either prompt or prompt_embeds must be provided and non-empty.", "prompt");
@@ -154,8 +155,9 @@ export function completionWork(cfg: SimConfig, body: Body): Work | ErrorInfo {
     promptTokens += t;
     if (t > longest) longest = t;
   }
-  const perChoice = Math.min(cfg.outputTokens, maxTokens, cfg.maxModelLen - longest);
-  return generation(cfg, completionReplyText(prompt), promptTokens, perChoice, prompts.length * (n ?? 1));
+  const perChoice = Math.min(wanted, maxTokens, cfg.maxModelLen - longest);
+  const choices = prompts.length * (n ?? 1);
+  return generation(cfg, completionReplyText(prompt), promptTokens, perChoice, wanted, choices);
 }
 
 export function embeddingWork(cfg: SimConfig, body: Body): Work | ErrorInfo {

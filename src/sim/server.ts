@@ -25,6 +25,7 @@ import {
   rateLimited,
 } from "./errors.js";
 import { FaultPlan } from "./faults.js";
+import { outputTokensFor } from "./lengths.js";
 import { renderMetrics } from "./metrics.js";
 import { resolveOptions, type SimConfig } from "./options.js";
 import {
@@ -176,6 +177,7 @@ class SimHttpServer {
       completed: this.completed,
       byStatus: { ...this.byStatus },
       ...this.engine.counters(),
+      timeOrigin: performance.timeOrigin,
     };
     if (this.keys) s.requestsByKey = Object.fromEntries(this.keys);
     return s;
@@ -344,7 +346,7 @@ class SimHttpServer {
       this.fail(res, notAnObject(), requestId);
       return;
     }
-    const work = this.workFor(kind, body);
+    const work = this.workFor(kind, body, raw);
     if (isErrorInfo(work)) {
       this.fail(res, work, requestId);
       return;
@@ -361,12 +363,12 @@ class SimHttpServer {
     }
   }
 
-  private workFor(kind: BodyKind, body: Record<string, unknown>): Work | ErrorInfo {
-    if (kind === CHAT) return chatWork(this.cfg, body);
-    if (kind === COMPLETION) return completionWork(this.cfg, body);
+  private workFor(kind: BodyKind, body: Record<string, unknown>, raw: string): Work | ErrorInfo {
+    if (kind === CHAT) return chatWork(this.cfg, body, outputTokensFor(this.cfg.output, raw));
+    if (kind === COMPLETION) return completionWork(this.cfg, body, outputTokensFor(this.cfg.output, raw));
     if (kind === RESPONSES) {
       const chat = responsesAsChat(body);
-      return isErrorInfo(chat) ? chat : chatWork(this.cfg, chat);
+      return isErrorInfo(chat) ? chat : chatWork(this.cfg, chat, outputTokensFor(this.cfg.output, raw));
     }
     if (kind === SCORE || kind === RERANK) {
       const modelError = checkModel(this.cfg, body);

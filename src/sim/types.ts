@@ -29,8 +29,25 @@ export interface SimOptions {
   prefillMs?: number;
   /** time per output token, default 2 */
   stepMs?: number;
-  /** tokens generated per request, default 16, capped by max_tokens / max_completion_tokens */
+  /**
+   * Tokens every request generates, capped by max_tokens / max_completion_tokens. An alternative
+   * to `outputLen`, which varies the length per prompt.
+   * @default 16
+   */
   outputTokens?: number;
+  /**
+   * Mean tokens generated per request, each prompt's length drawn uniformly within
+   * `outputLen x (1 ± outputLenSpread)` by a hash of its body (the same prompt always gets the same
+   * length), then capped by max_tokens / max_completion_tokens like `outputTokens`.
+   * @default unset (every request generates `outputTokens`)
+   */
+  outputLen?: number;
+  /**
+   * Half-width of the `outputLen` range as a share of the mean, 0..1 (0.5: from half to one and a
+   * half times the mean). Only with `outputLen`.
+   * @default 0.5
+   */
+  outputLenSpread?: number;
   /** default 8 */
   embeddingDim?: number;
   /** serve /metrics (default true); false answers 404 like a non-vLLM server */
@@ -69,6 +86,11 @@ export interface SimStats {
   firstStartMs: number | null;
   /** performance.now() when the last request finished */
   lastEndMs: number | null;
+  /**
+   * performance.timeOrigin of the simulator's process: added to firstStartMs or lastEndMs, it gives
+   * epoch milliseconds, comparable with another process's clock.
+   */
+  timeOrigin: number;
   /** request key (16 hex of sha1 of the raw body) -> times received; only with trackRequests */
   requestsByKey?: Record<string, number>;
 }

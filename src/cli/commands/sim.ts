@@ -15,6 +15,8 @@ interface SimFlags {
   prefillMs?: number;
   stepMs?: number;
   outputTokens?: number;
+  outputLen?: number;
+  outputLenSpread?: number;
   embeddingDim?: number;
   metrics: boolean;
   errorFormat?: SimErrorFormat;
@@ -72,6 +74,8 @@ function toOptions(f: SimFlags, onExit: () => void): SimOptions {
   if (f.prefillMs !== undefined) o.prefillMs = f.prefillMs;
   if (f.stepMs !== undefined) o.stepMs = f.stepMs;
   if (f.outputTokens !== undefined) o.outputTokens = f.outputTokens;
+  if (f.outputLen !== undefined) o.outputLen = f.outputLen;
+  if (f.outputLenSpread !== undefined) o.outputLenSpread = f.outputLenSpread;
   if (f.embeddingDim !== undefined) o.embeddingDim = f.embeddingDim;
   if (f.errorFormat !== undefined) o.errorFormat = f.errorFormat;
   if (f.exitAfter !== undefined) o.exitAfter = f.exitAfter;
@@ -161,6 +165,18 @@ export function registerSimCommand(program: Command): void {
       ),
     )
     .addOption(
+      new Option(
+        "--output-len <n>",
+        "mean tokens per request, each prompt's length drawn from a range around it (instead of --output-tokens)",
+      ).argParser(integer("--output-len", 1)),
+    )
+    .addOption(
+      new Option(
+        "--output-len-spread <share>",
+        "half-width of the --output-len range as a share of the mean (default 0.5: 0.5x to 1.5x)",
+      ).argParser(share("--output-len-spread")),
+    )
+    .addOption(
       new Option("--embedding-dim <n>", "embedding vector size (default 8)").argParser(
         integer("--embedding-dim", 1),
       ),
@@ -217,6 +233,14 @@ export function registerSimCommand(program: Command): void {
         command.error("error: --error-rate + --rate-limit-rate + --drop-rate must not exceed 1", {
           exitCode: 2,
         });
+      }
+      if (flags.outputLen !== undefined && flags.outputTokens !== undefined) {
+        command.error("error: --output-tokens (a fixed length) and --output-len (a mean) are alternatives", {
+          exitCode: 2,
+        });
+      }
+      if (flags.outputLenSpread !== undefined && flags.outputLen === undefined) {
+        command.error("error: --output-len-spread needs --output-len", { exitCode: 2 });
       }
       await run(flags, flags.exitAfter);
     });
