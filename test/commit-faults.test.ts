@@ -3,16 +3,16 @@
 // step of a cycle in a child process. After each, the files hold exactly what the journal
 // committed, and running the same job again ends byte-identical to a run nothing disturbed.
 import { execFile } from "node:child_process";
-import { cpSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VbatchError } from "../src/errors.js";
 import { type FaultOp, faultyFileOps } from "../src/io/faults.js";
 import { runBatch } from "../src/run/run-batch.js";
 import { type SimServer, startSim } from "../src/sim/index.js";
 import { chatRow, tempDir, writeJsonl } from "./helpers/files.js";
+import { committed, size } from "./helpers/journal.js";
 
 const run = promisify(execFile);
 const dir = tempDir();
@@ -62,26 +62,9 @@ function contents(d: string): string {
   );
 }
 
-function committed(d: string): { out: number; err: number; done: number } {
-  const db = new Database(join(d, "out.vbatch.db"), { readonly: true });
-  try {
-    const meta = (k: string) =>
-      Number(
-        (db.prepare("SELECT value FROM meta WHERE key = ?").get(k) as { value: string } | undefined)?.value ??
-          0,
-      );
-    const done = (db.prepare("SELECT count(*) AS n FROM rows WHERE state != 0").get() as { n: number }).n;
-    return { out: meta("out_offset"), err: meta("err_offset"), done };
-  } finally {
-    db.close();
-  }
-}
-
-const size = (f: string) => (existsSync(f) ? statSync(f).size : 0);
-
 /** Disk as the journal says: no byte past a committed length, and a prefix of the reference. */
 function expectConsistent(d: string): void {
-  const c = committed(d);
+  const c = committed(join(d, "out.vbatch.db"));
   expect(size(join(d, "out.jsonl"))).toBe(c.out);
   expect(size(join(d, "out.errors.jsonl"))).toBe(c.err);
   const [out, err] = contents(d).split("--errors--\n") as [string, string];
@@ -100,7 +83,7 @@ beforeAll(async () => {
   const stopped = new AbortController();
   stopped.abort();
   await runBatch({ ...options(pristine), signal: stopped.signal });
-  expect(committed(pristine).done).toBe(0);
+  expect(committed(join(pristine, "out.vbatch.db")).done).toBe(0);
   const undisturbed = copyJob();
   const ops = faultyFileOps();
   const summary = await runBatch({ ...options(undisturbed), fileOps: ops });
@@ -177,7 +160,7 @@ describe("kill -9 at every step of a commit cycle", () => {
           (e: { signal?: string }) => e,
         );
         expect(killed?.signal).toBe("SIGKILL");
-        const before = committed(d);
+        const before = committed(join(d, "out.vbatch.db"));
         // A kill after the commit has the whole cycle; one before it has the one before.
         expect(before.done).toBe(
           op === "committed" ? Math.min(ROWS, cycle * COMMIT_ROWS) : (cycle - 1) * COMMIT_ROWS,

@@ -1,7 +1,7 @@
 // Every row ends exactly once under what real machines do: a write, fsync or journal commit that
 // fails for real (strace injects the errno into a real run), two runs of one job at once, an
 // input edited in place while it is read, a fatal error with requests in flight.
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
@@ -9,6 +9,7 @@ import { runBatch } from "../src/run/run-batch.js";
 import { simReplyText } from "../src/sim/index.js";
 import { runCli, startCli } from "./helpers/cli.js";
 import { chatRow, idCounts, readJsonl, tempDir, writeChatInput } from "./helpers/files.js";
+import { committed, size } from "./helpers/journal.js";
 import { useSims } from "./helpers/sims.js";
 import { countSyscalls, hasStrace, runCliInjected } from "./helpers/strace.js";
 
@@ -25,26 +26,6 @@ const job = () => {
   };
 };
 const sim = useSims({ prefillMs: 0, stepMs: 0 });
-
-/** Offsets the journal says the output files are committed up to. */
-function committed(journal: string): { out: number; err: number; done: number } {
-  const db = new Database(journal, { readonly: true });
-  try {
-    const meta = (k: string) =>
-      Number(
-        (db.prepare("SELECT value FROM meta WHERE key = ?").get(k) as { value: string } | undefined)?.value ??
-          0,
-      );
-    const done = (db.prepare("SELECT count(*) AS n FROM rows WHERE state != 0").get() as { n: number }).n;
-    return { out: meta("out_offset"), err: meta("err_offset"), done };
-  } finally {
-    db.close();
-  }
-}
-
-function size(path: string): number {
-  return existsSync(path) ? statSync(path).size : 0;
-}
 
 function expectEveryRowOnce(files: string[], total: number): void {
   const counts = idCounts(...files);
