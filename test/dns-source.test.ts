@@ -11,20 +11,13 @@ import { runCli } from "./helpers/cli.js";
 import { type DnsServer, startDnsServer } from "./helpers/dns-server.js";
 import { readJsonl, tempDir, writeChatInput } from "./helpers/files.js";
 import { useSims } from "./helpers/sims.js";
+import { until } from "./helpers/wait.js";
 
 const dir = tempDir();
 const noSearch = join(dir, "resolv-none.conf");
 writeFileSync(noSearch, "nameserver 127.0.0.1\n");
 
 /** Waits for a condition, checking every 10 ms, for at most 10 s. */
-async function until(what: string, ok: () => boolean): Promise<void> {
-  for (let i = 0; i < 1000; i++) {
-    if (ok()) return;
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();

@@ -12,6 +12,7 @@ import { chatRow, idCounts, readJsonl, tempDir, writeChatInput } from "./helpers
 import { committed, size } from "./helpers/journal.js";
 import { useSims } from "./helpers/sims.js";
 import { countSyscalls, hasStrace, runCliInjected } from "./helpers/strace.js";
+import { until } from "./helpers/wait.js";
 
 const dir = tempDir();
 let n = 0;
@@ -41,10 +42,6 @@ function expectOneCleanLine(stderr: string): string {
   expect(stderr).not.toMatch(/\n\s+at /);
   expect(stderr).not.toContain("internal error");
   return errors[0] as string;
-}
-
-async function until(cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise((r) => setTimeout(r, 10));
 }
 
 function outputLines(path: string): number {
@@ -111,7 +108,7 @@ describe("two runs of one job", () => {
     writeChatInput(j.input, 3000);
     const args = ["run", j.input, "-o", j.output, "-e", s.url, "--concurrency", "8"];
     const first = startCli(args);
-    await until(() => outputLines(j.output) > 50);
+    await until("50 output lines", () => outputLines(j.output) > 50);
     const second = await runCli(args);
     expect(second.code).toBe(2);
     const line = expectOneCleanLine(second.stderr);
@@ -130,7 +127,7 @@ describe("two runs of one job", () => {
     writeChatInput(j.input, 1000);
     const args = ["run", j.input, "-o", j.output, "-e", s.url, "--concurrency", "4"];
     const first = startCli(args);
-    await until(() => outputLines(j.output) > 20);
+    await until("20 output lines", () => outputLines(j.output) > 20);
     const restart = await runCli([...args, "--restart"]);
     expect(restart.code).toBe(2);
     expect(expectOneCleanLine(restart.stderr)).toContain("already running");
@@ -147,7 +144,7 @@ describe("two runs of one job", () => {
     const j = job();
     writeChatInput(j.input, 300);
     const first = runBatch({ input: j.input, output: j.output, endpoints: [s.url], concurrency: 4 });
-    await until(() => outputLines(j.output) > 0 || existsSync(`${j.journal}-wal`));
+    await until("a first commit", () => outputLines(j.output) > 0 || existsSync(`${j.journal}-wal`));
     await expect(runBatch({ input: j.input, output: j.output, endpoints: [s.url] })).rejects.toMatchObject({
       code: "job_running",
       exitCode: 2,
@@ -162,7 +159,7 @@ describe("two runs of one job", () => {
     writeChatInput(j.input, 2000);
     const args = ["run", j.input, "-o", j.output, "-e", s.url, "--concurrency", "8"];
     const first = startCli(args);
-    await until(() => outputLines(j.output) > 50);
+    await until("50 output lines", () => outputLines(j.output) > 50);
     first.child.kill("SIGKILL");
     await first.done;
     const fast = await sim();
@@ -176,7 +173,7 @@ describe("two runs of one job", () => {
     const j = job();
     writeChatInput(j.input, 2000);
     const first = startCli(["run", j.input, "-o", j.output, "-e", s.url, "--concurrency", "4"]);
-    await until(() => outputLines(j.output) > 20);
+    await until("20 output lines", () => outputLines(j.output) > 20);
     const retry = await runCli(["retry", j.output, "-e", s.url]);
     expect(retry.code).toBe(2);
     expect(expectOneCleanLine(retry.stderr)).toContain("already running");
@@ -199,7 +196,7 @@ describe("an input edited in place while the job runs", () => {
     const original = readFileSync(j.input);
     const args = ["run", j.input, "-o", j.output, "-e", s.url, "--concurrency", "16"];
     const first = startCli(args);
-    await until(() => outputLines(j.output) > 200);
+    await until("200 output lines", () => outputLines(j.output) > 200);
     edit(j.input);
     const r = await first.done;
     return { j, s, r, original, args };
@@ -297,7 +294,7 @@ describe("an output file changed by another program while the job runs", () => {
     writeChatInput(j.input, 3000);
     const args = ["run", j.input, "-o", j.output, "-e", s.url, "--concurrency", "8"];
     const first = startCli(args);
-    await until(() => outputLines(j.output) > 50);
+    await until("50 output lines", () => outputLines(j.output) > 50);
     writeFileSync(j.output, "");
     const r = await first.done;
     expect(r.code).toBe(1);

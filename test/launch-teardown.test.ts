@@ -4,7 +4,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
 import {
   type EngineGroupRecord,
@@ -19,6 +18,7 @@ import {
 import { isAlive } from "../src/launch/terminate.js";
 import { tempDir } from "./helpers/files.js";
 import { FIXTURES, standInPath, useStandIns } from "./helpers/stand-ins.js";
+import { until } from "./helpers/wait.js";
 
 const root = tempDir("vbatch-launch-teardown-");
 let n = 0;
@@ -37,15 +37,6 @@ function env(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     CUDA_VISIBLE_DEVICES: "",
     ...extra,
   };
-}
-
-/** Waits (bounded) for a condition that must become true; no fixed sleeps. */
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
 }
 
 function lineReader(child: ChildProcess) {

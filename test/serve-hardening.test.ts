@@ -11,6 +11,7 @@ import { resolveServerOptions } from "../src/server/options.js";
 import { type SimServer, startSim } from "../src/sim/index.js";
 import { runCli, startCli } from "./helpers/cli.js";
 import { chatRow, tempDir } from "./helpers/files.js";
+import { waitFor } from "./helpers/wait.js";
 
 const dir = tempDir("vbatch-serve-hardening-");
 let n = 0;
@@ -33,17 +34,6 @@ async function serve(o: Partial<ServerOptions> = {}) {
   const server = await startServer({ port: 0, endpoints: [engine.url], logger, ...o, dataDir });
   servers.push(server);
   return { server, dataDir, logs };
-}
-
-/** Polls until `ok` (bounded, so a broken server fails the test instead of hanging it). */
-async function until<T>(get: () => T | Promise<T>, ok: (v: T) => boolean, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 const leftovers = (dataDir: string) =>
@@ -245,7 +235,7 @@ describe("request timeout: a body that trickles in or stalls is cut off, and its
       const r = await slowUpload(server.url, mode);
       expect(r.response).toMatch(/^HTTP\/1\.1 408 /);
       // Once the handler has finished with the request, nothing of the upload is left.
-      await until(
+      await waitFor(
         () => logs.filter((l) => l.msg === "request" && l.path === "/v1/files").length,
         (count) => count === 1,
       );
@@ -526,7 +516,7 @@ describe("one server per data directory", () => {
   it("the CLI: the second `vbatch serve` exits 2 at once; the first keeps serving", async () => {
     const data = fresh("cli-data");
     const first = startCli(["serve", "--data", data, "--port", "0", "--launch", "sim"]);
-    await until(
+    await waitFor(
       () => first.stdout(),
       (out) => out.includes("listening on"),
     );

@@ -13,6 +13,7 @@ import { type RunningServer, type ServerOptions, startServer } from "../src/serv
 import { type SimServer, simReplyText, startSim } from "../src/sim/index.js";
 import { runCli, startCli } from "./helpers/cli.js";
 import { chatRow, type Line, tempDir, writeJsonl } from "./helpers/files.js";
+import { waitFor } from "./helpers/wait.js";
 
 const dir = tempDir("vbatch-serve-");
 let n = 0;
@@ -50,17 +51,6 @@ const openai = (url: string, apiKey = "unused") =>
   new OpenAI({ baseURL: `${url}/v1`, apiKey, maxRetries: 0 });
 const anthropic = (url: string, apiKey = "unused") => new Anthropic({ baseURL: url, apiKey, maxRetries: 0 });
 
-/** Polls until `ok` (bounded, so a broken server fails the test instead of hanging it). */
-async function until<T>(get: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await get();
-    if (ok(v)) return v;
-    if (Date.now() > deadline) throw new Error(`timed out; last: ${JSON.stringify(v)}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
 const FINAL = ["completed", "failed", "expired", "cancelled"];
 
 function inputFile(rows: unknown[]): string {
@@ -69,7 +59,7 @@ function inputFile(rows: unknown[]): string {
 
 /** Waits until a batch reaches a final status. */
 const finished = (client: OpenAI, id: string) =>
-  until(
+  waitFor(
     () => client.batches.retrieve(id),
     (b) => FINAL.includes(b.status),
   );
@@ -295,7 +285,7 @@ describe("vbatch serve: OpenAI Files and Batches through the openai SDK", () => 
     const { server } = await serve({ engine });
     const client = openai(server.url);
     const { batch } = await submit(client, chatRows(400));
-    await until(
+    await waitFor(
       () => client.batches.retrieve(batch.id),
       (b) => (b.request_counts?.completed ?? 0) > 0,
     );
@@ -350,7 +340,7 @@ describe("vbatch serve: OpenAI Files and Batches through the openai SDK", () => 
       for (const id of [...ids].reverse()) newestFirst.push(await client.batches.retrieve(id));
       return newestFirst.reverse();
     };
-    const done = await until(snapshot, (batches) => {
+    const done = await waitFor(snapshot, (batches) => {
       batches.forEach((b, i) => {
         if ((b.request_counts?.completed ?? 0) > 0) {
           for (const earlier of batches.slice(0, i)) expect(earlier.status).toBe("completed");
@@ -476,7 +466,7 @@ describe("vbatch serve: Anthropic Message Batches through @anthropic-ai/sdk", ()
       results_url: null,
     });
     expect(batch.id).toMatch(/^msgbatch_/);
-    const ended = await until(
+    const ended = await waitFor(
       () => client.messages.batches.retrieve(batch.id),
       (b) => b.processing_status === "ended",
     );
@@ -532,7 +522,7 @@ describe("vbatch serve: Anthropic Message Batches through @anthropic-ai/sdk", ()
       params: { ...(reqs[2]?.params as (typeof reqs)[0]["params"]), max_tokens: 100_000 },
     };
     const batch = await client.messages.batches.create({ requests: reqs });
-    await until(
+    await waitFor(
       () => client.messages.batches.retrieve(batch.id),
       (b) => b.processing_status === "ended",
     );
@@ -553,7 +543,7 @@ describe("vbatch serve: Anthropic Message Batches through @anthropic-ai/sdk", ()
     const { server } = await serve({ engine });
     const client = anthropic(server.url);
     const batch = await client.messages.batches.create({ requests: requests(300) });
-    const running = await until(
+    const running = await waitFor(
       () => client.messages.batches.retrieve(batch.id),
       () => engine.stats().completed > 0,
     );
@@ -569,7 +559,7 @@ describe("vbatch serve: Anthropic Message Batches through @anthropic-ai/sdk", ()
     const canceling = await client.messages.batches.cancel(batch.id);
     expect(["canceling", "ended"]).toContain(canceling.processing_status);
     expect(canceling.cancel_initiated_at).not.toBeNull();
-    const ended = await until(
+    const ended = await waitFor(
       () => client.messages.batches.retrieve(batch.id),
       (b) => b.processing_status === "ended",
     );
@@ -595,7 +585,7 @@ describe("vbatch serve: Anthropic Message Batches through @anthropic-ai/sdk", ()
       requests: requests(200),
       completion_window: "1s",
     } as Anthropic.Messages.Batches.BatchCreateParams);
-    const ended = await until(
+    const ended = await waitFor(
       () => client.messages.batches.retrieve(batch.id),
       (b) => b.processing_status === "ended",
     );
@@ -754,11 +744,11 @@ describe("vbatch serve: keys, ids and limits", () => {
     const { server } = await serve({ dataDir, retentionMs: 300, sweepIntervalMs: 50 });
     const client = openai(server.url);
     const { file, batch } = await submit(client, chatRows(3));
-    await until(
+    await waitFor(
       () => client.batches.retrieve(batch.id).catch(() => null),
       (b) => b === null || FINAL.includes(b.status),
     );
-    await until(
+    await waitFor(
       () =>
         client.files.retrieve(file.id).then(
           () => true,
@@ -766,7 +756,7 @@ describe("vbatch serve: keys, ids and limits", () => {
         ),
       (exists) => !exists,
     );
-    await until(
+    await waitFor(
       () =>
         client.batches.retrieve(batch.id).then(
           () => true,
@@ -840,7 +830,7 @@ describe("vbatch serve: restart safety", () => {
     let client = openai(first.url);
     const { batch } = await submit(client, chatRows(total));
     // The CLI reports progress once a second; kill as soon as some rows are committed.
-    const mid = await until(
+    const mid = await waitFor(
       () => client.batches.retrieve(batch.id),
       (b) => (b.request_counts?.completed ?? 0) > 0,
     );
@@ -851,7 +841,7 @@ describe("vbatch serve: restart safety", () => {
     const second = await start();
     client = openai(second.url);
     try {
-      const done = await until(
+      const done = await waitFor(
         () => client.batches.retrieve(batch.id),
         (b) => FINAL.includes(b.status),
         40_000,

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { registerSimCommand } from "../src/cli/commands/sim.js";
 import { type SimOptions, type SimServer, simEmbedding, simReplyText, startSim } from "../src/sim/index.js";
 import { outputTokensFor } from "../src/sim/lengths.js";
+import { until } from "./helpers/wait.js";
 
 interface Usage {
   prompt_tokens: number;
@@ -88,10 +89,6 @@ async function post<T>(
 
 function chat(content: string, extra: Record<string, unknown> = {}) {
   return { model: "sim-model", messages: [{ role: "user", content }], ...extra };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  while (!condition()) await new Promise((r) => setTimeout(r, 5));
 }
 
 describe("sim: informational endpoints", () => {
@@ -474,10 +471,10 @@ describe("sim: continuous batching", () => {
     const controller = new AbortController();
     const second = post(s, "/v1/chat/completions", chat("second"), { signal: controller.signal });
     second.catch(() => {});
-    await until(() => s.stats().received === 2);
+    await until("2 requests received", () => s.stats().received === 2);
     controller.abort();
     await expect(second).rejects.toThrow();
-    await until(() => s.stats().byStatus.abort === 1);
+    await until("an abort", () => s.stats().byStatus.abort === 1);
     expect((await first).status).toBe(200);
     expect(s.stats().completed).toBe(1);
   });
@@ -485,7 +482,7 @@ describe("sim: continuous batching", () => {
   it("answers in-flight requests before close() resolves", async () => {
     const s = await startSim({ prefillMs: 100, stepMs: 0 });
     const pending = post<ChatReply>(s, "/v1/chat/completions", chat("late"));
-    await until(() => s.stats().received === 1);
+    await until("a request received", () => s.stats().received === 1);
     await s.close();
     expect((await pending).status).toBe(200);
     await expect(fetch(`${s.url}/health`)).rejects.toThrow();
@@ -556,7 +553,7 @@ describe("sim: faults", () => {
     const s = await sim({ prefillMs: 10_000 });
     const pending = post(s, "/v1/chat/completions", chat("never"));
     pending.catch(() => {});
-    await until(() => s.stats().received === 1);
+    await until("a request received", () => s.stats().received === 1);
     s.kill();
     await expect(pending).rejects.toThrow();
   });
