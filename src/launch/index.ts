@@ -5,14 +5,18 @@ export { type StopRecordedOptions, type StopRecordedResult, stopRecorded } from 
 export { detectGpus, gpuGroups, parseGpuList } from "./gpus.js";
 export { type ReadyInfo, type WaitReadyOptions, waitReady } from "./health.js";
 export { launchEngines } from "./launch.js";
-export { MODAL_APP_FILE, parseModalUrl } from "./modal-driver.js";
+export { MODAL_APP_FILE } from "./modal-driver.js";
 export {
   followModalResult,
   isModalRedirect,
   type ModalResult,
   type ModalResultOptions,
 } from "./modal-result.js";
-export { findModalWebUrl } from "./modal-url.js";
+export {
+  findModalWebUrl,
+  /** @deprecated the same function as findModalWebUrl, kept for code written against 0.x */
+  findModalWebUrl as parseModalUrl,
+} from "./modal-url.js";
 export {
   DEFAULT_MAX_RESTARTS,
   DEFAULT_PORT,

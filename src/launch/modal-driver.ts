@@ -18,8 +18,6 @@ export const MODAL_APP_FILE = fileURLToPath(new URL("../../deploy/modal/vllm_ser
 // Mirrors the defaults in vllm_server.py.
 /** The function in vllm_server.py that serves vLLM. */
 const WEB_FUNCTION = "serve";
-/** Lines of deploy output kept for finding the URL (image build logs come first and can be long). */
-const KEEP_LINES = 5000;
 const DEFAULT_MAX_CONTAINERS = 4;
 const DEFAULT_MAX_NUM_SEQS = 256;
 
@@ -45,9 +43,6 @@ export function modalDeployEnv(r: ResolvedLaunch): NodeJS.ProcessEnv {
   return env;
 }
 
-/** The web URL in `modal deploy` output ("└── 🔨 Created web function serve => https://…"). */
-export const parseModalUrl = findModalWebUrl;
-
 export class ModalDriver implements Driver {
   readonly kind = "modal" as const;
   private deployed = false;
@@ -70,20 +65,10 @@ export class ModalDriver implements Driver {
       timeout: this.r.startupTimeoutMs,
       cancelSignal: ctx.signal,
     });
-    // Whole output, not line by line: Rich may have wrapped the URL onto the following lines.
-    const printed: string[][] = [[], []];
-    for (const [k, s] of [deploy.stdout, deploy.stderr].entries()) {
-      if (!s) continue;
-      const kept = printed[k] as string[];
-      createInterface({ input: s }).on("line", (l) => {
-        ctx.onLine(l);
-        kept.push(l);
-        if (kept.length > KEEP_LINES) kept.shift();
-      });
+    for (const s of [deploy.stdout, deploy.stderr]) {
+      if (s) createInterface({ input: s }).on("line", (l) => ctx.onLine(l));
     }
     const res = await deploy;
-    // The last line of a stream reaches its listener on the stream's end: let it land.
-    await new Promise((resolve) => setImmediate(resolve));
     // Its output is in the failure's log tail already.
     if (res.exitCode !== 0) {
       this.deployed = false;
@@ -93,7 +78,8 @@ export class ModalDriver implements Driver {
       );
     }
     const app = this.r.modalApp;
-    let url = findModalWebUrl(printed[0]?.join("\n") ?? "") ?? findModalWebUrl(printed[1]?.join("\n") ?? "");
+    // The whole output, not line by line: Rich may have wrapped the URL onto the following lines.
+    let url = findModalWebUrl(String(res.stdout ?? "")) ?? findModalWebUrl(String(res.stderr ?? ""));
     if (url === undefined) {
       this.r.logger.info(
         { app },
