@@ -49,6 +49,21 @@ export function readOwnerRow(db: Database.Database): JobOwner | undefined {
   return db.prepare("SELECT pid, host, since, command FROM owner WHERE id = 1").get() as JobOwner | undefined;
 }
 
+/**
+ * Who holds the lock of the database at `dbPath` (a journal, or a serve state file), as the
+ * holder recorded itself there; undefined when the file or its record does not exist yet.
+ */
+export function readOwnerOf(dbPath: string): JobOwner | undefined {
+  if (!existsSync(dbPath)) return undefined;
+  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
+  try {
+    db.pragma("busy_timeout = 5000");
+    return readOwnerRow(db);
+  } finally {
+    db.close();
+  }
+}
+
 /** Where the lock of a job (or a serve data dir) with this database lives. */
 export function lockPathOf(dbPath: string): string {
   return `${dbPath}.lock`;

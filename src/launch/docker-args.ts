@@ -2,6 +2,8 @@
 // HF_TOKEN is passed by name (`-e HF_TOKEN`): docker reads the value from its own environment,
 // so the token is never in argv, where `ps` would show it. The image's entrypoint is `vllm serve`,
 // which takes the model positionally (`--model` is deprecated there and warned about).
+
+import { urlHost } from "../util/url-host.js";
 import type { EngineSlot } from "./driver.js";
 import type { ResolvedLaunch } from "./options.js";
 
@@ -48,6 +50,5 @@ export function dockerRunArgs(r: DockerRunInput, slot: EngineSlot): string[] {
 
 /** Where this machine reaches the engine. */
 export function dockerEngineUrl(r: Pick<ResolvedLaunch, "remoteHost">, port: number): string {
-  const host = r.remoteHost ?? "127.0.0.1";
-  return `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+  return `http://${urlHost(r.remoteHost ?? "127.0.0.1")}:${port}`;
 }

@@ -13,6 +13,8 @@ export interface ConcurrencyLimit {
   describe(): string;
   /** The engine's running batch when known (requests beyond it only wait in its queue). */
   batchSize?(): number | null;
+  /** True when the next /metrics scrape may move the limit, so it should come soon. */
+  wantsScrapeSoon?(inFlight: number): boolean;
 }
 
 export class FixedLimit implements ConcurrencyLimit {

@@ -58,7 +58,7 @@ export function monitorEngine(engine: Engine, o: MonitorOptions): () => void {
         o.logger?.warn({ engine: engine.base }, "cannot read /metrics; keeping the current limit");
     }
     if (stopped) return;
-    const ramping = engine.limit instanceof VllmMetricsLimit && engine.limit.wantsScrapeSoon(engine.inFlight);
+    const ramping = engine.limit.wantsScrapeSoon?.(engine.inFlight) ?? false;
     const fast = Date.now() - started < (o.startPhaseMs ?? 3000);
     const wait = ramping
       ? (o.rampIntervalMs ?? 10)

@@ -1,8 +1,9 @@
 // `vbatch serve` as a library: the OpenAI Files/Batches and Anthropic Message Batches APIs over
 // self-hosted engines, one process and one SQLite file. Tests and the CLI both call startServer.
 import type { AddressInfo } from "node:net";
-import { acquireLock, lockPathOf, writeOwner } from "../journal/lock.js";
+import { acquireLock, lockPathOf, readOwnerOf, writeOwner } from "../journal/lock.js";
 import { listenError } from "../util/listen-error.js";
+import { urlHost } from "../util/url-host.js";
 import type { JobContext, ServerContext } from "./context.js";
 import { createApiServer } from "./http/server.js";
 import { BatchScheduler } from "./jobs/scheduler.js";
@@ -11,7 +12,7 @@ import { resolveServerOptions, type ServerOptions } from "./options.js";
 import { startRetention } from "./retention.js";
 import { apiRoutes } from "./routes.js";
 import { BatchStore } from "./store/batches.js";
-import { openStateDb, readServerOwner } from "./store/db.js";
+import { openStateDb } from "./store/db.js";
 import { FileStore } from "./store/files.js";
 
 export type { BatchRunSettings, ServerOptions } from "./options.js";
@@ -32,7 +33,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const lock = acquireLock(
     lockPathOf(layout.db),
     `vbatch serve on ${o.dataDir}`,
-    () => readServerOwner(layout.db),
+    () => readOwnerOf(layout.db),
     "Stop it first, or give this server another --data directory.",
   );
   let db: ReturnType<typeof openStateDb>;
@@ -80,8 +81,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         }),
     );
     const port = (server.address() as AddressInfo).port;
-    const host = o.host.includes(":") ? `[${o.host}]` : o.host;
-    const url = `http://${host}:${port}`;
+    const url = `http://${urlHost(o.host)}:${port}`;
     o.logger?.info({ url, data: o.dataDir, engines: o.endpoints, auth: o.apiKeys.length > 0 }, "serving");
     return { url, port, close: release };
   } catch (err) {

@@ -5,6 +5,7 @@ import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { VbatchError } from "../errors.js";
 import type { RunOptions } from "../run/options.js";
+import { isControlChar } from "../util/control-chars.js";
 
 /** runBatch settings passed through to every batch. */
 export type BatchRunSettings = Pick<
@@ -112,7 +113,7 @@ export function isLoopback(host: string): boolean {
 export function checkApiKey(key: string, where: string): string {
   const trimmed = key.trim();
   if (trimmed === "") throw new VbatchError("usage", `${where}: the API key is empty or only whitespace`);
-  if ([...trimmed].some((ch) => ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127)) {
+  if ([...trimmed].some(isControlChar)) {
     throw new VbatchError("usage", `${where}: the API key contains a control character`);
   }
   return trimmed;

@@ -93,12 +93,14 @@ export function pairsOf(
   return { pairs, tokens };
 }
 
-/** Pooling work: one prefill over every pair. */
-export function poolingWork(cfg: SimConfig, tokens: number, pairs: [string, string][]): Work {
+/** Pooling work: one prefill over every pair. `topN`: rerank's results to return (0: all). */
+export function poolingWork(cfg: SimConfig, tokens: number, pairs: [string, string][], topN: number): Work {
   return {
     durationMs: cfg.prefillMs,
     kvTokens: tokens,
-    inputs: pairs.map(([a, b]) => `${a}\u0000${b}`),
+    inputs: null,
+    pairs,
+    topN,
     text: "",
     finishReason: "stop",
     choices: 0,
@@ -108,10 +110,7 @@ export function poolingWork(cfg: SimConfig, tokens: number, pairs: [string, stri
 }
 
 export function scoreBody(id: string, created: number, model: string, work: Work): string {
-  const data = (work.inputs ?? []).map((pair, index) => {
-    const [a, b] = String(pair).split("\u0000") as [string, string];
-    return { index, object: "score", score: simScore(a, b) };
-  });
+  const data = (work.pairs ?? []).map(([a, b], index) => ({ index, object: "score", score: simScore(a, b) }));
   return JSON.stringify({
     id: `score-${id}`,
     object: "list",
@@ -122,12 +121,10 @@ export function scoreBody(id: string, created: number, model: string, work: Work
   });
 }
 
-export function rerankBody(id: string, model: string, work: Work, topN: number): string {
-  const results = (work.inputs ?? [])
-    .map((pair, index) => {
-      const [a, b] = String(pair).split("\u0000") as [string, string];
-      return { index, document: { text: b }, relevance_score: simScore(a, b) };
-    })
+export function rerankBody(id: string, model: string, work: Work): string {
+  const topN = work.topN ?? 0;
+  const results = (work.pairs ?? [])
+    .map(([a, b], index) => ({ index, document: { text: b }, relevance_score: simScore(a, b) }))
     .sort((x, y) => y.relevance_score - x.relevance_score);
   return JSON.stringify({
     id: `rerank-${id}`,

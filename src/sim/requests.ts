@@ -10,7 +10,6 @@ import {
   maxTokensTooLarge,
   modelNotFound,
   promptTooLong,
-  requestFailure,
 } from "./errors.js";
 import type { SimConfig } from "./options.js";
 import { chatReplyText, completionReplyText, type FinishReason, type Generated } from "./replies.js";
@@ -25,8 +24,10 @@ export interface Work extends Generated {
   durationMs: number;
   /** KV-cache tokens it holds while running */
   kvTokens: number;
-  /** embedding inputs (score and rerank: each compared pair); null for generation */
+  /** embedding inputs; null for generation, score and rerank */
   inputs: PromptInput[] | null;
+  /** score and rerank: each compared pair of texts */
+  pairs?: [string, string][];
   /** rerank: how many results to return (0: all) */
   topN?: number;
 }
@@ -48,8 +49,6 @@ function positiveInt(body: Body, name: string): number | null | ErrorInfo {
 
 /** vLLM answers 404 for a model it does not serve; an absent model means the served one. */
 export function checkModel(cfg: SimConfig, body: Body): ErrorInfo | null {
-  // Test hook: a body with "sim_fail": 500 or 501 fails as that row would in a real engine.
-  if (body.sim_fail === 500 || body.sim_fail === 501) return requestFailure(body.sim_fail);
   const model = body.model;
   if (model !== undefined && model !== null && model !== cfg.model) return modelNotFound(String(model));
   // vLLM's engine refuses priorities unless started with --scheduling-policy priority.
@@ -109,7 +108,7 @@ export function chatWork(cfg: SimConfig, body: Body, wanted: number): Work | Err
   const modelError = checkModel(cfg, body);
   if (modelError) return modelError;
   const template = templateOptions(body);
-  if (template.addGenerationPrompt && template.continueFinalMessage && body.add_generation_prompt === true) {
+  if (template.continueFinalMessage && body.add_generation_prompt === true) {
     return badRequest("Cannot set both `continue_final_message` and `add_generation_prompt` to True.");
   }
   const promptTokens = chatTokenCount(messages, template);

@@ -12,6 +12,8 @@ import {
 } from "node:http";
 import type { Socket } from "node:net";
 import { setTimeout as delay } from "node:timers/promises";
+import { isPlainObject } from "../util/object.js";
+import { urlHost } from "../util/url-host.js";
 import { Engine, EngineJob } from "./engine.js";
 import {
   type ErrorInfo,
@@ -23,6 +25,7 @@ import {
   NOT_FOUND_BODY,
   notAnObject,
   rateLimited,
+  requestFailure,
 } from "./errors.js";
 import { FaultPlan } from "./faults.js";
 import { outputTokensFor } from "./lengths.js";
@@ -48,39 +51,75 @@ import { chatWork, checkModel, completionWork, embeddingWork, isErrorInfo, type 
 import { chatTokenIds, templateOptions, textTokenIds } from "./tokens.js";
 import type { SimFaults, SimOptions, SimServer, SimStats } from "./types.js";
 
-const CHAT = 1;
-const COMPLETION = 2;
-const EMBEDDING = 3;
-const TOKENIZE = 4;
-const FAULTS = 5;
-const RESPONSES = 6;
-const SCORE = 7;
-const RERANK = 8;
-type BodyKind =
-  | typeof CHAT
-  | typeof COMPLETION
-  | typeof EMBEDDING
-  | typeof TOKENIZE
-  | typeof FAULTS
-  | typeof RESPONSES
-  | typeof SCORE
-  | typeof RERANK;
+type Body = Record<string, unknown>;
+
+/** What the engine does with one kind of request, and what it answers once done. */
+interface RequestKind {
+  /** Sizes the request's work, or the error it is refused with. */
+  work(cfg: SimConfig, body: Body, raw: string): Work | ErrorInfo;
+  /** The 200 answer's body. */
+  reply(cfg: SimConfig, id: string, work: Work, created: number): string;
+}
+
+/** Score and rerank: pooling work over the pairs the body compares. */
+function pairWork(cfg: SimConfig, body: Body, rerank: boolean): Work | ErrorInfo {
+  const modelError = checkModel(cfg, body);
+  if (modelError) return modelError;
+  const p = pairsOf(body, rerank);
+  if (isErrorInfo(p)) return p;
+  return poolingWork(cfg, p.tokens, p.pairs, typeof body.top_n === "number" ? body.top_n : 0);
+}
+
+/** The requests the engine runs, by kind: a new kind is added here and given its paths below. */
+const ENGINE_KINDS = {
+  chat: {
+    work: (cfg, body, raw) => chatWork(cfg, body, outputTokensFor(cfg.output, raw)),
+    reply: (cfg, id, work, created) => chatCompletionBody(id, work, cfg.model, created),
+  },
+  completion: {
+    work: (cfg, body, raw) => completionWork(cfg, body, outputTokensFor(cfg.output, raw)),
+    reply: (cfg, id, work, created) => completionBody(id, work, cfg.model, created),
+  },
+  embedding: {
+    work: (cfg, body) => embeddingWork(cfg, body),
+    reply: (cfg, id, work, created) =>
+      embeddingBody(id, created, cfg.model, work.inputs ?? [], cfg.embeddingDim, work.promptTokens),
+  },
+  responses: {
+    work: (cfg, body, raw) => {
+      const chat = responsesAsChat(body);
+      return isErrorInfo(chat) ? chat : chatWork(cfg, chat, outputTokensFor(cfg.output, raw));
+    },
+    reply: (cfg, id, work, created) => responsesBody(id, work, cfg.model, created),
+  },
+  score: {
+    work: (cfg, body) => pairWork(cfg, body, false),
+    reply: (cfg, id, work, created) => scoreBody(id, created, cfg.model, work),
+  },
+  rerank: {
+    work: (cfg, body) => pairWork(cfg, body, true),
+    reply: (cfg, id, work) => rerankBody(id, cfg.model, work),
+  },
+} satisfies Record<string, RequestKind>;
+type EngineKind = keyof typeof ENGINE_KINDS;
+/** The POST routes: a request the engine runs, or one the server answers itself. */
+type BodyKind = EngineKind | "tokenize" | "faults";
 
 const JSON_TYPE = "application/json";
 const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 const POST_KINDS = new Map<string, BodyKind>([
-  ["/v1/chat/completions", CHAT],
-  ["/v1/completions", COMPLETION],
-  ["/v1/embeddings", EMBEDDING],
-  ["/v1/responses", RESPONSES],
+  ["/v1/chat/completions", "chat"],
+  ["/v1/completions", "completion"],
+  ["/v1/embeddings", "embedding"],
+  ["/v1/responses", "responses"],
   // vLLM serves score and rerank under each of these paths.
-  ["/v1/score", SCORE],
-  ["/score", SCORE],
-  ["/v1/rerank", RERANK],
-  ["/rerank", RERANK],
-  ["/v2/rerank", RERANK],
-  ["/tokenize", TOKENIZE],
-  ["/sim/faults", FAULTS],
+  ["/v1/score", "score"],
+  ["/score", "score"],
+  ["/v1/rerank", "rerank"],
+  ["/rerank", "rerank"],
+  ["/v2/rerank", "rerank"],
+  ["/tokenize", "tokenize"],
+  ["/sim/faults", "faults"],
 ]);
 const GET_PATHS = new Set(["/health", "/ping", "/version", "/v1/models", "/metrics", "/sim/stats"]);
 const STATUS_KEYS = ["200", "400", "404", "429", "500", "drop", "abort"];
@@ -89,7 +128,7 @@ const STATUS_KEYS = ["200", "400", "404", "429", "500", "drop", "abort"];
 class SimRequest extends EngineJob {
   constructor(
     readonly res: ServerResponse,
-    readonly kind: BodyKind,
+    readonly kind: EngineKind,
     readonly id: string,
     readonly work: Work,
   ) {
@@ -97,14 +136,11 @@ class SimRequest extends EngineJob {
   }
 }
 
-function urlHost(host: string): string {
+/** Where a client reaches a server listening on `host` (a wildcard address: this machine). */
+function reachableHost(host: string): string {
   if (host === "0.0.0.0" || host === "") return "127.0.0.1";
   if (host === "::") return "[::1]";
-  return host.includes(":") ? `[${host}]` : host;
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
+  return urlHost(host);
 }
 
 class SimHttpServer {
@@ -153,7 +189,7 @@ class SimHttpServer {
         this.server.off("error", onError);
         const address = this.server.address();
         this.port = typeof address === "object" && address !== null ? address.port : this.cfg.port;
-        this.url = `http://${urlHost(this.cfg.host)}:${this.port}`;
+        this.url = `http://${reachableHost(this.cfg.host)}:${this.port}`;
         resolve();
       });
     });
@@ -297,13 +333,13 @@ class SimHttpServer {
     req.on("end", () => {
       if (this.dead) return;
       const raw = more ? Buffer.concat(more).toString() : first ? first.toString() : "";
-      if (kind === TOKENIZE) this.tokenize(req, res, raw);
-      else if (kind === FAULTS) this.setFaultsFromBody(res, raw);
+      if (kind === "tokenize") this.tokenize(req, res, raw);
+      else if (kind === "faults") this.setFaultsFromBody(res, raw);
       else this.generation(req, res, kind, raw);
     });
   }
 
-  private generation(req: IncomingMessage, res: ServerResponse, kind: BodyKind, raw: string): void {
+  private generation(req: IncomingMessage, res: ServerResponse, kind: EngineKind, raw: string): void {
     this.received++;
     this.lifetimeReceived++;
     if (this.keys) {
@@ -346,9 +382,14 @@ class SimHttpServer {
       this.fail(res, notAnObject(), requestId);
       return;
     }
-    const work = this.workFor(kind, body, raw);
+    const work = ENGINE_KINDS[kind].work(this.cfg, body, raw);
     if (isErrorInfo(work)) {
       this.fail(res, work, requestId);
+      return;
+    }
+    // Test hook: a valid body with "sim_fail": 500 or 501 fails as that row would in a real engine.
+    if (body.sim_fail === 500 || body.sim_fail === 501) {
+      this.fail(res, requestFailure(body.sim_fail), requestId);
       return;
     }
     const job = new SimRequest(res, kind, requestId, work);
@@ -361,25 +402,6 @@ class SimHttpServer {
         this.count("abort");
       });
     }
-  }
-
-  private workFor(kind: BodyKind, body: Record<string, unknown>, raw: string): Work | ErrorInfo {
-    if (kind === CHAT) return chatWork(this.cfg, body, outputTokensFor(this.cfg.output, raw));
-    if (kind === COMPLETION) return completionWork(this.cfg, body, outputTokensFor(this.cfg.output, raw));
-    if (kind === RESPONSES) {
-      const chat = responsesAsChat(body);
-      return isErrorInfo(chat) ? chat : chatWork(this.cfg, chat, outputTokensFor(this.cfg.output, raw));
-    }
-    if (kind === SCORE || kind === RERANK) {
-      const modelError = checkModel(this.cfg, body);
-      if (modelError) return modelError;
-      const p = pairsOf(body, kind === RERANK);
-      if (isErrorInfo(p)) return p;
-      const work = poolingWork(this.cfg, p.tokens, p.pairs);
-      work.topN = typeof body.top_n === "number" ? body.top_n : 0;
-      return work;
-    }
-    return embeddingWork(this.cfg, body);
   }
 
   private jsonError(err: unknown, raw: string): ErrorInfo {
@@ -400,27 +422,7 @@ class SimHttpServer {
     this.promptTokensTotal += work.promptTokens;
     this.generationTokensTotal += work.completionTokens;
     this.success[work.finishReason]++;
-    const created = Math.floor(Date.now() / 1000);
-    const model = this.cfg.model;
-    const body =
-      job.kind === CHAT
-        ? chatCompletionBody(job.id, work, model, created)
-        : job.kind === COMPLETION
-          ? completionBody(job.id, work, model, created)
-          : job.kind === RESPONSES
-            ? responsesBody(job.id, work, model, created)
-            : job.kind === SCORE
-              ? scoreBody(job.id, created, model, work)
-              : job.kind === RERANK
-                ? rerankBody(job.id, model, work, work.topN ?? 0)
-                : embeddingBody(
-                    job.id,
-                    created,
-                    model,
-                    work.inputs ?? [],
-                    this.cfg.embeddingDim,
-                    work.promptTokens,
-                  );
+    const body = ENGINE_KINDS[job.kind].reply(this.cfg, job.id, work, Math.floor(Date.now() / 1000));
     this.completed++;
     this.count("200");
     this.send(res, 200, body, job.id, JSON_TYPE);

@@ -2,10 +2,17 @@
 // message. /tokenize and the usage of every reply use these same rules, so counts always agree.
 import { contentText } from "../input/content.js";
 
+// The chat template's special tokens (ids below 100): BOS once; around each message a start of
+// turn with its role, and an end of turn; then the assistant's generation prompt, followed by an
+// empty think block when thinking is off. chatTokenIds lays these out and chatTokenCount counts them.
+const BOS = [1] as const;
+const MESSAGE_START = [2, 3] as const;
+const MESSAGE_END = [4, 5] as const;
+const GENERATION_PROMPT = [2, 6] as const;
+const EMPTY_THINK = [7, 8, 9, 10] as const;
+
 /** Tokens the chat template adds around each message (role markers, separators). */
-export const TOKENS_PER_MESSAGE = 4;
-/** Tokens the template adds once (BOS and the assistant generation prompt, by default). */
-export const TOKENS_PER_CHAT = 3;
+export const TOKENS_PER_MESSAGE = MESSAGE_START.length + MESSAGE_END.length;
 
 const VOCAB = 32000;
 
@@ -57,26 +64,31 @@ export function templateOptions(body: Record<string, unknown>): TemplateOptions 
   };
 }
 
+/** Whether the template ends with the assistant's generation prompt. */
+function endsWithGenerationPrompt(o: TemplateOptions): boolean {
+  return o.addGenerationPrompt !== false && !o.continueFinalMessage;
+}
+
 /** The length of chatTokenIds, without building it (the sim's hot path counts every prompt). */
 export function chatTokenCount(messages: readonly unknown[], o: TemplateOptions = {}): number {
-  let n = 1;
+  let n = BOS.length;
   for (const m of messages) n += TOKENS_PER_MESSAGE + textTokenCount(messageContent(m));
-  if (o.continueFinalMessage && messages.length > 0) n -= 2;
-  if (o.addGenerationPrompt !== false && !o.continueFinalMessage) n += o.thinkingOff ? 6 : 2;
+  if (o.continueFinalMessage && messages.length > 0) n -= MESSAGE_END.length;
+  if (endsWithGenerationPrompt(o)) n += GENERATION_PROMPT.length + (o.thinkingOff ? EMPTY_THINK.length : 0);
   return n;
 }
 
 export function chatTokenIds(messages: readonly unknown[], o: TemplateOptions = {}): number[] {
-  const ids: number[] = [1];
+  const ids: number[] = [...BOS];
   messages.forEach((m, i) => {
-    ids.push(2, 3);
+    ids.push(...MESSAGE_START);
     for (const id of textTokenIds(messageContent(m))) ids.push(id);
     // A continued final message stays open: no end-of-turn after it.
-    if (!(o.continueFinalMessage && i === messages.length - 1)) ids.push(4, 5);
+    if (!(o.continueFinalMessage && i === messages.length - 1)) ids.push(...MESSAGE_END);
   });
-  if (o.addGenerationPrompt !== false && !o.continueFinalMessage) {
-    ids.push(2, 6);
-    if (o.thinkingOff) ids.push(7, 8, 9, 10);
+  if (endsWithGenerationPrompt(o)) {
+    ids.push(...GENERATION_PROMPT);
+    if (o.thinkingOff) ids.push(...EMPTY_THINK);
   }
   return ids;
 }

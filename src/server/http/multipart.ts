@@ -4,6 +4,7 @@
 // field is held in memory, so they are capped small, in size and in number.
 import { type FileHandle, open, rm } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
+import { stripControlChars } from "../../util/control-chars.js";
 import { badRequest, HttpError } from "./respond.js";
 
 export interface UploadedFile {
@@ -237,15 +238,12 @@ const tooMuchFormData = (max: number) =>
 
 /** A client-chosen field name as quoted in an error: printable and short. */
 function shown(name: string): string {
-  const printable = [...name].filter((ch) => ch.charCodeAt(0) >= 32 && ch.charCodeAt(0) !== 127).join("");
+  const printable = stripControlChars(name);
   return printable.length > 64 ? `${printable.slice(0, 64)}...` : printable;
 }
 
 /** Kept only as metadata (never a path): printable, at most 255 characters. */
 function cleanFilename(name: string): string {
-  const cleaned = [...name]
-    .filter((ch) => ch.charCodeAt(0) >= 32 && ch.charCodeAt(0) !== 127)
-    .join("")
-    .trim();
+  const cleaned = stripControlChars(name).trim();
   return (cleaned.split(/[\\/]/).pop() ?? "").slice(0, 255) || "upload.jsonl";
 }

@@ -2,6 +2,7 @@
 // Logs carry method, path and status only: never headers, so keys cannot leak into logs.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { performance } from "node:perf_hooks";
+import { urlHost } from "../../util/url-host.js";
 import type { ServerContext } from "../context.js";
 import { newRequestId } from "../ids.js";
 import { KeyRing } from "./auth.js";
@@ -31,6 +32,7 @@ function discardBody(req: IncomingMessage): void {
 
 export function createApiServer(ctx: ServerContext, router: Router): Server {
   const keys = new KeyRing(ctx.options.apiKeys);
+  const ownHost = urlHost(ctx.options.host);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
     const raw = req.url ?? "/";
@@ -57,7 +59,6 @@ export function createApiServer(ctx: ServerContext, router: Router): Server {
       }
       const { handler, params } = router.match(req.method ?? "GET", path);
       const host = typeof req.headers.host === "string" && /^[\w.:[\]-]+$/.test(req.headers.host);
-      const ownHost = ctx.options.host.includes(":") ? `[${ctx.options.host}]` : ctx.options.host;
       const baseUrl =
         ctx.options.publicUrl ??
         (host ? `http://${req.headers.host}` : `http://${ownHost}:${ctx.options.port}`);

@@ -5,11 +5,11 @@ import { VbatchError } from "../../errors.js";
 import type { RunOptions } from "../../run/options.js";
 import type { RunProgress, RunSummary } from "../../run/progress.js";
 import { runBatch } from "../../run/run-batch.js";
+import { pause } from "../../util/pause.js";
 import type { JobContext } from "../context.js";
 import type { BatchPatch, BatchRecord } from "../store/batches.js";
 import { batchPaths } from "./finish.js";
 import { type ModelMap, modelMap, NoEngineError, servedModels } from "./models.js";
-import { sleep } from "./sleep.js";
 import { type ValidationResult, validateBatchInput } from "./validate.js";
 
 /** Why a batch was stopped before its rows were done. */
@@ -31,7 +31,7 @@ async function waitForModels(ctx: JobContext, signal: AbortSignal): Promise<Mode
       if (signal.aborted) return null;
       if (!(err instanceof NoEngineError)) throw err;
       ctx.log?.warn({ err: err.message }, "waiting for an engine");
-      await sleep(o.engineRetryMs, signal);
+      await pause(o.engineRetryMs, signal);
     }
   }
 }
@@ -124,7 +124,7 @@ export async function execute(
       if (!isEngineDown(err)) throw err;
       if (signal.aborted) return undefined;
       ctx.log?.warn({ batch: b.id, err: (err as Error).message }, "no engine answers; retrying");
-      await sleep(o.engineRetryMs, signal);
+      await pause(o.engineRetryMs, signal);
       if (signal.aborted) return undefined;
     } finally {
       active.options = undefined;

@@ -5,6 +5,7 @@ import { VbatchError } from "../../errors.js";
 import { readLineBatches } from "../../input/lines.js";
 import type { JobContext } from "../context.js";
 import type { BatchPaths } from "../layout.js";
+import { expiresAt } from "../openai/expires-after.js";
 import type { BatchErrorEntry, BatchPatch, BatchRecord } from "../store/batches.js";
 import { journalCounts } from "./outputs.js";
 
@@ -66,10 +67,7 @@ export async function finishBatch(
   patch.errors_ready = errBytes > 0 ? 1 : 0;
   if (b.api === "openai") {
     // output_expires_after counts from the output file's creation, which is now.
-    const expiresAt =
-      b.output_expires_after === null
-        ? now + ctx.options.retentionMs
-        : Math.min(now + ctx.options.retentionMs, now + b.output_expires_after * 1000);
+    const expires = expiresAt(now, ctx.options.retentionMs, b.output_expires_after);
     const register = (fileId: string, bytes: number, kind: string) => {
       if (bytes > 0 && !ctx.files.get(fileId)) {
         ctx.files.insert({
@@ -78,7 +76,7 @@ export async function finishBatch(
           filename: `${b.id}_${kind}.jsonl`,
           bytes,
           created_at: now,
-          expires_at: expiresAt,
+          expires_at: expires,
         });
       }
     };

@@ -22,3 +22,12 @@ export function expiresAfterSeconds(anchor: unknown, seconds: unknown, param: st
   }
   return s;
 }
+
+/**
+ * When a file made at `now` (ms) expires: `seconds` after it when an expires_after gave them,
+ * never later than the retention period (`retentionMs`).
+ */
+export function expiresAt(now: number, retentionMs: number, seconds: number | null): number {
+  const retention = now + retentionMs;
+  return seconds === null ? retention : Math.min(retention, now + seconds * 1000);
+}

@@ -10,7 +10,7 @@ import { badRequest, notFound, sendJson } from "../http/respond.js";
 import type { RouteRequest } from "../http/router.js";
 import { newId } from "../ids.js";
 import type { FileRecord } from "../store/files.js";
-import { expiresAfterSeconds } from "./expires-after.js";
+import { expiresAfterSeconds, expiresAt } from "./expires-after.js";
 import { cursorParam, limitParam, toSeconds } from "./list.js";
 
 const PURPOSES = ["assistants", "batch", "fine-tune", "vision", "user_data", "evals"];
@@ -37,13 +37,12 @@ function requireFile(ctx: ServerContext, id: string | undefined): FileRecord {
 
 /** Expiry from `expires_after` if sent (OpenAI's range), never later than the retention period. */
 function expiry(ctx: ServerContext, fields: Map<string, string>, now: number): number {
-  const retention = now + ctx.options.retentionMs;
   const s = expiresAfterSeconds(
     fields.get("expires_after[anchor]"),
     fields.get("expires_after[seconds]"),
     "expires_after",
   );
-  return s === null ? retention : Math.min(retention, now + s * 1000);
+  return expiresAt(now, ctx.options.retentionMs, s);
 }
 
 export async function uploadFile({ req, res, ctx }: RouteRequest): Promise<void> {

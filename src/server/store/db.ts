@@ -1,9 +1,9 @@
 // The server's state: one SQLite file. WAL with synchronous=NORMAL survives a killed process (only
 // a power cut can lose the last commits), which is the failure `vbatch serve` promises to survive.
-import { existsSync } from "node:fs";
 import Database from "better-sqlite3";
 import { VbatchError } from "../../errors.js";
-import { type JobOwner, OWNER_SCHEMA, readOwnerRow } from "../../journal/lock.js";
+import { OWNER_SCHEMA } from "../../journal/lock.js";
+import { addColumnIfMissing } from "../../util/sqlite.js";
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS files (
@@ -63,20 +63,6 @@ export function openStateDb(path: string): Database.Database {
   db.pragma("busy_timeout = 5000");
   db.exec(SCHEMA);
   // Data dirs made before output_expires_after was kept gain the column (null: the retention).
-  const columns = db.prepare("PRAGMA table_info(batches)").all() as { name: string }[];
-  if (!columns.some((c) => c.name === "output_expires_after")) {
-    db.exec("ALTER TABLE batches ADD COLUMN output_expires_after INTEGER");
-  }
+  addColumnIfMissing(db, "batches", "output_expires_after", "INTEGER");
   return db;
-}
-
-/** The server holding a data dir's lock, as it recorded itself. */
-export function readServerOwner(path: string): JobOwner | undefined {
-  if (!existsSync(path)) return undefined;
-  const db = new Database(path, { readonly: true, fileMustExist: true });
-  try {
-    return readOwnerRow(db);
-  } finally {
-    db.close();
-  }
 }
