@@ -1,6 +1,7 @@
 // OpenAI-batch output and error lines -> Anthropic batch result lines. A chat completion becomes a
 // Message (text, tool_use, stop reason, usage); a failure becomes an `errored` result with
 // Anthropic's error type for its status; rows closed out by expiry become `expired`.
+import { batchOutcome, chatUsage, errorMessage, firstChoice } from "../formats/openai-reply.js";
 import { isPlainObject } from "../util/object.js";
 
 type Obj = Record<string, unknown>;
@@ -28,7 +29,7 @@ function toolInput(args: unknown): unknown {
 /** A chat completion body as an Anthropic Message. */
 export function chatToMessage(chat: unknown): Obj {
   const c = isPlainObject(chat) ? chat : {};
-  const choice = Array.isArray(c.choices) && isPlainObject(c.choices[0]) ? c.choices[0] : {};
+  const choice = firstChoice(c);
   const msg = isPlainObject(choice.message) ? choice.message : {};
   const content: Obj[] = [];
   if (typeof msg.content === "string" && msg.content !== "") {
@@ -53,7 +54,7 @@ export function chatToMessage(chat: unknown): Obj {
     stopReason = "stop_sequence";
     stopSequence = choice.stop_reason;
   }
-  const usage = isPlainObject(c.usage) ? c.usage : {};
+  const usage = chatUsage(c);
   const id = typeof c.id === "string" ? c.id.replace(/^chatcmpl-/, "") : "";
   return {
     id: `msg_${id.replace(/[^\w]/g, "") || "vbatch"}`,
@@ -64,8 +65,8 @@ export function chatToMessage(chat: unknown): Obj {
     stop_reason: stopReason,
     stop_sequence: stopSequence,
     usage: {
-      input_tokens: typeof usage.prompt_tokens === "number" ? usage.prompt_tokens : 0,
-      output_tokens: typeof usage.completion_tokens === "number" ? usage.completion_tokens : 0,
+      input_tokens: usage.prompt,
+      output_tokens: usage.completion,
       cache_creation_input_tokens: null,
       cache_read_input_tokens: null,
       service_tier: "batch",
@@ -88,30 +89,20 @@ const ERROR_TYPES: Record<number, string> = {
   529: "overloaded_error",
 };
 
-function errorMessage(body: unknown, fallback: string): string {
-  if (isPlainObject(body)) {
-    if (isPlainObject(body.error) && typeof body.error.message === "string") return body.error.message;
-    if (typeof body.message === "string") return body.message;
-  }
-  return fallback;
-}
-
 /** One Anthropic result line for one OpenAI-batch output or error line (parsed). */
 export function resultFor(line: Obj): Obj {
   const customId = line.custom_id;
-  const response = isPlainObject(line.response) ? line.response : null;
-  const error = isPlainObject(line.error) ? line.error : null;
-  if (response && response.status_code === 200 && !error) {
-    return { custom_id: customId, result: { type: "succeeded", message: chatToMessage(response.body) } };
+  const { response, error, succeeded, status } = batchOutcome(line);
+  if (succeeded) {
+    return { custom_id: customId, result: { type: "succeeded", message: chatToMessage(response?.body) } };
   }
   if (error?.code === "batch_expired") return { custom_id: customId, result: { type: "expired" } };
   if (error?.code === "batch_cancelled") return { custom_id: customId, result: { type: "canceled" } };
   let type = "api_error";
   let message = typeof error?.message === "string" ? error.message : "the request failed";
-  if (response && typeof response.status_code === "number") {
-    const s = response.status_code;
-    type = ERROR_TYPES[s] ?? (s >= 500 ? "api_error" : "invalid_request_error");
-    message = errorMessage(response.body, `the engine answered ${s}`);
+  if (status !== undefined) {
+    type = ERROR_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
+    message = errorMessage(response?.body, `the engine answered ${status}`);
   }
   return {
     custom_id: customId,

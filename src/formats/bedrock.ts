@@ -20,8 +20,7 @@ export const bedrockFormat: BatchFormat = {
       translate: () => {
         const { shape, url, body } = bedrockToOpenAI(value.modelInput);
         const span = memberSpan(text, "modelInput") as [number, number];
-        const echo = text.slice(span[0], span[1]);
-        return { url, body, shape: { format: "bedrock", variant: shape, echo } };
+        return { url, body, variant: shape, echo: text.slice(span[0], span[1]) };
       },
       refusal: (err) => (err instanceof BedrockError ? `modelInput ${err.message}` : null),
     }),

@@ -12,8 +12,10 @@ const FORMATS: readonly BatchFormat[] = [bedrockFormat, geminiFormat, anthropicF
 
 export const FORMAT_NAMES: readonly FormatName[] = ["openai", "anthropic", "gemini", "bedrock"];
 
+const BY_NAME = new Map(FORMATS.map((f) => [f.name, f]));
+
 export function formatNamed(name: FormatName): BatchFormat {
-  const f = FORMATS.find((x) => x.name === name);
+  const f = BY_NAME.get(name);
   if (!f) throw new Error(`no format ${name}`);
   return f;
 }
@@ -24,6 +26,14 @@ export function detectFormat(value: Record<string, unknown>): BatchFormat {
 }
 
 /** A finished row's output line in its format (the OpenAI line itself for OpenAI rows). */
-export function shapeLine(openaiLine: string, format: FormatName, shape?: OutputShape): string {
-  return format === "openai" ? openaiLine : formatNamed(format).outputLine(openaiLine, shape);
+export function shapeLine(openaiLine: string, shape: OutputShape): string {
+  return formatNamed(shape.format).outputLine(openaiLine, shape);
 }
+
+/** "an OpenAI", "a Gemini": a format's label with its article, for messages. */
+export function articled(label: string): string {
+  return /^[AEIOU]/.test(label) ? `an ${label}` : `a ${label}`;
+}
+
+/** Every format's id field (custom_id, key, recordId), for lines too broken to tell the format. */
+export const ID_FIELDS: readonly string[] = [...new Set(FORMAT_NAMES.map((n) => formatNamed(n).idField))];

@@ -2,12 +2,14 @@
 // Gemini's request, Bedrock's modelInput) into an OpenAI-compatible request.
 import type { BatchUrl } from "../input/urls.js";
 import { refuseLossyNumbers } from "./lossless.js";
-import type { FormatName, OutputShape, ParseResult } from "./types.js";
+import type { BatchRow, FormatName, ParseResult } from "./types.js";
 
 export interface Translation {
   url: BatchUrl;
   body: Record<string, unknown>;
-  shape?: OutputShape | undefined;
+  /** What the result line needs besides the format's name (see OutputShape). */
+  variant?: string | undefined;
+  echo?: string | undefined;
 }
 
 export interface TranslatedLine {
@@ -32,13 +34,18 @@ export function translatedRow(t: TranslatedLine): ParseResult {
     if (message === null) throw err;
     return { ok: false, message, customId: t.customId };
   }
-  const row = {
+  let text: string | undefined;
+  const row: BatchRow = {
     customId: t.customId,
     url: out.url,
     body: out.body,
-    bodyText: JSON.stringify(out.body),
+    // Written out only when read: validation reads it only to deduplicate.
+    get bodyText() {
+      text ??= JSON.stringify(out.body);
+      return text;
+    },
     format: t.format,
-    shape: out.shape,
+    shape: { format: t.format, variant: out.variant, echo: out.echo },
   };
   return { ok: true, row };
 }

@@ -23,7 +23,7 @@ export interface BatchRow {
   /** The body as sent: the line's own text for OpenAI lines, the translation for other formats. */
   bodyText: string;
   format: FormatName;
-  /** Set when the result line needs more than the format's name to be written. */
+  /** How its result line is written; unset for OpenAI lines, whose result line is the runner's. */
   shape?: OutputShape | undefined;
 }
 

@@ -21,7 +21,7 @@ function skipSpace(text: string, i: number): number {
 }
 
 /** Index just past the string that opens at `i` (a quote); text.length when it never closes. */
-export function skipString(text: string, i: number): number {
+function skipString(text: string, i: number): number {
   let from = i + 1;
   for (;;) {
     const q = text.indexOf('"', from);

@@ -45,31 +45,45 @@ export function openInput(path: string): Readable {
  * with gzip's magic bytes). For commands that read their input once (validate, estimate).
  */
 export function openInputOnce(path: string, stdin: Readable = process.stdin): Readable {
-  return path === "-" ? Readable.from(stdinChunks(stdin)) : openInput(path);
+  return path === "-" ? Readable.from(gunzipIfMagic(stdin)) : openInput(path);
 }
 
-async function* stdinChunks(stdin: Readable): AsyncGenerator<Buffer> {
-  const it = (stdin as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const first = await it.next();
-  if (first.done) return;
-  const head: Buffer = first.value;
-  async function* all(): AsyncGenerator<Buffer> {
-    yield head;
+/**
+ * The bytes of a piped input, gunzipped when it starts with gzip's magic bytes (a pipe has no
+ * file name to go by). A corrupt gzip stream is bad input (exit 2), not an internal error.
+ */
+export async function* gunzipIfMagic(source: Readable): AsyncGenerator<Buffer> {
+  const it = (source as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const first: Buffer[] = [];
+  let peeked = 0;
+  while (peeked < 2) {
+    const next = await it.next();
+    if (next.done) break;
+    first.push(next.value);
+    peeked += next.value.length;
+  }
+  const head = Buffer.concat(first);
+  async function* replay(): AsyncGenerator<Buffer> {
+    if (head.length > 0) yield head;
     for (let next = await it.next(); !next.done; next = await it.next()) yield next.value;
   }
   if (!(head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)) {
-    yield* all();
+    yield* replay();
     return;
   }
   try {
-    for await (const chunk of Readable.from(all()).pipe(createGunzip())) yield chunk as Buffer;
+    for await (const chunk of Readable.from(replay()).pipe(createGunzip())) yield chunk as Buffer;
   } catch (err) {
-    throw new VbatchError(
-      "invalid_input",
-      `stdin is not a readable gzip stream (${(err as Error).message})`,
-      {
-        cause: err,
-      },
-    );
+    const code = (err as { code?: unknown }).code;
+    if (typeof code === "string" && code.startsWith("Z_")) {
+      throw new VbatchError(
+        "invalid_input",
+        `stdin is not a readable gzip stream (${(err as Error).message})`,
+        {
+          cause: err,
+        },
+      );
+    }
+    throw err;
   }
 }

@@ -3,7 +3,7 @@
 // format shares (UTF-8, nesting, JSON, an id) are here; each format (src/formats) reads the rest
 // and builds the request. An OpenAI line's body is sent as the bytes the user wrote.
 import { isUtf8 } from "node:buffer";
-import { detectFormat, formatNamed } from "../formats/index.js";
+import { articled, detectFormat, formatNamed, ID_FIELDS } from "../formats/index.js";
 import type { BatchRow, FormatName, ParseResult } from "../formats/types.js";
 import { isPlainObject } from "../util/object.js";
 import { memberSpan, nestedDeeperThan, prependMembers, withMember } from "./json-scan.js";
@@ -24,28 +24,28 @@ export const MAX_CUSTOM_ID_LENGTH = 512;
  */
 export const MAX_JSON_DEPTH = 256;
 
-/** The batch file formats; each file holds one. */
-export type RowFormat = FormatName;
-
 export { isPlainObject };
 
-/** Validates one input line, bytes first (UTF-8), then its JSON and fields. */
-export function parseLine(line: InputLine, format?: FormatName): ParseResult {
-  if (!isUtf8(line.raw)) return { ok: false, message: "line is not valid UTF-8" };
-  return parseRow(line.text, format);
+/**
+ * Validates one input line, bytes first (UTF-8), then its JSON and fields. `proven`: these bytes
+ * are known to be ones that passed validation (their fingerprint matched), so the scans that
+ * only guard against hostile bytes (UTF-8, nesting) are not run again.
+ */
+export function parseLine(line: InputLine, format?: FormatName, proven = false): ParseResult {
+  if (!proven && !isUtf8(line.raw)) return { ok: false, message: "line is not valid UTF-8" };
+  return parseRow(line.text, format, proven);
 }
 
 /**
  * Parses and validates one line's text (duplicates are found by the journal). `format` reads the
  * line as that format; without it the line's own fields say which it is.
  */
-export function parseRow(text: string, format?: FormatName): ParseResult {
-  if (nestedDeeperThan(text, MAX_JSON_DEPTH)) {
+export function parseRow(text: string, format?: FormatName, proven = false): ParseResult {
+  if (!proven && nestedDeeperThan(text, MAX_JSON_DEPTH)) {
     return {
       ok: false,
       message: `JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
-      customId:
-        topLevelString(text, "custom_id") ?? topLevelString(text, "key") ?? topLevelString(text, "recordId"),
+      customId: firstTopLevelString(text, ID_FIELDS),
     };
   }
   let value: unknown;
@@ -74,19 +74,18 @@ export function parseRow(text: string, format?: FormatName): ParseResult {
   return f.parse(value, text, id);
 }
 
-function articled(label: string): string {
-  return /^[AEIOU]/.test(label) ? `an ${label}` : `a ${label}`;
-}
-
-/** A top-level string member of a line that will not be parsed whole, if it has one. */
-function topLevelString(text: string, key: string): string | undefined {
-  try {
-    const span = memberSpan(text, key);
-    const value: unknown = span ? JSON.parse(text.slice(span[0], span[1])) : undefined;
-    return typeof value === "string" && value.length > 0 ? value : undefined;
-  } catch {
-    return undefined;
+/** The first of `keys` that is a top-level string member of a line not parsed whole, if any. */
+function firstTopLevelString(text: string, keys: readonly string[]): string | undefined {
+  for (const key of keys) {
+    try {
+      const span = memberSpan(text, key);
+      const value: unknown = span ? JSON.parse(text.slice(span[0], span[1])) : undefined;
+      if (typeof value === "string" && value.length > 0) return value;
+    } catch {
+      // not a string here; try the next
+    }
   }
+  return undefined;
 }
 
 /**

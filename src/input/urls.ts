@@ -30,8 +30,3 @@ const DETERMINISTIC: ReadonlySet<string> = new Set([
 export function isDeterministicUrl(url: string): boolean {
   return DETERMINISTIC.has(url);
 }
-
-/** Endpoints that generate text (and so take max_tokens, stream, response formats). */
-export function isGenerationUrl(url: string): boolean {
-  return url === "/v1/chat/completions" || url === "/v1/completions" || url === "/v1/responses";
-}

@@ -5,7 +5,6 @@ import Database from "better-sqlite3";
 import { type FileOps, nodeFileOps } from "./file-ops.js";
 
 export type FaultOp = "write" | "fsync" | "truncate" | "commit" | "committed";
-export const FAULT_OPS: readonly FaultOp[] = ["write", "fsync", "truncate", "commit", "committed"];
 
 export interface FaultPlan {
   op: FaultOp;
@@ -24,7 +23,7 @@ const MESSAGES = { EIO: "i/o error", ENOSPC: "no space left on device" } as cons
 const ERRNOS = { EIO: -5, ENOSPC: -28 } as const;
 
 /** An Error shaped as node:fs throws it. */
-export function systemError(errno: "EIO" | "ENOSPC", syscall: string): NodeJS.ErrnoException {
+function systemError(errno: "EIO" | "ENOSPC", syscall: string): NodeJS.ErrnoException {
   const err: NodeJS.ErrnoException = new Error(`${errno}: ${MESSAGES[errno]}, ${syscall}`);
   err.code = errno;
   err.errno = ERRNOS[errno];

@@ -6,6 +6,7 @@
 import Database from "better-sqlite3";
 import { VbatchError } from "../errors.js";
 import { type FileOps, nodeFileOps } from "../io/file-ops.js";
+import { addColumnIfMissing } from "../util/sqlite.js";
 import { LineSet } from "./bitset.js";
 import { clearOwner, type JobOwner, readOwnerRow, writeOwner } from "./lock.js";
 import { JOURNAL_VERSION, RowState, type RowStateValue, SCHEMA } from "./schema.js";
@@ -51,7 +52,7 @@ export interface PendingRow {
 }
 
 /** One SQLite failure as the user should read it: what, which file, why. */
-export function journalError(path: string, err: unknown, what = "failed"): VbatchError | unknown {
+function journalError(path: string, err: unknown, what = "failed"): VbatchError | unknown {
   if (!(err instanceof Database.SqliteError)) return err;
   const why = err.message;
   const code = err.code;
@@ -334,15 +335,7 @@ export class Journal {
         )
         .all() as { state: number; n: number; p: number; c: number }[];
       const invalid = (this.db.prepare("SELECT count(*) AS n FROM invalid").get() as { n: number }).n;
-      const counts: JournalCounts = {
-        total: 0,
-        succeeded: 0,
-        failed: 0,
-        pending: 0,
-        invalid,
-        promptTokens: 0,
-        completionTokens: 0,
-      };
+      const counts: JournalCounts = { ...emptyCounts(), invalid };
       for (const s of by) {
         counts.total += s.n;
         counts.promptTokens += s.p;
@@ -358,6 +351,5 @@ export class Journal {
 
 /** Brings a journal made by an earlier version up to this schema (new columns are nullable). */
 function migrate(db: Database.Database): void {
-  const columns = db.prepare("PRAGMA table_info(rows)").all() as { name: string }[];
-  if (!columns.some((c) => c.name === "fp")) db.exec("ALTER TABLE rows ADD COLUMN fp INTEGER");
+  addColumnIfMissing(db, "rows", "fp", "INTEGER");
 }

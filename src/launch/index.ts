@@ -26,6 +26,7 @@ export {
 export { type EngineStatus, type EngineStatusOptions, engineStatus } from "./ps.js";
 export {
   checkEngineGroupName,
+  engineGroupLockPath,
   listEngines,
   readEngines,
   recordEngines,

@@ -21,6 +21,13 @@ function enginesDir(o: StateOptions): string {
   return join(vbatchHome(o.env ?? process.env), "engines");
 }
 
+/** The lock `vbatch up --name <name>` holds while it starts engines (its folder is created). */
+export function engineGroupLockPath(name: string, o: StateOptions = {}): string {
+  const dir = enginesDir(o);
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${checkEngineGroupName(name)}.lock`);
+}
+
 /** Refuses names that would escape the engines folder or be awkward as container names. */
 export function checkEngineGroupName(name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(name)) {

@@ -210,12 +210,16 @@ export class ResultSink {
           : new VbatchError("io", `journal commit failed: ${describe(e)}`, { cause: e }),
       );
     }
+    this.clearBuffer();
+    return n;
+  }
+
+  private clearBuffer(): void {
     this.outBuf = [];
     this.errBuf = [];
     this.updates = [];
     this.invalidWritten = [];
     this.bytes = 0;
-    return n;
   }
 
   /** Drops the buffer, puts the files back to `before` (unless null), and refuses further work. */
@@ -224,11 +228,7 @@ export class ResultSink {
       this.out.rollback(before.out);
       this.err.rollback(before.err);
     }
-    this.outBuf = [];
-    this.errBuf = [];
-    this.updates = [];
-    this.invalidWritten = [];
-    this.bytes = 0;
+    this.clearBuffer();
     this.failure = failure;
     return failure;
   }

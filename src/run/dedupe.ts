@@ -11,6 +11,11 @@ export function isDeterministic(url: string, body: Record<string, unknown>): boo
   return isDeterministicUrl(url) || body.temperature === 0 || typeof body.seed === "number";
 }
 
+/** A request's identity: the hash of its url and body text (the same request, the same hash). */
+export function requestHash(url: string, bodyText: string): Buffer {
+  return createHash("sha1").update(url).update("\n").update(bodyText).digest();
+}
+
 /** The identity of a request for dedupe (its url and body text), or null when it is not deduplicated. */
 export function dedupeKey(
   mode: DedupeMode,
@@ -19,5 +24,5 @@ export function dedupeKey(
   bodyText: string,
 ): string | null {
   if (mode === "off" || (mode === "auto" && !isDeterministic(url, body))) return null;
-  return createHash("sha1").update(url).update("\n").update(bodyText).digest("base64");
+  return requestHash(url, bodyText).toString("base64");
 }

@@ -66,6 +66,18 @@ export async function discoverEngines(engines: Engine[], o: DiscoverOptions): Pr
   }
 }
 
+/** How long a job waits for an engine when none answers (--engine-wait). */
+export const DEFAULT_ENGINE_WAIT_MS = 600_000;
+
+/** How a job's engines are reached, with the defaults a job uses. */
+export function engineOptionsOf(o: Pick<RunOptions, "apiKey" | "transport" | "requestTimeoutMs">) {
+  return {
+    apiKey: o.apiKey ?? process.env.VBATCH_ENGINE_API_KEY,
+    transport: o.transport ?? "http",
+    requestTimeoutMs: o.requestTimeoutMs ?? 600_000,
+  } as const;
+}
+
 /**
  * Whether any of `options`' engines answers (waiting up to engineWaitMs, as a run would), asked
  * with throwaway connections. For a command that must know before it changes anything.
@@ -76,15 +88,10 @@ export async function probeEngines(
     "endpoints" | "apiKey" | "transport" | "requestTimeoutMs" | "engineWaitMs" | "signal" | "logger"
   >,
 ): Promise<void> {
-  const engines = createEngines({
-    endpoints: o.endpoints,
-    apiKey: o.apiKey ?? process.env.VBATCH_ENGINE_API_KEY,
-    transport: o.transport ?? "http",
-    requestTimeoutMs: o.requestTimeoutMs ?? 600_000,
-  });
+  const engines = createEngines({ ...engineOptionsOf(o), endpoints: o.endpoints });
   try {
     const found = await discoverEngines(engines, {
-      waitMs: o.engineWaitMs ?? 600_000,
+      waitMs: o.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS,
       signal: o.signal,
       logger: o.logger,
     });

@@ -35,7 +35,7 @@ export interface DnsWaitOptions {
 /** No such name, or no record of that type: the answer is "no engine", not a failure. */
 const NOT_FOUND = new Set(["ENOTFOUND", "ENODATA", "NOTFOUND", "NODATA"]);
 
-export function engineUrl(address: string, port: number): string {
+function engineUrl(address: string, port: number): string {
   return isIP(address) === 6 ? `http://[${address}]:${port}` : `http://${address}:${port}`;
 }
 

@@ -3,11 +3,12 @@
 // collects every problem with its line number.
 import { createHash } from "node:crypto";
 import { VbatchError } from "../errors.js";
-import { formatNamed } from "../formats/index.js";
+import { articled, formatNamed } from "../formats/index.js";
+import type { FormatName } from "../formats/types.js";
 import { lineFingerprint } from "../input/fingerprint.js";
 import { readLineBatches } from "../input/lines.js";
 import { openInput } from "../input/open.js";
-import { parseLine, type RowFormat } from "../input/row.js";
+import { parseLine } from "../input/row.js";
 import { usesRemovedGuidedFields } from "../input/structured.js";
 import type { InvalidLine, Journal } from "../journal/journal.js";
 import { shardOf } from "../tools/shard.js";
@@ -22,7 +23,7 @@ export interface IngestResult {
   invalid: number;
   rowsWithoutModel: number;
   /** The format of the file's requests (every row must share it). */
-  format: RowFormat | null;
+  format: FormatName | null;
   /** Rows using guided_json and friends, which vLLM silently ignores since v0.12. */
   guidedRows: number;
   /** The first problems, as "line N: message". */
@@ -59,7 +60,7 @@ export async function ingestInput(
   dedupe: DedupeMode = "off",
   onProgress?: (p: IngestProgress) => void,
   /** Reads every line as this format; without it the first valid line decides. */
-  format?: RowFormat,
+  format?: FormatName,
 ): Promise<IngestResult> {
   // Rows belong to the shard their custom_id hashes to; a line with no usable id, by its number.
   const mine = (customId: string | undefined, lineNo: number) =>
@@ -147,10 +148,6 @@ export async function ingestInput(
   result.sha256 = hash.digest("hex");
   onProgress?.(read);
   return result;
-}
-
-function articled(label: string): string {
-  return /^[AEIOU]/.test(label) ? `an ${label}` : `a ${label}`;
 }
 
 /** The error for an input with problems, listing the first ones with their line numbers. */

@@ -1,18 +1,17 @@
 // The lock of one job, beside its journal: `run`, `retry` and `merge` take it (or test it), so a
 // cron that starts tonight's run while last night's is still going is refused, not mixed in.
-import { existsSync } from "node:fs";
-import { Journal } from "../journal/journal.js";
-import { acquireLock, FileLock, type JobOwner, lockPathOf } from "../journal/lock.js";
+import {
+  acquireLock,
+  describeOwner,
+  FileLock,
+  type JobOwner,
+  lockPathOf,
+  readOwnerOf,
+} from "../journal/lock.js";
 
 /** Who holds a job's lock, as its journal records it. */
 export function readOwner(journal: string): JobOwner | undefined {
-  if (!existsSync(journal)) return undefined;
-  const j = new Journal(journal, { readonly: true });
-  try {
-    return j.owner();
-  } finally {
-    j.close();
-  }
+  return readOwnerOf(journal);
 }
 
 /** Takes the job's lock, or throws "this job is already running: pid N ... since T". */
@@ -28,4 +27,14 @@ export function lockJob(journal: string): FileLock {
 /** True while some process runs the job of this journal. */
 export function jobIsRunning(journal: string): boolean {
   return FileLock.isHeld(lockPathOf(journal));
+}
+
+/** While the job runs, who runs it ("pid 123 on host, since ...", "" when unreadable); else null. */
+export function runningJobOwner(journal: string): string | null {
+  if (!jobIsRunning(journal)) return null;
+  try {
+    return describeOwner(readOwner(journal));
+  } catch {
+    return ""; // the lock is held; who holds it is only for the message
+  }
 }

@@ -32,7 +32,7 @@ export interface ModelCheck {
 }
 
 /** Compares the input's models (renamed by `map`) with what the engines serve. */
-export function compareModels(
+function compareModels(
   uses: Map<string, ModelUse>,
   served: ReadonlySet<string>,
   map: ReadonlyMap<string, string>,

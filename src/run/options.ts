@@ -5,6 +5,7 @@ import type { FormatName } from "../formats/types.js";
 import type { FileOps } from "../io/file-ops.js";
 import type { TransportKind } from "../route/engine.js";
 import type { DedupeMode } from "./dedupe.js";
+import type { Shard } from "./ingest.js";
 import type { RunProgress } from "./progress.js";
 
 /** The error given to rows a stopped run closes out (see `finalizePending`). */
@@ -68,7 +69,7 @@ export interface RunOptions {
    * Process only the rows whose custom_id hashes to shard `index` of `count`, so several
    * orchestrators can split one input without talking to each other (merge with `vbatch merge`).
    */
-  shard?: { index: number; count: number } | undefined;
+  shard?: Shard | undefined;
   /**
    * Send identical requests (same url and body) once and share the answer: "auto" only where the
    * answer is deterministic (embeddings, temperature 0, a fixed seed). Decided when the job

@@ -11,17 +11,25 @@ export function stem(path: string): string {
   return base;
 }
 
+/** The errors file a job writes beside `output` unless told otherwise. */
+export function errorsBeside(output: string): string {
+  return join(dirname(output), `${stem(output)}.errors.jsonl`);
+}
+
+/** The journal a job keeps beside `output` unless told otherwise. */
+export function journalBeside(output: string): string {
+  return join(dirname(output), `${stem(output)}.vbatch.db`);
+}
+
 export function resolvePaths(
   options: Pick<RunOptions, "input" | "output" | "errors" | "journal">,
 ): ResolvedPaths {
   const output = resolve(options.output);
-  const dir = dirname(output);
-  const name = stem(output);
   return {
     input: options.input === "-" ? "-" : resolve(options.input),
     output,
-    errors: options.errors ? resolve(options.errors) : join(dir, `${name}.errors.jsonl`),
-    journal: options.journal ? resolve(options.journal) : join(dir, `${name}.vbatch.db`),
-    stdinSpool: join(dir, `${name}.stdin.jsonl`),
+    errors: options.errors ? resolve(options.errors) : errorsBeside(output),
+    journal: options.journal ? resolve(options.journal) : journalBeside(output),
+    stdinSpool: join(dirname(output), `${stem(output)}.stdin.jsonl`),
   };
 }

@@ -125,7 +125,7 @@ export class Recorder {
     prompt: number,
     completion: number,
   ): boolean {
-    return this.o.sink.add(shape ? shapeLine(o.line, shape.format, shape) : o.line, o.toErrors, {
+    return this.o.sink.add(shape ? shapeLine(o.line, shape) : o.line, o.toErrors, {
       line,
       state: o.state,
       status: o.status,

@@ -7,7 +7,7 @@ import { Journal } from "../journal/journal.js";
 import type { FileLock } from "../journal/lock.js";
 import { RowState } from "../journal/schema.js";
 import { probeEngines } from "./discover.js";
-import { finishErrorsRewrite } from "./errors-rewrite.js";
+import { currentErrorsFile, finishErrorsRewrite } from "./errors-rewrite.js";
 import { lockJob } from "./job-lock.js";
 import type { RunOptions } from "./options.js";
 import { resolvePaths } from "./paths.js";
@@ -97,9 +97,8 @@ function planReopen(paths: ReturnType<typeof resolvePaths>, codes: string[] | un
     if (!journal.ingested)
       throw new VbatchError("usage", `the job of ${paths.journal} never finished validating its input`);
     // Only what the journal committed: a crash's tail past it is not part of the job.
-    const committed = Number(journal.getMeta("err_offset") ?? 0);
-    const pendingRewrite = journal.getMeta("errors_rewrite");
-    const source = pendingRewrite && existsSync(pendingRewrite) ? pendingRewrite : paths.errors;
+    const committed = journal.offsets().err;
+    const source = currentErrorsFile(journal, paths.errors);
     const text = existsSync(source) ? readFileSync(source).subarray(0, committed).toString("utf8") : "";
     const keep: string[] = [];
     const lines: number[] = [];

@@ -79,10 +79,11 @@ export async function* readSendJobs(o: RowReaderOptions): AsyncGenerator<SendJob
       if (line.lineNo < want.line) continue;
       if (line.lineNo > want.line) throw changed(o, `line ${want.line} is no longer a request`);
       cursor.take();
-      if (want.fp !== null && lineFingerprint(line.raw) !== want.fp) {
+      const proven = want.fp !== null;
+      if (proven && lineFingerprint(line.raw) !== want.fp) {
         throw changed(o, `line ${line.lineNo} is not the line that was validated`);
       }
-      const parsed = parseLine(line, o.format);
+      const parsed = parseLine(line, o.format, proven);
       if (!parsed.ok) throw changed(o, `line ${line.lineNo} no longer validates (${parsed.message})`);
       const { row } = parsed;
       const task: RowTask = {
@@ -93,7 +94,7 @@ export async function* readSendJobs(o: RowReaderOptions): AsyncGenerator<SendJob
         body: bodyWithDefaults(row, { model: o.defaultModel, priority: o.priority, modelMap: o.modelMap }),
         attempts: 0,
       };
-      if (row.format !== "openai") task.shape = row.shape ?? { format: row.format };
+      if (row.shape) task.shape = row.shape;
       if (o.schemas) {
         const schema = requestedSchema(row.body);
         if (schema !== null) task.schema = schema;

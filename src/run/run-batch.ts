@@ -14,7 +14,7 @@ import { ResultSink } from "../output/sink.js";
 import type { Engine } from "../route/engine.js";
 import { Router } from "../route/router.js";
 import { monitorEngine } from "../schedule/monitor.js";
-import { discoverEngines } from "./discover.js";
+import { DEFAULT_ENGINE_WAIT_MS, discoverEngines, engineOptionsOf } from "./discover.js";
 import { EngineEvents } from "./engine-events.js";
 import { adaptiveLimit, createEngines, defaultModel } from "./engines.js";
 import { lockJob } from "./job-lock.js";
@@ -105,12 +105,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
   const report = () => options.onProgress?.(progress.snapshot());
   const modelMap = new Map(Object.entries(options.modelMap ?? {}));
   // Engines are created (not contacted) first so a bad --endpoint fails before anything else.
-  const engineOptions = {
-    apiKey: options.apiKey ?? process.env.VBATCH_ENGINE_API_KEY,
-    transport: options.transport ?? "http",
-    requestTimeoutMs: options.requestTimeoutMs ?? 600_000,
-    concurrency: options.concurrency,
-  } as const;
+  const engineOptions = { ...engineOptionsOf(options), concurrency: options.concurrency };
   const engines = createEngines({ ...engineOptions, endpoints: options.endpoints });
   const hints = new Map<string, EngineHint>();
   for (const [url, hint] of Object.entries(options.engineHints ?? {}))
@@ -178,7 +173,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
     });
     releases.push(() => (sink.failed ? sink.abandon() : sink.close()));
     const format = (job.journal.getMeta("format") ?? "openai") as FormatName;
-    const shape = (line: string) => shapeLine(line, format);
+    const shape = (line: string) => shapeLine(line, { format });
     for (const inv of job.journal.unwrittenInvalid()) {
       sink.addInvalid(
         shape(
@@ -214,7 +209,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
     const found =
       before.pending > 0 && !closingOut
         ? await discoverEngines(engines, {
-            waitMs: options.engineWaitMs ?? 600_000,
+            waitMs: options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS,
             signal: options.signal,
             onWaiting: (ms) => {
               progress.waiting(ms);
@@ -262,7 +257,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
         signal: options.signal,
         drainMs: options.drainMs ?? 5000,
         commitIntervalMs: options.commitIntervalMs ?? 200,
-        engineWaitMs: options.engineWaitMs ?? 600_000,
+        engineWaitMs: options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS,
         onEngineUp: setLimit,
         logger: log,
       });

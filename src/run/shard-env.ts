@@ -1,11 +1,9 @@
 // `--shard auto`: this process's shard, read from the scheduler that started it (a Kubernetes
 // Indexed Job or a Slurm job array), so one manifest or one sbatch script serves every index.
 import { VbatchError } from "../errors.js";
+import type { Shard } from "./ingest.js";
 
-export interface Shard {
-  index: number;
-  count: number;
-}
+export type { Shard };
 
 /** A shard found in the environment, and where it came from (for the line the CLI prints). */
 export interface AutoShard extends Shard {

@@ -1,12 +1,9 @@
-// `vbatch up | ps | down`: start engines once and reuse them across runs (`run --engines <name>`).
-// What was started is kept in a small state file under $VBATCH_HOME (default ~/.vbatch).
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
 import type { Command } from "commander";
 import { VbatchError } from "../../errors.js";
 import { acquireLock } from "../../journal/lock.js";
 import {
   checkEngineGroupName,
+  engineGroupLockPath,
   engineStatus,
   type LaunchKind,
   launchEngines,
@@ -15,7 +12,6 @@ import {
   recordEngines,
   removeEngines,
   stopRecorded,
-  vbatchHome,
 } from "../../launch/index.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
 import { oneOf } from "../options.js";
@@ -47,10 +43,8 @@ function refuseIfUp(name: string): void {
 async function up(flags: UpFlags): Promise<void> {
   checkEngineGroupName(flags.name);
   // Held while the engines start, so two `up` of one name at once cannot both pass the check.
-  const dir = join(vbatchHome(), "engines");
-  mkdirSync(dir, { recursive: true });
   const lock = acquireLock(
-    join(dir, `${flags.name}.lock`),
+    engineGroupLockPath(flags.name),
     `vbatch up --name ${flags.name}`,
     () => undefined,
     "Wait for it, or pick another --name.",

@@ -23,7 +23,7 @@ export interface JobFlags extends LaunchFlags {
   endpointsFile?: string;
   endpointsDns?: string;
   engineWait: number;
-  /** "auto" until the preAction hook reads the scheduler's environment (see shardFromEnv). */
+  /** "auto": read from the scheduler's environment when the job's options are made (shardFromEnv). */
   shard?: Shard | "auto";
   shards?: number;
   launch?: "sim" | LaunchKind;
@@ -100,7 +100,11 @@ export function resolveShard(
   return flags.shard === "auto" ? shardFromEnv(env, flags.shards) : flags.shard;
 }
 
-const withoutFrom = ({ index, count }: Shard): Shard => ({ index, count });
+/** The shard the job runs, as the journal records it (i/N, without where "auto" found it). */
+function jobShard(flags: Pick<JobFlags, "shard" | "shards">): Shard | undefined {
+  const shard = resolveShard(flags);
+  return shard && { index: shard.index, count: shard.count };
+}
 
 /** Adds the shared flags (everything but the input and -o) to a command. */
 export function addJobFlags(cmd: Command): Command {
@@ -211,11 +215,10 @@ export function addJobFlags(cmd: Command): Command {
     .option("--log-level <level>", `log level: ${LOG_LEVELS.join(", ")}`, oneOf("--log-level", LOG_LEVELS))
     .option("--log-file <file>", "write JSON logs here instead of stderr")
     .hook("preAction", (_cmd, action) => {
-      // Read the scheduler's environment once, before the job starts, and say what it gave.
+      // Check the scheduler's environment before anything starts (exit 2 there), and say what it gave.
       const flags = action.opts<JobFlags>();
       const shard = resolveShard(flags);
       if (flags.shard === "auto" && shard) {
-        action.setOptionValue("shard", withoutFrom(shard));
         process.stderr.write(`vbatch: --shard auto: shard ${shard.index}/${shard.count} (${shard.from})\n`);
       }
     });
@@ -235,8 +238,7 @@ export function jobOptions(input: string, flags: JobFlags): Omit<RunOptions, "en
     concurrency: flags.concurrency,
     maxAttempts: flags.maxAttempts,
     engineWaitMs: flags.engineWait * 1000,
-    // The preAction hook has replaced "auto" already; a caller that skipped it reads the env here.
-    shard: flags.shard === "auto" ? withoutFrom(shardFromEnv(process.env, flags.shards)) : flags.shard,
+    shard: jobShard(flags),
     requestTimeoutMs: flags.requestTimeout * 1000,
     maxRequestsPerSecond: flags.maxRps,
     skipInvalid: flags.skipInvalid ?? false,

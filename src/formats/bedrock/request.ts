@@ -12,7 +12,7 @@ export type BedrockShape = "anthropic" | "nova" | "llama";
 export class BedrockError extends Error {}
 
 /** Which body shape a modelInput has, or null when it is none vbatch carries over. */
-export function shapeOf(m: Obj): BedrockShape | null {
+function shapeOf(m: Obj): BedrockShape | null {
   if (m.anthropic_version !== undefined) return "anthropic";
   if (typeof m.prompt === "string" && m.messages === undefined) return "llama";
   if (

@@ -4,6 +4,7 @@
 // modelInput is repeated byte for byte as the record had it.
 import { chatToMessage } from "../../anthropic/reply.js";
 import { isPlainObject } from "../../util/object.js";
+import { batchOutcome, chatUsage, errorMessage, firstChoice } from "../openai-reply.js";
 import type { BedrockShape } from "./request.js";
 
 type Obj = Record<string, unknown>;
@@ -13,18 +14,6 @@ const NOVA_STOP: Record<string, string> = {
   length: "max_tokens",
   content_filter: "content_filtered",
 };
-
-function firstChoice(body: Obj): Obj {
-  return Array.isArray(body.choices) && isPlainObject(body.choices[0]) ? body.choices[0] : {};
-}
-
-function usage(body: Obj): { prompt: number; completion: number } {
-  const u = isPlainObject(body.usage) ? body.usage : {};
-  return {
-    prompt: typeof u.prompt_tokens === "number" ? u.prompt_tokens : 0,
-    completion: typeof u.completion_tokens === "number" ? u.completion_tokens : 0,
-  };
-}
 
 /** An OpenAI answer body as the model family's modelOutput. */
 export function modelOutput(shape: BedrockShape, body: unknown): Obj {
@@ -37,7 +26,7 @@ export function modelOutput(shape: BedrockShape, body: unknown): Obj {
   }
   const choice = firstChoice(b);
   const finish = typeof choice.finish_reason === "string" ? choice.finish_reason : "stop";
-  const { prompt, completion } = usage(b);
+  const { prompt, completion } = chatUsage(b);
   if (shape === "nova") {
     const msg = isPlainObject(choice.message) ? choice.message : {};
     return {
@@ -70,14 +59,6 @@ const STATUS_FOR: Record<string, number> = {
   batch_cancelled: 400,
 };
 
-function errorMessage(body: unknown, fallback: string): string {
-  if (isPlainObject(body)) {
-    if (isPlainObject(body.error) && typeof body.error.message === "string") return body.error.message;
-    if (typeof body.message === "string") return body.message;
-  }
-  return fallback;
-}
-
 /** The output record (JSON text, newline included) for one parsed OpenAI-batch line. */
 export function bedrockRecord(
   line: Obj,
@@ -85,17 +66,16 @@ export function bedrockRecord(
   modelInput: string | undefined,
 ): string {
   const head = `{"recordId":${JSON.stringify(line.custom_id ?? null)},"modelInput":${modelInput ?? "null"}`;
-  const response = isPlainObject(line.response) ? line.response : null;
-  const error = isPlainObject(line.error) ? line.error : null;
-  if (response && response.status_code === 200 && !error && shape) {
-    return `${head},"modelOutput":${JSON.stringify(modelOutput(shape, response.body))}}\n`;
+  const { response, error, succeeded, status } = batchOutcome(line);
+  if (succeeded && shape) {
+    return `${head},"modelOutput":${JSON.stringify(modelOutput(shape, response?.body))}}\n`;
   }
   let errorCode = 500;
   let errorMessageText = error && typeof error.message === "string" ? error.message : "the request failed";
-  if (response && typeof response.status_code === "number") {
-    errorCode = response.status_code;
+  if (status !== undefined) {
+    errorCode = status;
     if (!(error && typeof error.message === "string")) {
-      errorMessageText = errorMessage(response.body, `the engine answered ${errorCode}`);
+      errorMessageText = errorMessage(response?.body, `the engine answered ${status}`);
     }
   } else if (error && typeof error.code === "string") errorCode = STATUS_FOR[error.code] ?? 500;
   return `${head},"error":${JSON.stringify({ errorCode, errorMessage: errorMessageText })}}\n`;

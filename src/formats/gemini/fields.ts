@@ -7,8 +7,16 @@ export type Obj = Record<string, unknown>;
 
 export class GeminiError extends Error {}
 
+const snakes = new Map<string, string>();
+
+/** The snake_case spelling of a field name (the names are a fixed few, so each is worked out once). */
 function snake(camel: string): string {
-  return camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  let s = snakes.get(camel);
+  if (s === undefined) {
+    s = camel.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+    snakes.set(camel, s);
+  }
+  return s;
 }
 
 /** The value of `camel` (or its snake_case spelling) in `o`; both at once is an error. */
@@ -20,16 +28,20 @@ export function field(o: Obj, camel: string, path: string): unknown {
   return o[camel] !== undefined ? o[camel] : o[s];
 }
 
-/** Refuses every key of `o` that is not one of `known` (either spelling). */
+/** The names of a message's fields in either spelling, for onlyKnown (build it once). */
+export function knownFields(camel: readonly string[]): ReadonlySet<string> {
+  return new Set(camel.flatMap((k) => [k, snake(k)]));
+}
+
+/** Refuses every key of `o` that is not one of `known` (see knownFields). */
 export function onlyKnown(
   o: Obj,
-  known: readonly string[],
+  known: ReadonlySet<string>,
   path: string,
   why: Record<string, string> = {},
 ): void {
-  const names = new Set(known.flatMap((k) => [k, snake(k)]));
   for (const k of Object.keys(o)) {
-    if (names.has(k)) continue;
+    if (known.has(k)) continue;
     const camel = k.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
     const reason = why[camel];
     throw new GeminiError(

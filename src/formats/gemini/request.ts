@@ -2,7 +2,7 @@
 // equivalent is carried over; what has none (blocking safety settings, cached content, files in
 // Google's storage, thinking budgets, tools) is refused by name rather than dropped.
 import { isPlainObject } from "../../util/object.js";
-import { field, GeminiError, type Obj, object, onlyKnown } from "./fields.js";
+import { field, GeminiError, knownFields, type Obj, object, onlyKnown } from "./fields.js";
 import { toJsonSchema } from "./schema.js";
 
 type ChatPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
@@ -99,28 +99,29 @@ function safety(v: unknown): void {
   });
 }
 
+const GENERATION_FIELDS = knownFields([
+  "candidateCount",
+  "stopSequences",
+  "maxOutputTokens",
+  "temperature",
+  "topP",
+  "topK",
+  "seed",
+  "presencePenalty",
+  "frequencyPenalty",
+  "responseMimeType",
+  "responseSchema",
+  "responseJsonSchema",
+  "responseLogprobs",
+  "logprobs",
+  "responseModalities",
+]);
+
 function generation(v: unknown, body: Obj): void {
   if (v === undefined) return;
   const g = object(v, "generationConfig");
   const path = "generationConfig";
-  const known = [
-    "candidateCount",
-    "stopSequences",
-    "maxOutputTokens",
-    "temperature",
-    "topP",
-    "topK",
-    "seed",
-    "presencePenalty",
-    "frequencyPenalty",
-    "responseMimeType",
-    "responseSchema",
-    "responseJsonSchema",
-    "responseLogprobs",
-    "logprobs",
-    "responseModalities",
-  ];
-  onlyKnown(g, known, path, GENERATION_NOT_CARRIED);
+  onlyKnown(g, GENERATION_FIELDS, path, GENERATION_NOT_CARRIED);
   const num = (camel: string, to: string, integer = false) => {
     const x = field(g, camel, path);
     if (x === undefined) return;
@@ -179,24 +180,22 @@ function generation(v: unknown, body: Obj): void {
       : { type: "json_schema", json_schema: { name: "response", schema: js } };
 }
 
+const REQUEST_FIELDS = knownFields([
+  "model",
+  "contents",
+  "systemInstruction",
+  "generationConfig",
+  "safetySettings",
+  "labels",
+  "serviceTier",
+  ...Object.keys(NOT_CARRIED),
+]);
+
 /** The chat completion body for one Gemini batch request. */
 export function geminiToChat(request: unknown): Obj {
   if (!isPlainObject(request)) throw new GeminiError("must be an object");
   const r = request;
-  onlyKnown(
-    r,
-    [
-      "model",
-      "contents",
-      "systemInstruction",
-      "generationConfig",
-      "safetySettings",
-      "labels",
-      "serviceTier",
-      ...Object.keys(NOT_CARRIED),
-    ],
-    "",
-  );
+  onlyKnown(r, REQUEST_FIELDS, "");
   for (const [k, why] of Object.entries(NOT_CARRIED)) {
     const v = field(r, k, "");
     if (v !== undefined && !(Array.isArray(v) && v.length === 0)) throw new GeminiError(`${k}: ${why}`);

@@ -2,6 +2,7 @@
 // GenerateContentResponse for an answer, {key, error} with a google.rpc.Status (a gRPC code and a
 // message) for a failure. The result file's lines are matched to requests by key.
 import { isPlainObject } from "../../util/object.js";
+import { batchOutcome, chatUsage, errorMessage } from "../openai-reply.js";
 import type { Obj } from "./fields.js";
 
 const FINISH: Record<string, string> = {
@@ -63,11 +64,9 @@ function candidates(chat: Obj): Obj[] {
 }
 
 /** A chat completion as a GenerateContentResponse. */
-export function chatToGenerateContent(chat: unknown): Obj {
+function chatToGenerateContent(chat: unknown): Obj {
   const c = isPlainObject(chat) ? chat : {};
-  const usage = isPlainObject(c.usage) ? c.usage : {};
-  const prompt = typeof usage.prompt_tokens === "number" ? usage.prompt_tokens : 0;
-  const completion = typeof usage.completion_tokens === "number" ? usage.completion_tokens : 0;
+  const { prompt, completion } = chatUsage(c);
   return {
     candidates: candidates(c),
     usageMetadata: {
@@ -80,29 +79,17 @@ export function chatToGenerateContent(chat: unknown): Obj {
   };
 }
 
-function errorMessage(body: unknown, fallback: string): string {
-  if (isPlainObject(body)) {
-    if (isPlainObject(body.error) && typeof body.error.message === "string") return body.error.message;
-    if (typeof body.message === "string") return body.message;
-  }
-  return fallback;
-}
-
 /** One Gemini result line (without the newline) for one parsed OpenAI-batch line. */
 export function geminiResult(line: Obj): Obj {
   const key = line.custom_id ?? null;
-  const response = isPlainObject(line.response) ? line.response : null;
-  const error = isPlainObject(line.error) ? line.error : null;
-  if (response && response.status_code === 200 && !error) {
-    return { key, response: chatToGenerateContent(response.body) };
-  }
-  if (response && typeof response.status_code === "number") {
-    const s = response.status_code;
+  const { response, error, succeeded, status } = batchOutcome(line);
+  if (succeeded) return { key, response: chatToGenerateContent(response?.body) };
+  if (status !== undefined) {
     const message =
       error && typeof error.message === "string"
         ? error.message
-        : errorMessage(response.body, `the engine answered ${s}`);
-    return { key, error: { code: grpcCode(s), message } };
+        : errorMessage(response?.body, `the engine answered ${status}`);
+    return { key, error: { code: grpcCode(status), message } };
   }
   const code = error && typeof error.code === "string" ? (CODE_FOR[error.code] ?? 13) : 13;
   const message = error && typeof error.message === "string" ? error.message : "the request failed";

@@ -2,15 +2,14 @@
 // errors file, after checking that every custom_id appears exactly once and, given the input,
 // that every input row has its result and nothing else does. Writes nothing unless all is well.
 import { closeSync, existsSync, openSync, readSync, rmSync } from "node:fs";
-import { dirname, join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { VbatchError } from "../../errors.js";
 import { detectFormat } from "../../formats/index.js";
 import { readLineBatches } from "../../input/lines.js";
 import { isGzip, openInput } from "../../input/open.js";
 import { isPlainObject } from "../../input/row.js";
-import { describeOwner } from "../../journal/lock.js";
-import { jobIsRunning, readOwner } from "../../run/job-lock.js";
-import { stem } from "../../run/paths.js";
+import { runningJobOwner } from "../../run/job-lock.js";
+import { errorsBeside, journalBeside } from "../../run/paths.js";
 import { AtomicLineWriter, refuseOverwrite } from "../line-writer.js";
 import { classify, readSourceLines } from "./source.js";
 import { MergeStore, type StoredLine } from "./store.js";
@@ -53,7 +52,7 @@ function sourcesOf(outputs: string[]): string[] {
   const seen = new Set<string>();
   for (const o of outputs) {
     if (!existsSync(o)) throw new VbatchError("usage", `${o} does not exist`);
-    const beside = join(dirname(o), `${stem(o)}.errors.jsonl`);
+    const beside = errorsBeside(o);
     for (const p of [o, beside]) {
       if (!existsSync(p) || seen.has(resolve(p))) continue;
       seen.add(resolve(p));
@@ -66,14 +65,8 @@ function sourcesOf(outputs: string[]): string[] {
 /** Refuses an output whose job is still running: its file is still growing. */
 function checkNotRunning(outputs: string[]): void {
   for (const o of outputs) {
-    const journal = join(dirname(o), `${stem(o)}.vbatch.db`);
-    if (!jobIsRunning(journal)) continue;
-    let who = "";
-    try {
-      who = describeOwner(readOwner(journal));
-    } catch {
-      // the message does without
-    }
+    const who = runningJobOwner(journalBeside(o));
+    if (who === null) continue;
     throw new VbatchError(
       "job_running",
       `${o} is still being written: its job is running${who ? ` (${who})` : ""}. Merge once every shard has finished.`,
@@ -141,7 +134,7 @@ function readBack(l: StoredLine, fds: number[]): string {
 
 export async function mergeOutputs(o: MergeOptions): Promise<MergeReport> {
   const order = o.order ?? "completion";
-  const errorsOut = o.errorsOut ?? join(dirname(resolve(o.output)), `${stem(o.output)}.errors.jsonl`);
+  const errorsOut = o.errorsOut ?? errorsBeside(resolve(o.output));
   const sources = sourcesOf(o.outputs);
   checkOptions(o, order, sources, errorsOut);
   checkNotRunning(o.outputs);

@@ -1,12 +1,12 @@
 // validateInput(): the run's validation pass as its own command. Streams the file once; custom_ids
 // and prompt hashes go to a scratch SQLite file (flat memory on 10 M rows); with --endpoint or
 // --max-model-len it also finds rows too long for the model's context.
-import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import type { FormatName } from "../../formats/types.js";
 import { readLineBatches } from "../../input/lines.js";
 import { openInputOnce } from "../../input/open.js";
 import { parseLine } from "../../input/row.js";
+import { requestHash } from "../../run/dedupe.js";
 import { ProblemList } from "../problems.js";
 import { promptOf } from "../prompt.js";
 import { ScratchDb } from "../scratch-db.js";
@@ -80,8 +80,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
             continue;
           }
           rows++;
-          const hash = createHash("sha1").update(row.url).update("\n").update(row.bodyText).digest();
-          if (insertPrompt.run(hash).changes === 0) stats.duplicatePrompts++;
+          if (insertPrompt.run(requestHash(row.url, row.bodyText)).changes === 0) stats.duplicatePrompts++;
           const prompt = promptOf(row);
           addRow(stats, row, l.lineNo, prompt.chars);
           valid.push({ row, line: l.lineNo, prompt });
