@@ -181,14 +181,21 @@ describe("chat completion -> Anthropic Message and results", () => {
       content: [{ type: "text", text: "Hi", citations: null }],
       stop_reason: "end_turn",
       stop_sequence: null,
+      stop_details: null,
       usage: {
         input_tokens: 12,
         output_tokens: 7,
         cache_creation_input_tokens: null,
         cache_read_input_tokens: null,
+        cache_creation: null,
+        server_tool_use: null,
         service_tier: "batch",
+        inference_geo: null,
+        output_tokens_details: null,
+        speed: null,
       },
       container: null,
+      diagnostics: null,
     });
     expect(chatToMessage(chat({ content: "Hi" }, "length")).stop_reason).toBe("max_tokens");
     expect(chatToMessage(chat({ content: "Hi" }, "stop", "###"))).toMatchObject({
@@ -218,8 +225,20 @@ describe("chat completion -> Anthropic Message and results", () => {
     );
     expect(m.stop_reason).toBe("tool_use");
     expect(m.content).toEqual([
-      { type: "tool_use", id: "call_1", name: "get_weather", input: { city: "Paris" } },
-      { type: "tool_use", id: "call_2", name: "broken", input: { arguments: "{not json" } },
+      {
+        type: "tool_use",
+        id: "call_1",
+        name: "get_weather",
+        input: { city: "Paris" },
+        caller: { type: "direct" },
+      },
+      {
+        type: "tool_use",
+        id: "call_2",
+        name: "broken",
+        input: { arguments: "{not json" },
+        caller: { type: "direct" },
+      },
     ]);
   });
 
