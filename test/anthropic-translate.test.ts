@@ -206,6 +206,15 @@ describe("chat completion -> Anthropic Message and results", () => {
     expect(chatToMessage(chat({ content: "Hi" }, "stop", 151645)).stop_reason).toBe("end_turn");
   });
 
+  it("renders reasoning as a thinking block, under vLLM's current name and its older one", () => {
+    for (const name of ["reasoning", "reasoning_content"]) {
+      expect(chatToMessage(chat({ content: "Hi", [name]: "Let me see." }, "stop")).content).toEqual([
+        { type: "thinking", thinking: "Let me see.", signature: "" },
+        { type: "text", text: "Hi", citations: null },
+      ]);
+    }
+  });
+
   it("renders tool calls as tool_use blocks", () => {
     const m = chatToMessage(
       chat(

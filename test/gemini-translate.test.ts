@@ -3,6 +3,7 @@
 // shapes follow @google/genai 2.32.0 (Schema, Part, GenerationConfig, LogprobsResult).
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { geminiResult } from "../src/formats/gemini/response.js";
 import { runBatch } from "../src/run/run-batch.js";
 import { simReplyText } from "../src/sim/index.js";
 import { bodyWith, captureBodies } from "./helpers/capture.js";
@@ -80,12 +81,8 @@ describe("Gemini requests, as vLLM receives them", () => {
       response_format: { type: "json_schema", json_schema: { name: "response", schema } },
     });
     // The order Gemini would generate properties in is the order vLLM gets them in.
-    expect(
-      Object.keys(
-        (got?.body as never as { response_format: { json_schema: { schema: typeof schema } } })
-          .response_format.json_schema.schema.properties,
-      ),
-    ).toEqual(["b", "a", "c", "d"]);
+    const sent = got?.body as { response_format: { json_schema: { schema: { properties: object } } } };
+    expect(Object.keys(sent.response_format.json_schema.schema.properties)).toEqual(["b", "a", "c", "d"]);
   });
 
   it("continues a last model turn, carries earlier thoughts as reasoning, and returns logprobs", async () => {
@@ -148,6 +145,24 @@ describe("Gemini requests, as vLLM receives them", () => {
     expect(only.avgLogprobs).toBeLessThan(0);
     // Without responseLogprobs there is nothing to report.
     expect(out.get("prefill").logprobsResult).toBeUndefined();
+  });
+
+  it("returns a thinking model's reasoning as a thought part before the answer", () => {
+    const body = {
+      model: "m",
+      choices: [{ index: 0, message: { content: "Paris", reasoning: "Capital of France." } }],
+    };
+    const line = { custom_id: "k", response: { status_code: 200, request_id: "r", body }, error: null };
+    expect(geminiResult(line).response).toMatchObject({
+      candidates: [
+        {
+          content: {
+            role: "model",
+            parts: [{ text: "Capital of France.", thought: true }, { text: "Paris" }],
+          },
+        },
+      ],
+    });
   });
 
   it("refuses what Gemini's Schema and Part do not have, or vLLM cannot do, naming each line", async () => {

@@ -130,7 +130,8 @@ export function toJsonSchema(s: unknown, path = "responseSchema"): Obj {
     if (!Array.isArray(anyOf)) throw new GeminiError(`${path}.anyOf must be an array`);
     out.anyOf = anyOf.map((x, i) => toJsonSchema(x, `${path}.anyOf.${i}`));
     // Nullable without a type of its own: null is one more of the alternatives.
-    if (type === undefined && field(s, "nullable", path) === true) (out.anyOf as Obj[]).push({ type: "null" });
+    if (type === undefined && field(s, "nullable", path) === true)
+      (out.anyOf as Obj[]).push({ type: "null" });
   }
   return out;
 }
