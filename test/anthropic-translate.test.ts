@@ -181,14 +181,21 @@ describe("chat completion -> Anthropic Message and results", () => {
       content: [{ type: "text", text: "Hi", citations: null }],
       stop_reason: "end_turn",
       stop_sequence: null,
+      stop_details: null,
       usage: {
         input_tokens: 12,
         output_tokens: 7,
         cache_creation_input_tokens: null,
         cache_read_input_tokens: null,
+        cache_creation: null,
+        server_tool_use: null,
         service_tier: "batch",
+        inference_geo: null,
+        output_tokens_details: null,
+        speed: null,
       },
       container: null,
+      diagnostics: null,
     });
     expect(chatToMessage(chat({ content: "Hi" }, "length")).stop_reason).toBe("max_tokens");
     expect(chatToMessage(chat({ content: "Hi" }, "stop", "###"))).toMatchObject({
@@ -197,6 +204,15 @@ describe("chat completion -> Anthropic Message and results", () => {
     });
     // An EOS token id is not a stop sequence.
     expect(chatToMessage(chat({ content: "Hi" }, "stop", 151645)).stop_reason).toBe("end_turn");
+  });
+
+  it("renders reasoning as a thinking block, under vLLM's current name and its older one", () => {
+    for (const name of ["reasoning", "reasoning_content"]) {
+      expect(chatToMessage(chat({ content: "Hi", [name]: "Let me see." }, "stop")).content).toEqual([
+        { type: "thinking", thinking: "Let me see.", signature: "" },
+        { type: "text", text: "Hi", citations: null },
+      ]);
+    }
   });
 
   it("renders tool calls as tool_use blocks", () => {
@@ -218,8 +234,20 @@ describe("chat completion -> Anthropic Message and results", () => {
     );
     expect(m.stop_reason).toBe("tool_use");
     expect(m.content).toEqual([
-      { type: "tool_use", id: "call_1", name: "get_weather", input: { city: "Paris" } },
-      { type: "tool_use", id: "call_2", name: "broken", input: { arguments: "{not json" } },
+      {
+        type: "tool_use",
+        id: "call_1",
+        name: "get_weather",
+        input: { city: "Paris" },
+        caller: { type: "direct" },
+      },
+      {
+        type: "tool_use",
+        id: "call_2",
+        name: "broken",
+        input: { arguments: "{not json" },
+        caller: { type: "direct" },
+      },
     ]);
   });
 

@@ -5,7 +5,6 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { anthropicToChat } from "../src/anthropic/request.js";
 import { bedrockToOpenAI } from "../src/formats/bedrock/request.js";
 import { geminiToChat } from "../src/formats/gemini/request.js";
 import { runBatch } from "../src/run/run-batch.js";
@@ -157,7 +156,7 @@ describe("Bedrock batch files", () => {
       stop_reason: expect.any(String),
     });
     expect(c.modelOutput.content[0].text).toBe(
-      simReplyText(anthropicToChat(claude("Why is the sky blue?"), { modelOptional: true })),
+      simReplyText(bedrockToOpenAI(claude("Why is the sky blue?")).body),
     );
     expect(Object.keys(c.modelOutput.usage)).toEqual(["input_tokens", "output_tokens"]);
 

@@ -26,12 +26,26 @@ function toolInput(args: unknown): unknown {
   }
 }
 
-/** A chat completion body as an Anthropic Message. */
+/** What a thinking model reasoned, under vLLM's current name or its older one. */
+function reasoningOf(msg: Obj): string | null {
+  const r = typeof msg.reasoning === "string" ? msg.reasoning : msg.reasoning_content;
+  return typeof r === "string" && r !== "" ? r : null;
+}
+
+/**
+ * A chat completion body as an Anthropic Message, with every field the SDK's `Message` and `Usage`
+ * mark required (@anthropic-ai/sdk resources/messages/messages.d.ts; test/sdk-shapes.test.ts
+ * compiles a result against them). vLLM reports no cache, server-tool or thinking-token counts,
+ * so those are null, as the types allow.
+ */
 export function chatToMessage(chat: unknown): Obj {
   const c = isPlainObject(chat) ? chat : {};
   const choice = firstChoice(c);
   const msg = isPlainObject(choice.message) ? choice.message : {};
   const content: Obj[] = [];
+  const reasoning = reasoningOf(msg);
+  // vLLM signs nothing: the signature is empty, and a later turn sends the thinking back as text.
+  if (reasoning !== null) content.push({ type: "thinking", thinking: reasoning, signature: "" });
   if (typeof msg.content === "string" && msg.content !== "") {
     content.push({ type: "text", text: msg.content, citations: null });
   }
@@ -43,6 +57,7 @@ export function chatToMessage(chat: unknown): Obj {
       id: typeof call.id === "string" ? call.id : `toolu_${content.length}`,
       name: typeof fn.name === "string" ? fn.name : "",
       input: toolInput(fn.arguments),
+      caller: { type: "direct" },
     });
   }
   const finish = typeof choice.finish_reason === "string" ? choice.finish_reason : "stop";
@@ -64,14 +79,21 @@ export function chatToMessage(chat: unknown): Obj {
     content,
     stop_reason: stopReason,
     stop_sequence: stopSequence,
+    stop_details: stopReason === "refusal" ? { type: "refusal", category: null, explanation: null } : null,
     usage: {
       input_tokens: usage.prompt,
       output_tokens: usage.completion,
       cache_creation_input_tokens: null,
       cache_read_input_tokens: null,
+      cache_creation: null,
+      server_tool_use: null,
       service_tier: "batch",
+      inference_geo: null,
+      output_tokens_details: null,
+      speed: null,
     },
     container: null,
+    diagnostics: null,
   };
 }
 
@@ -89,6 +111,12 @@ const ERROR_TYPES: Record<number, string> = {
   529: "overloaded_error",
 };
 
+/** For failures without an HTTP answer, by vbatch's error code ("invalid_request": a refused line). */
+const TYPE_FOR_CODE: Record<string, string> = {
+  invalid_request: "invalid_request_error",
+  request_timeout: "timeout_error",
+};
+
 /** One Anthropic result line for one OpenAI-batch output or error line (parsed). */
 export function resultFor(line: Obj): Obj {
   const customId = line.custom_id;
@@ -98,7 +126,7 @@ export function resultFor(line: Obj): Obj {
   }
   if (error?.code === "batch_expired") return { custom_id: customId, result: { type: "expired" } };
   if (error?.code === "batch_cancelled") return { custom_id: customId, result: { type: "canceled" } };
-  let type = "api_error";
+  let type = (typeof error?.code === "string" && TYPE_FOR_CODE[error.code]) || "api_error";
   let message = typeof error?.message === "string" ? error.message : "the request failed";
   if (status !== undefined) {
     type = ERROR_TYPES[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");

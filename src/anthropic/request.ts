@@ -1,149 +1,67 @@
-// Anthropic Messages params -> an OpenAI chat completion body for vLLM. Everything that has a
-// chat equivalent is carried over; what has none (documents, server tools) is refused by name
-// rather than silently dropped.
+// Anthropic Messages params -> an OpenAI chat completion body for vLLM. Every key of
+// MessageCreateParams (@anthropic-ai/sdk 0.137, resources/messages/messages.d.ts) is either carried
+// into the body vLLM receives or refused by name; a key the API does not know is refused as the
+// API refuses it. The vLLM side is ChatCompletionRequest (vllm/entrypoints/openai/chat_completion/
+// protocol.py): chat_template_kwargs, continue_final_message, add_generation_prompt,
+// reasoning_effort, and the top-level thinking_token_budget (vLLM PRs 20859 and 46727).
 import { isPlainObject } from "../util/object.js";
+import { type ChatMessage, chatMessages, str, systemMessages } from "./content.js";
+import { checkKeys, TranslateError } from "./keys.js";
 
-export class TranslateError extends Error {
-  constructor(
-    readonly path: string,
-    message: string,
-  ) {
-    super(`${path}: ${message}`);
-  }
-}
+export { TranslateError } from "./keys.js";
 
 type Obj = Record<string, unknown>;
-type ChatPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
-interface ToolCall {
-  id: string;
-  type: "function";
-  function: { name: string; arguments: string };
-}
-type ChatMessage =
-  | { role: "system"; content: string }
-  | { role: "user"; content: string | ChatPart[] }
-  | { role: "assistant"; content: string | null; tool_calls?: ToolCall[] }
-  | { role: "tool"; tool_call_id: string; content: string };
 
-function str(v: unknown, path: string): string {
-  if (typeof v !== "string") throw new TranslateError(path, "must be a string");
-  return v;
-}
+const PARAMS = new Set([
+  "model",
+  "max_tokens",
+  "messages",
+  "system",
+  "temperature",
+  "top_p",
+  "top_k",
+  "stop_sequences",
+  "stream",
+  "tools",
+  "tool_choice",
+  "output_config",
+  "thinking",
+  "speed",
+  // Bookkeeping with no effect on the answer: Anthropic's abuse tracking (vLLM ignores `user`
+  // too), which of Anthropic's capacity tiers to use, and a prefix-cache breakpoint (vLLM caches
+  // every prefix on its own).
+  "metadata",
+  "service_tier",
+  "cache_control",
+]);
 
-function image(block: Obj, path: string): ChatPart {
-  const src = block.source;
-  if (!isPlainObject(src)) throw new TranslateError(`${path}.source`, "is required");
-  if (src.type === "base64") {
-    const media = str(src.media_type, `${path}.source.media_type`);
-    return {
-      type: "image_url",
-      image_url: { url: `data:${media};base64,${str(src.data, `${path}.source.data`)}` },
-    };
-  }
-  if (src.type === "url")
-    return { type: "image_url", image_url: { url: str(src.url, `${path}.source.url`) } };
-  throw new TranslateError(`${path}.source.type`, `${JSON.stringify(src.type)} images are not supported`);
-}
-
-function toolResultText(content: unknown, path: string): string {
-  if (content === undefined) return "";
-  if (typeof content === "string") return content;
-  if (!Array.isArray(content)) throw new TranslateError(path, "must be a string or an array of blocks");
-  return content
-    .map((b, i) => {
-      if (isPlainObject(b) && b.type === "text") return str(b.text, `${path}.${i}.text`);
-      throw new TranslateError(`${path}.${i}`, "only text blocks are supported in a tool_result");
-    })
-    .join("\n");
-}
-
-function userMessages(content: unknown[], path: string): ChatMessage[] {
-  const tools: ChatMessage[] = [];
-  const parts: ChatPart[] = [];
-  content.forEach((b, i) => {
-    const p = `${path}.${i}`;
-    if (!isPlainObject(b)) throw new TranslateError(p, "must be a content block object");
-    if (b.type === "text") parts.push({ type: "text", text: str(b.text, `${p}.text`) });
-    else if (b.type === "image") parts.push(image(b, p));
-    else if (b.type === "tool_result") {
-      const text = toolResultText(b.content, `${p}.content`);
-      tools.push({
-        role: "tool",
-        tool_call_id: str(b.tool_use_id, `${p}.tool_use_id`),
-        content: b.is_error === true ? `Error: ${text}` : text,
-      });
-    } else throw new TranslateError(`${p}.type`, `${JSON.stringify(b.type)} blocks are not supported`);
-  });
-  // Tool results answer the assistant's calls, so they come before any new user text.
-  const out = [...tools];
-  if (parts.length > 0) {
-    const allText = parts.every((x) => x.type === "text");
-    out.push({
-      role: "user",
-      content: allText ? parts.map((x) => (x as { text: string }).text).join("\n") : parts,
-    });
-  }
-  return out;
-}
-
-function assistantMessage(content: unknown[], path: string): ChatMessage {
-  const texts: string[] = [];
-  const calls: ToolCall[] = [];
-  content.forEach((b, i) => {
-    const p = `${path}.${i}`;
-    if (!isPlainObject(b)) throw new TranslateError(p, "must be a content block object");
-    if (b.type === "text") texts.push(str(b.text, `${p}.text`));
-    else if (b.type === "tool_use") {
-      calls.push({
-        id: str(b.id, `${p}.id`),
-        type: "function",
-        function: { name: str(b.name, `${p}.name`), arguments: JSON.stringify(b.input ?? {}) },
-      });
-    } else if (b.type !== "thinking" && b.type !== "redacted_thinking") {
-      throw new TranslateError(`${p}.type`, `${JSON.stringify(b.type)} blocks are not supported`);
-    }
-  });
-  const msg: ChatMessage = { role: "assistant", content: texts.length > 0 ? texts.join("\n") : null };
-  if (calls.length > 0) msg.tool_calls = calls;
-  return msg;
-}
-
-function messages(v: unknown): ChatMessage[] {
-  if (!Array.isArray(v) || v.length === 0) throw new TranslateError("messages", "must be a non-empty array");
-  return v.flatMap((m, i): ChatMessage[] => {
-    const p = `messages.${i}`;
-    if (!isPlainObject(m)) throw new TranslateError(p, "must be an object");
-    const content = typeof m.content === "string" ? [{ type: "text", text: m.content }] : m.content;
-    if (!Array.isArray(content)) throw new TranslateError(`${p}.content`, "must be a string or an array");
-    if (m.role === "user") return userMessages(content, `${p}.content`);
-    if (m.role === "assistant") return [assistantMessage(content, `${p}.content`)];
-    throw new TranslateError(`${p}.role`, 'must be "user" or "assistant"');
-  });
-}
-
-function system(v: unknown): ChatMessage[] {
-  if (v === undefined || v === null) return [];
-  if (typeof v === "string") return v === "" ? [] : [{ role: "system", content: v }];
-  if (!Array.isArray(v)) throw new TranslateError("system", "must be a string or an array of text blocks");
-  const text = v
-    .map((b, i) => {
-      if (isPlainObject(b) && b.type === "text") return str(b.text, `system.${i}.text`);
-      throw new TranslateError(`system.${i}`, "must be a text block");
-    })
-    .join("\n");
-  return text === "" ? [] : [{ role: "system", content: text }];
-}
+const NOT_CARRIED: Record<string, string> = {
+  container: "code execution containers have no vLLM equivalent",
+  diagnostics: "Anthropic's prompt-cache diagnostics have no vLLM equivalent",
+  inference_geo: "vbatch cannot choose where an engine runs (they run where you started them)",
+  user_profile_id: "an Anthropic account setting with no meaning on vLLM",
+  workspace_id: "an Anthropic account setting with no meaning on vLLM",
+};
 
 function tools(v: unknown): Obj[] {
   if (!Array.isArray(v)) throw new TranslateError("tools", "must be an array");
+  const carried = new Set(["name", "description", "input_schema", "type", "cache_control"]);
+  const no = "has no vLLM equivalent";
   return v.map((t, i) => {
     if (
       !isPlainObject(t) ||
       !isPlainObject(t.input_schema) ||
-      (t.type !== undefined && t.type !== "custom")
+      (t.type !== undefined && t.type !== null && t.type !== "custom")
     ) {
       throw new TranslateError(`tools.${i}`, "only custom tools with an input_schema are supported");
     }
+    checkKeys(t, carried, `tools.${i}`, {
+      allowed_callers: no,
+      defer_loading: no,
+      eager_input_streaming: no,
+      input_examples: no,
+      strict: no,
+    });
     const fn: Obj = { name: str(t.name, `tools.${i}.name`), parameters: t.input_schema };
     if (typeof t.description === "string") fn.description = t.description;
     return { type: "function", function: fn };
@@ -152,6 +70,7 @@ function tools(v: unknown): Obj[] {
 
 function toolChoice(v: unknown, body: Obj): void {
   if (!isPlainObject(v)) throw new TranslateError("tool_choice", "must be an object");
+  checkKeys(v, new Set(["type", "name", "disable_parallel_tool_use"]), "tool_choice");
   if (v.type === "auto") body.tool_choice = "auto";
   else if (v.type === "any") body.tool_choice = "required";
   else if (v.type === "none") body.tool_choice = "none";
@@ -161,12 +80,96 @@ function toolChoice(v: unknown, body: Obj): void {
   if (v.disable_parallel_tool_use === true) body.parallel_tool_calls = false;
 }
 
+function outputConfig(v: unknown, body: Obj): void {
+  if (!isPlainObject(v)) throw new TranslateError("output_config", "must be an object");
+  checkKeys(v, new Set(["format", "effort"]), "output_config");
+  const format = v.format;
+  if (format !== undefined && format !== null) {
+    if (!isPlainObject(format) || format.type !== "json_schema" || !isPlainObject(format.schema)) {
+      throw new TranslateError("output_config.format", 'must be {type: "json_schema", schema}');
+    }
+    checkKeys(format, new Set(["type", "schema"]), "output_config.format");
+    body.response_format = { type: "json_schema", json_schema: { name: "output", schema: format.schema } };
+  }
+  const effort = v.effort;
+  if (effort === undefined || effort === null) return;
+  if (effort !== "low" && effort !== "medium" && effort !== "high") {
+    throw new TranslateError(
+      "output_config.effort",
+      `${JSON.stringify(effort)}: vLLM's reasoning_effort is low, medium or high`,
+    );
+  }
+  body.reasoning_effort = effort;
+}
+
+/**
+ * Extended thinking on a reasoning model: the chat template's switch (`enable_thinking`, as Qwen3's
+ * and others' templates name it) and vLLM's hard cap on reasoning tokens for the budget. Thinking
+ * comes back as the answer's `reasoning`, which the result turns into a thinking block.
+ */
+function thinking(v: unknown, maxTokens: number, body: Obj): void {
+  if (!isPlainObject(v)) throw new TranslateError("thinking", "must be an object");
+  const type = v.type;
+  if (type === "disabled") {
+    checkKeys(v, new Set(["type"]), "thinking");
+    body.chat_template_kwargs = { enable_thinking: false };
+    return;
+  }
+  if (type !== "enabled" && type !== "adaptive") {
+    throw new TranslateError(
+      "thinking.type",
+      `${JSON.stringify(type)}: only enabled, adaptive and disabled have a vLLM equivalent`,
+    );
+  }
+  checkKeys(
+    v,
+    new Set(type === "enabled" ? ["type", "budget_tokens", "display"] : ["type", "display"]),
+    "thinking",
+  );
+  if (v.display === "omitted") {
+    throw new TranslateError(
+      "thinking.display",
+      '"omitted" (a signature without the thinking) has no vLLM equivalent',
+    );
+  }
+  if (v.display !== undefined && v.display !== null && v.display !== "summarized") {
+    throw new TranslateError("thinking.display", 'must be "summarized" or "omitted"');
+  }
+  body.chat_template_kwargs = { enable_thinking: true };
+  if (type === "adaptive") return;
+  const budget = v.budget_tokens;
+  // "Must be ≥1024 and less than max_tokens" (ThinkingConfigEnabled.budget_tokens).
+  if (typeof budget !== "number" || !Number.isInteger(budget) || budget < 1024 || budget >= maxTokens) {
+    throw new TranslateError("thinking.budget_tokens", "must be an integer >= 1024 and less than max_tokens");
+  }
+  body.thinking_token_budget = budget;
+}
+
+/**
+ * A conversation that ends with the assistant's turn asks the model to continue that text
+ * (Anthropic: "the response content will continue directly from that last turn"); vLLM does so
+ * only with continue_final_message and no generation prompt, and answers with the continuation.
+ */
+function prefill(messages: ChatMessage[], body: Obj): void {
+  const last = messages.at(-1);
+  if (last?.role !== "assistant") return;
+  if (last.tool_calls || last.content === null) {
+    throw new TranslateError(
+      `messages.${messages.length - 1}`,
+      "a final assistant turn can only be text for the model to continue",
+    );
+  }
+  body.continue_final_message = true;
+  body.add_generation_prompt = false;
+}
+
 /**
  * The chat completion body for one Anthropic request's params. `modelOptional`: Claude on Bedrock
  * names no model in the body (the batch job names it), so the default model fills in.
  */
 export function anthropicToChat(params: unknown, o: { modelOptional?: boolean } = {}): Obj {
-  if (!isPlainObject(params)) throw new TranslateError("params", "must be an object");
+  if (!isPlainObject(params)) throw new TranslateError("", "must be an object");
+  checkKeys(params, PARAMS, "", NOT_CARRIED);
   if (params.stream === true) throw new TranslateError("stream", "is not supported in a batch");
   const maxTokens = params.max_tokens;
   if (typeof maxTokens !== "number" || !Number.isInteger(maxTokens) || maxTokens < 1) {
@@ -174,7 +177,8 @@ export function anthropicToChat(params: unknown, o: { modelOptional?: boolean } 
   }
   const body: Obj = {};
   if (!(o.modelOptional && params.model === undefined)) body.model = str(params.model, "model");
-  body.messages = [...system(params.system), ...messages(params.messages)];
+  const conversation = chatMessages(params.messages);
+  body.messages = [...systemMessages(params.system), ...conversation];
   body.max_tokens = maxTokens;
   for (const k of ["temperature", "top_p", "top_k"] as const) {
     if (params[k] === undefined) continue;
@@ -193,9 +197,24 @@ export function anthropicToChat(params: unknown, o: { modelOptional?: boolean } 
     if (t.length > 0) body.tools = t;
   }
   if (params.tool_choice !== undefined) toolChoice(params.tool_choice, body);
-  const format = isPlainObject(params.output_config) ? params.output_config.format : undefined;
-  if (isPlainObject(format) && format.type === "json_schema") {
-    body.response_format = { type: "json_schema", json_schema: { name: "output", schema: format.schema } };
+  if (params.output_config !== undefined) outputConfig(params.output_config, body);
+  if (params.thinking !== undefined) thinking(params.thinking, maxTokens, body);
+  if (params.speed !== undefined && params.speed !== null && params.speed !== "standard") {
+    throw new TranslateError("speed", `${JSON.stringify(params.speed)}: vLLM has one speed`);
   }
+  checkBookkeeping(params);
+  prefill(conversation, body);
   return body;
+}
+
+function checkBookkeeping(params: Obj): void {
+  const m = params.metadata;
+  if (m !== undefined && m !== null) {
+    if (!isPlainObject(m)) throw new TranslateError("metadata", "must be an object");
+    checkKeys(m, new Set(["user_id"]), "metadata");
+  }
+  const tier = params.service_tier;
+  if (tier !== undefined && tier !== "auto" && tier !== "standard_only") {
+    throw new TranslateError("service_tier", 'must be "auto" or "standard_only"');
+  }
 }

@@ -17,7 +17,7 @@ export const anthropicFormat: BatchFormat = {
       text,
       customId,
       translate: () => ({ url: "/v1/chat/completions", body: anthropicToChat(value.params) }),
-      refusal: (err) => (err instanceof TranslateError ? `params.${err.message}` : null),
+      refusal: (err) => (err instanceof TranslateError ? err.under("params") : null),
     }),
   outputLine: (line) => toAnthropicLine(line),
 };

@@ -50,4 +50,9 @@ export interface BatchFormat {
    * broken it had none).
    */
   outputLine(openaiLine: string, shape: OutputShape | undefined): string;
+  /**
+   * The shape of the error line for an input line that failed validation, for a format whose
+   * result lines repeat part of their input (Bedrock's modelInput); `text` is the line as written.
+   */
+  invalidShape?(text: string): OutputShape;
 }

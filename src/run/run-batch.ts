@@ -6,6 +6,7 @@ import { dirname } from "node:path";
 import { normalizeEndpoint } from "../client/endpoint.js";
 import { VbatchError } from "../errors.js";
 import { type FormatName, shapeLine } from "../formats/index.js";
+import { invalidLineShapes } from "../formats/invalid-shapes.js";
 import { isGzip } from "../input/open.js";
 import type { FileLock } from "../journal/lock.js";
 import { RowState } from "../journal/schema.js";
@@ -174,15 +175,22 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
     releases.push(() => (sink.failed ? sink.abandon() : sink.close()));
     const format = (job.journal.getMeta("format") ?? "openai") as FormatName;
     const shape = (line: string) => shapeLine(line, { format });
-    for (const inv of job.journal.unwrittenInvalid()) {
+    const invalid = job.journal.unwrittenInvalid();
+    const shapeOf = await invalidLineShapes(
+      format,
+      job.inputFile,
+      invalid.map((inv) => inv.line),
+    );
+    for (const inv of invalid) {
       sink.addInvalid(
-        shape(
+        shapeLine(
           errorLine(
             lineId(job.jobId, inv.line),
             inv.customId ?? null,
             "invalid_request",
             `line ${inv.line}: ${inv.message}`,
           ),
+          shapeOf(inv.line),
         ),
         inv.line,
       );

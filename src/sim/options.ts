@@ -27,6 +27,7 @@ export interface SimConfig {
   /** Which structured (JSON) replies come back broken. */
   badJson: BadJsonPlan;
   onExit: (() => void) | null;
+  onRequestBody: ((path: string, body: string) => void) | null;
 }
 
 function int(name: string, value: number | undefined, fallback: number, min: number): number {
@@ -91,5 +92,6 @@ export function resolveOptions(o: SimOptions): SimConfig {
     schedulingPolicy: o.schedulingPolicy ?? "fcfs",
     badJson: new BadJsonPlan(o.badJsonRate ?? 0),
     onExit: o.onExit ?? null,
+    onRequestBody: o.onRequestBody ?? null,
   };
 }

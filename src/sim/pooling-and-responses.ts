@@ -32,25 +32,40 @@ export function responsesAsChat(body: Body): Body | ErrorInfo {
   return chat;
 }
 
+/**
+ * A Responses API answer with every field the openai SDK's `Response` type requires
+ * (openai/resources/responses/responses.d.ts; `output_text` excepted: the SDK computes it from
+ * `output` when it parses a response, in lib/ResponsesParser addOutputText).
+ */
 export function responsesBody(id: string, r: Generated, model: string, created: number): string {
+  const incomplete = r.finishReason === "length";
   return JSON.stringify({
     id: `resp_${id}`,
     object: "response",
     created_at: created,
     model,
-    status: r.finishReason === "length" ? "incomplete" : "completed",
+    status: incomplete ? "incomplete" : "completed",
+    error: null,
+    incomplete_details: incomplete ? { reason: "max_output_tokens" } : null,
+    instructions: null,
+    metadata: null,
     output: [
       {
         id: `msg_${id}`,
         type: "message",
         role: "assistant",
-        status: "completed",
+        status: incomplete ? "incomplete" : "completed",
         content: [{ type: "output_text", text: r.text, annotations: [] }],
       },
     ],
+    parallel_tool_calls: true,
+    temperature: null,
+    tool_choice: "auto",
+    tools: [],
+    top_p: null,
     usage: {
       input_tokens: r.promptTokens,
-      input_tokens_details: { cached_tokens: 0 },
+      input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
       output_tokens: r.completionTokens,
       output_tokens_details: { reasoning_tokens: 0 },
       total_tokens: r.promptTokens + r.completionTokens,

@@ -3,6 +3,7 @@
 
 import { createHash } from "node:crypto";
 import { mulberry32 } from "./faults.js";
+import { simLogprobs } from "./logprobs.js";
 
 export function hash16(text: string): string {
   return createHash("sha1").update(text).digest("hex").slice(0, 16);
@@ -19,6 +20,11 @@ function stringify(value: unknown): string {
 
 export function chatReplyText(messages: unknown): string {
   return `sim:${hash16(stringify(messages))}`;
+}
+
+/** The reasoning the sim returns when a request turns a thinking model's thinking on. */
+export function simReasoningText(messages: unknown): string {
+  return `sim-thought:${hash16(stringify(messages))}`;
 }
 
 export function completionReplyText(prompt: unknown): string {
@@ -58,6 +64,10 @@ export interface Generated {
   promptTokens: number;
   /** over all choices */
   completionTokens: number;
+  /** Chat: the reasoning a thinking model returns beside its answer (null when not thinking). */
+  reasoning?: string | null;
+  /** Chat: how many top alternatives each token's logprobs list (null: no logprobs asked). */
+  topLogprobs?: number | null;
 }
 
 function usage(r: Generated) {
@@ -75,8 +85,19 @@ export function chatCompletionBody(id: string, r: Generated, model: string, crea
   for (let i = 0; i < r.choices; i++) {
     choices[i] = {
       index: i,
-      message: { role: "assistant", content: r.text, refusal: null, tool_calls: [], reasoning_content: null },
-      logprobs: null,
+      // vLLM's ChatMessage names the reasoning `reasoning` (older releases: reasoning_content).
+      message: {
+        role: "assistant",
+        content: r.text,
+        refusal: null,
+        annotations: null,
+        audio: null,
+        function_call: null,
+        tool_calls: [],
+        reasoning: r.reasoning ?? null,
+      },
+      logprobs:
+        r.topLogprobs === null || r.topLogprobs === undefined ? null : simLogprobs(r.text, r.topLogprobs),
       finish_reason: r.finishReason,
       stop_reason: null,
     };

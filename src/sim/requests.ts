@@ -12,7 +12,13 @@ import {
   promptTooLong,
 } from "./errors.js";
 import type { SimConfig } from "./options.js";
-import { chatReplyText, completionReplyText, type FinishReason, type Generated } from "./replies.js";
+import {
+  chatReplyText,
+  completionReplyText,
+  type FinishReason,
+  type Generated,
+  simReasoningText,
+} from "./replies.js";
 import { requestedSchema, sampleFromSchema } from "./structured.js";
 import { chatTokenCount, inputTokenCount, type PromptInput, splitInputs, templateOptions } from "./tokens.js";
 
@@ -111,12 +117,33 @@ export function chatWork(cfg: SimConfig, body: Body, wanted: number): Work | Err
   if (template.continueFinalMessage && body.add_generation_prompt === true) {
     return badRequest("Cannot set both `continue_final_message` and `add_generation_prompt` to True.");
   }
+  const top = topLogprobs(body);
+  if (isErrorInfo(top)) return top;
   const promptTokens = chatTokenCount(messages, template);
   const lengthError = checkLength(cfg, promptTokens, maxTokens);
   if (lengthError) return lengthError;
   const perChoice = Math.min(wanted, maxTokens ?? Number.MAX_SAFE_INTEGER, cfg.maxModelLen - promptTokens);
   const text = structuredText(cfg, body, chatReplyText(messages));
-  return generation(cfg, text, promptTokens, perChoice, wanted, n ?? 1);
+  const work = generation(cfg, text, promptTokens, perChoice, wanted, n ?? 1);
+  work.topLogprobs = top;
+  work.reasoning = template.thinkingOn ? simReasoningText(messages) : null;
+  return work;
+}
+
+/** vLLM's check_logprobs: top_logprobs needs logprobs; null when no logprobs are asked for. */
+function topLogprobs(body: Body): number | null | ErrorInfo {
+  const asked = body.top_logprobs ?? 0;
+  // -1 asks for the whole vocabulary; the sim's stand-in vocabulary is one token wide.
+  const top = asked === -1 ? 1 : asked;
+  if (typeof top !== "number" || !Number.isInteger(top) || top < 0) {
+    return badRequest("`top_logprobs` must be a positive value or -1.", "top_logprobs");
+  }
+  if (body.logprobs !== true) {
+    return top > 0
+      ? badRequest("when using `top_logprobs`, `logprobs` must be set to true.", "top_logprobs")
+      : null;
+  }
+  return top;
 }
 
 /** The reply text for a request that asks for JSON, else `plain`. */

@@ -335,7 +335,10 @@ class SimHttpServer {
       const raw = more ? Buffer.concat(more).toString() : first ? first.toString() : "";
       if (kind === "tokenize") this.tokenize(req, res, raw);
       else if (kind === "faults") this.setFaultsFromBody(res, raw);
-      else this.generation(req, res, kind, raw);
+      else {
+        this.cfg.onRequestBody?.(req.url ?? "", raw);
+        this.generation(req, res, kind, raw);
+      }
     });
   }
 

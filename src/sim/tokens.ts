@@ -49,18 +49,22 @@ export interface TemplateOptions {
   continueFinalMessage?: boolean;
   /** Qwen3-style `enable_thinking: false` writes an empty think block into the prompt. */
   thinkingOff?: boolean;
+  /** `enable_thinking: true`: the sim answers with reasoning beside the content. */
+  thinkingOn?: boolean;
 }
 
 /** The template options a request body sets. */
 export function templateOptions(body: Record<string, unknown>): TemplateOptions {
   const kwargs = body.chat_template_kwargs;
+  const thinking =
+    kwargs !== null && typeof kwargs === "object"
+      ? (kwargs as { enable_thinking?: unknown }).enable_thinking
+      : undefined;
   return {
     addGenerationPrompt: body.add_generation_prompt !== false,
     continueFinalMessage: body.continue_final_message === true,
-    thinkingOff:
-      kwargs !== null &&
-      typeof kwargs === "object" &&
-      (kwargs as { enable_thinking?: unknown }).enable_thinking === false,
+    thinkingOff: thinking === false,
+    thinkingOn: thinking === true,
   };
 }
 

@@ -69,6 +69,11 @@ export interface SimOptions {
   badJsonRate?: number;
   /** called once after exitAfter killed the server; the CLI exits the process from here */
   onExit?: () => void;
+  /**
+   * Called with the path and the raw body of every generation, embedding, score or rerank request,
+   * as received and before any fault: lets a test assert exactly what the engine got.
+   */
+  onRequestBody?: (path: string, body: string) => void;
 }
 
 export interface SimStats {

@@ -14,7 +14,10 @@ export class BedrockError extends Error {}
 /** Which body shape a modelInput has, or null when it is none vbatch carries over. */
 function shapeOf(m: Obj): BedrockShape | null {
   if (m.anthropic_version !== undefined) return "anthropic";
-  if (typeof m.prompt === "string" && m.messages === undefined) return "llama";
+  if (typeof m.prompt === "string" && m.messages === undefined) {
+    refuseMistral(m);
+    return "llama";
+  }
   if (
     Array.isArray(m.messages) &&
     (m.schemaVersion !== undefined || m.inferenceConfig !== undefined || novaBlocks(m.messages))
@@ -30,6 +33,22 @@ function novaBlocks(messages: unknown[]): boolean {
       isPlainObject(msg) &&
       Array.isArray(msg.content) &&
       msg.content.some((b) => isPlainObject(b) && b.type === undefined),
+  );
+}
+
+/**
+ * Mistral's Bedrock body is Llama's look-alike: {prompt: "<s>[INST] ... [/INST]", max_tokens, stop,
+ * temperature, top_p, top_k} (Bedrock user guide, model-parameters-mistral-text-completion.html).
+ * Answering it as Llama would run it with another model's defaults, so it is refused. Llama 3 and
+ * later take `<|begin_of_text|>` prompts; Llama 2's `[INST]` prompt is read as Llama only with
+ * its own max_gen_len.
+ */
+function refuseMistral(m: Obj): void {
+  const mistralKey = ["max_tokens", "stop", "top_k"].find((k) => m[k] !== undefined);
+  const instPrompt = /^\s*(<s>)?\s*\[INST\]/.test(m.prompt as string) && m.max_gen_len === undefined;
+  if (mistralKey === undefined && !instPrompt) return;
+  throw new BedrockError(
+    `is a Mistral body (${mistralKey ? `${mistralKey}` : "an [INST] prompt without max_gen_len"}), which vbatch does not carry over: Claude Messages, Amazon Nova and Meta Llama bodies are`,
   );
 }
 
@@ -118,6 +137,11 @@ function nova(m: Obj): { url: "/v1/chat/completions"; body: Obj } {
     messages.push({ role: raw.role, content: novaContent(raw.content, `messages.${i}.content`, raw.role) });
   });
   const body: Obj = { messages };
+  // A final assistant turn is a prefill the model continues, as Nova does with it.
+  if (messages.at(-1)?.role === "assistant") {
+    body.continue_final_message = true;
+    body.add_generation_prompt = false;
+  }
   if (m.inferenceConfig !== undefined) {
     if (!isPlainObject(m.inferenceConfig)) throw new BedrockError("inferenceConfig must be an object");
     for (const [k, v] of Object.entries(m.inferenceConfig)) {
@@ -137,8 +161,16 @@ function nova(m: Obj): { url: "/v1/chat/completions"; body: Obj } {
   return { url: "/v1/chat/completions", body };
 }
 
+/**
+ * Bedrock's documented max_gen_len default for Meta Llama ("Default 512, Minimum 1, Maximum 2048",
+ * Bedrock user guide model-parameters-meta.html, as transcribed in langchaingo's
+ * llms/bedrock/internal/bedrockclient/provider_meta.go). Without it vLLM's /v1/completions would
+ * stop at its own default of 16 tokens (CompletionRequest.max_tokens).
+ */
+export const LLAMA_DEFAULT_MAX_GEN_LEN = 512;
+
 function llama(m: Obj): { url: "/v1/completions"; body: Obj } {
-  const body: Obj = { prompt: m.prompt };
+  const body: Obj = { prompt: m.prompt, max_tokens: LLAMA_DEFAULT_MAX_GEN_LEN };
   for (const [k, v] of Object.entries(m)) {
     if (k === "prompt") continue;
     if (k === "images") throw new BedrockError("images: Llama vision input is not carried over");

@@ -15,15 +15,33 @@ const NOVA_STOP: Record<string, string> = {
   content_filter: "content_filtered",
 };
 
+/**
+ * Claude on Bedrock answers a Message without the API's container, diagnostics and usage extras
+ * (Bedrock's Claude Messages response: id, model, type, role, content, stop_reason, stop_sequence,
+ * usage {input_tokens, output_tokens}); its tool_use blocks carry no caller.
+ */
+function claudeOutput(m: Obj): Obj {
+  const u = isPlainObject(m.usage) ? m.usage : {};
+  const content = (Array.isArray(m.content) ? m.content : []).map((block: Obj) => {
+    const { caller: _caller, ...rest } = block;
+    return rest;
+  });
+  return {
+    id: m.id,
+    type: m.type,
+    role: m.role,
+    model: m.model,
+    content,
+    stop_reason: m.stop_reason,
+    stop_sequence: m.stop_sequence,
+    usage: { input_tokens: u.input_tokens, output_tokens: u.output_tokens },
+  };
+}
+
 /** An OpenAI answer body as the model family's modelOutput. */
 export function modelOutput(shape: BedrockShape, body: unknown): Obj {
   const b = isPlainObject(body) ? body : {};
-  if (shape === "anthropic") {
-    // Claude on Bedrock answers a Message without the API's container/service-tier extras.
-    const { container: _c, ...message } = chatToMessage(b);
-    const u = isPlainObject(message.usage) ? message.usage : {};
-    return { ...message, usage: { input_tokens: u.input_tokens, output_tokens: u.output_tokens } };
-  }
+  if (shape === "anthropic") return claudeOutput(chatToMessage(b));
   const choice = firstChoice(b);
   const finish = typeof choice.finish_reason === "string" ? choice.finish_reason : "stop";
   const { prompt, completion } = chatUsage(b);

@@ -28,6 +28,11 @@ export function field(o: Obj, camel: string, path: string): unknown {
   return o[camel] !== undefined ? o[camel] : o[s];
 }
 
+/** The spelling of `camel` that `o` uses, for messages that name the field as the user wrote it. */
+export function spelled(o: Obj, camel: string): string {
+  return o[camel] !== undefined ? camel : snake(camel);
+}
+
 /** The names of a message's fields in either spelling, for onlyKnown (build it once). */
 export function knownFields(camel: readonly string[]): ReadonlySet<string> {
   return new Set(camel.flatMap((k) => [k, snake(k)]));

@@ -21,22 +21,46 @@ const GENERATION_NOT_CARRIED: Record<string, string> = {
   enableEnhancedCivicAnswers: "a Gemini-only setting",
 };
 
+const PART_NOT_CARRIED: Record<string, string> = {
+  mediaResolution: "vLLM has no per-part media resolution",
+  videoMetadata: "only inline images are carried over: video offsets and frame rates have no equivalent",
+  partMetadata: "custom part metadata has no vLLM equivalent",
+};
+
+/** A Content's parts: what the chat message says, and (a model turn's) thought text beside it. */
+interface Parts {
+  parts: ChatPart[];
+  thoughts: string[];
+}
+
 /** The text and image parts of one Content; `role` decides what is allowed. */
-function parts(content: Obj, path: string): ChatPart[] {
+function parts(content: Obj, path: string, role: "user" | "model" | "system"): Parts {
   const list = content.parts;
   if (!Array.isArray(list) || list.length === 0)
     throw new GeminiError(`${path}.parts must be a non-empty array`);
-  const out: ChatPart[] = [];
+  const out: Parts = { parts: [], thoughts: [] };
   list.forEach((raw, i) => {
     const p = `${path}.parts.${i}`;
     const part = object(raw, p);
+    for (const [k, why] of Object.entries(PART_NOT_CARRIED)) {
+      if (field(part, k, p) !== undefined) throw new GeminiError(`${p}.${k}: ${why}`);
+    }
+    const thought = part.thought;
+    if (thought !== undefined && typeof thought !== "boolean")
+      throw new GeminiError(`${p}.thought must be a boolean`);
     if (typeof part.text === "string") {
-      // A model turn's thoughts were the model's own working: not part of the conversation.
-      if (part.thought !== true) out.push({ type: "text", text: part.text });
+      onlyKnown(part, TEXT_PART, p);
+      if (thought !== true) out.parts.push({ type: "text", text: part.text });
+      // A model turn's thoughts reach vLLM as the assistant message's `reasoning`
+      // (ConversationMessage.reasoning, vllm/entrypoints/chat_utils.py).
+      else if (role === "model") out.thoughts.push(part.text);
+      else throw new GeminiError(`${p}.thought: a thought from the ${role} has no vLLM equivalent`);
       return;
     }
+    if (thought === true) throw new GeminiError(`${p}.thought: only text parts can be thoughts`);
     const inline = field(part, "inlineData", p);
     if (inline !== undefined) {
+      onlyKnown(part, INLINE_PART, p);
       const d = object(inline, `${p}.inlineData`);
       const mime = field(d, "mimeType", `${p}.inlineData`);
       if (typeof mime !== "string" || !mime.startsWith("image/") || typeof d.data !== "string") {
@@ -44,7 +68,7 @@ function parts(content: Obj, path: string): ChatPart[] {
           `${p}.inlineData: only images (mimeType image/*, base64 data) are carried over`,
         );
       }
-      out.push({ type: "image_url", image_url: { url: `data:${mime};base64,${d.data}` } });
+      out.parts.push({ type: "image_url", image_url: { url: `data:${mime};base64,${d.data}` } });
       return;
     }
     if (field(part, "fileData", p) !== undefined) {
@@ -59,6 +83,10 @@ function parts(content: Obj, path: string): ChatPart[] {
   return out;
 }
 
+/** thoughtSignature is Gemini's own check of a thought; vLLM has nothing to check it against. */
+const TEXT_PART = knownFields(["text", "thought", "thoughtSignature"]);
+const INLINE_PART = knownFields(["inlineData", "thoughtSignature"]);
+
 function textOf(ps: ChatPart[], path: string): string {
   if (ps.some((x) => x.type !== "text"))
     throw new GeminiError(`${path}: only text parts can be a system instruction`);
@@ -68,7 +96,8 @@ function textOf(ps: ChatPart[], path: string): string {
 function messages(contents: unknown, system: unknown): Obj[] {
   const out: Obj[] = [];
   if (system !== undefined) {
-    const text = textOf(parts(object(system, "systemInstruction"), "systemInstruction"), "systemInstruction");
+    const s = parts(object(system, "systemInstruction"), "systemInstruction", "system");
+    const text = textOf(s.parts, "systemInstruction");
     if (text !== "") out.push({ role: "system", content: text });
   }
   if (!Array.isArray(contents) || contents.length === 0)
@@ -78,9 +107,17 @@ function messages(contents: unknown, system: unknown): Obj[] {
     const c = object(raw, p);
     const role = c.role ?? "user";
     if (role !== "user" && role !== "model") throw new GeminiError(`${p}.role must be "user" or "model"`);
-    const ps = parts(c, p);
-    if (role === "model") out.push({ role: "assistant", content: textOf(ps, p) });
-    else out.push({ role: "user", content: ps.every((x) => x.type === "text") ? textOf(ps, p) : ps });
+    const ps = parts(c, p, role);
+    if (role === "model") {
+      const msg: Obj = { role: "assistant", content: textOf(ps.parts, p) };
+      if (ps.thoughts.length > 0) msg.reasoning = ps.thoughts.join("\n");
+      out.push(msg);
+    } else {
+      out.push({
+        role: "user",
+        content: ps.parts.every((x) => x.type === "text") ? textOf(ps.parts, p) : ps.parts,
+      });
+    }
   });
   return out;
 }
@@ -139,6 +176,15 @@ function generation(v: unknown, body: Obj): void {
   num("frequencyPenalty", "frequency_penalty");
   num("candidateCount", "n", true);
   num("logprobs", "top_logprobs", true);
+  const responseLogprobs = field(g, "responseLogprobs", path);
+  if (responseLogprobs !== undefined && typeof responseLogprobs !== "boolean") {
+    throw new GeminiError(`${path}.responseLogprobs must be a boolean`);
+  }
+  // vLLM refuses top_logprobs without logprobs ("when using `top_logprobs`, `logprobs` must be set
+  // to true", ChatCompletionRequest.check_logprobs): the line is refused here instead.
+  if (body.top_logprobs !== undefined && responseLogprobs !== true) {
+    throw new GeminiError(`${path}.logprobs needs responseLogprobs: true`);
+  }
   const stop = field(g, "stopSequences", path);
   if (stop !== undefined) {
     if (!Array.isArray(stop) || !stop.every((x) => typeof x === "string")) {
@@ -146,7 +192,7 @@ function generation(v: unknown, body: Obj): void {
     }
     if (stop.length > 0) body.stop = stop;
   }
-  if (field(g, "responseLogprobs", path) === true) body.logprobs = true;
+  if (responseLogprobs === true) body.logprobs = true;
   const modalities = field(g, "responseModalities", path);
   if (modalities !== undefined && !(Array.isArray(modalities) && modalities.every((m) => m === "TEXT"))) {
     throw new GeminiError(`${path}.responseModalities: only TEXT can be produced by vLLM's chat endpoint`);
@@ -207,6 +253,12 @@ export function geminiToChat(request: unknown): Obj {
     body.model = model.replace(/^models\//, "");
   }
   body.messages = messages(r.contents, field(r, "systemInstruction", ""));
+  // A last turn of the model's is text for it to continue: vLLM does that only with
+  // continue_final_message and no generation prompt (ChatCompletionRequest).
+  if ((body.messages as Obj[]).at(-1)?.role === "assistant") {
+    body.continue_final_message = true;
+    body.add_generation_prompt = false;
+  }
   safety(field(r, "safetySettings", ""));
   generation(field(r, "generationConfig", ""), body);
   const labels = r.labels;

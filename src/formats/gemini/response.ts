@@ -4,6 +4,7 @@
 import { isPlainObject } from "../../util/object.js";
 import { batchOutcome, chatUsage, errorMessage } from "../openai-reply.js";
 import type { Obj } from "./fields.js";
+import { geminiLogprobs } from "./logprobs.js";
 
 const FINISH: Record<string, string> = {
   stop: "STOP",
@@ -43,6 +44,9 @@ function candidates(chat: Obj): Obj[] {
   return choices.map((c, i) => {
     const msg = isPlainObject(c.message) ? c.message : {};
     const out: Obj[] = [];
+    // A thinking model's reasoning (vLLM's `reasoning`, earlier `reasoning_content`) is a thought part.
+    const reasoning = typeof msg.reasoning === "string" ? msg.reasoning : msg.reasoning_content;
+    if (typeof reasoning === "string" && reasoning !== "") out.push({ text: reasoning, thought: true });
     if (typeof msg.content === "string") out.push({ text: msg.content });
     for (const call of Array.isArray(msg.tool_calls) ? msg.tool_calls.filter(isPlainObject) : []) {
       const fn = isPlainObject(call.function) ? call.function : {};
@@ -59,6 +63,7 @@ function candidates(chat: Obj): Obj[] {
       content: { role: "model", parts: out.length > 0 ? out : [{ text: "" }] },
       finishReason: finish,
       index: typeof c.index === "number" ? c.index : i,
+      ...geminiLogprobs(c),
     };
   });
 }

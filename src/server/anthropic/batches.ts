@@ -34,7 +34,7 @@ function translate(requests: unknown[]): string[] {
       const body = anthropicToChat(r.params);
       return `${JSON.stringify({ custom_id: id, method: "POST", url: "/v1/chat/completions", body })}\n`;
     } catch (err) {
-      if (err instanceof TranslateError) throw badRequest(`requests.${i}.params.${err.message}`);
+      if (err instanceof TranslateError) throw badRequest(err.under(`requests.${i}.params`));
       throw err;
     }
   });
