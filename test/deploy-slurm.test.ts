@@ -337,3 +337,41 @@ exec "${process.execPath}" "${BIN}" sim --host "$host" --port "$port" --model "$
     expect(execFileSync("ls", [join(workdir, "shards")], { encoding: "utf8" })).toContain("2");
   });
 });
+
+/** A transcript of what Slurm printed (test/fixtures/transcripts), without its source line. */
+const transcript = (name: string) =>
+  readFileSync(join(import.meta.dirname, "fixtures", "transcripts", `${name}.txt`), "utf8")
+    .split("\n")
+    .slice(1)
+    .join("\n");
+
+describe("deploy/slurm/README.md says what the real Slurm printed", () => {
+  const readme = readFileSync(join(slurmDir, "README.md"), "utf8").replace(/\s+/g, " ");
+
+  it("a requeued task waits 121 s (BeginTime), and how to see it and skip it", () => {
+    const t = transcript("slurm-requeue-begintime");
+    const [, submit = "", eligible = ""] = /SubmitTime=(\S+) EligibleTime=(\S+)/.exec(t) ?? [];
+    expect((Date.parse(eligible) - Date.parse(submit)) / 1000).toBe(121);
+    expect(t).toMatch(/PD .*\(BeginTime\)/);
+    expect(readme).toContain("121 s by default");
+    expect(readme).toContain("(BeginTime)");
+    expect(readme).toContain("StartTime=now");
+  });
+
+  it("afterok never runs once a task was cancelled and requeued; afterany does", () => {
+    const t = transcript("slurm-afterok-requeued-task");
+    expect(t).toContain("JobState=PENDING Reason=DependencyNeverSatisfied Dependency=afterok:19_*(failed)");
+    expect(t).toMatch(/JobId=19 ArrayJobId=19 ArrayTaskId=1[\s\S]*?JobState=COMPLETED/);
+    expect(readme).toContain("DependencyNeverSatisfied");
+    expect(readme).toContain("--dependency=afterany");
+  });
+
+  it("--exclusive hands a task every GPU of the node, and a task larger than any node pends on PartitionConfig", () => {
+    expect(transcript("slurm-exclusive-gres")).toMatch(/--exclusive --gres=gpu:1[^\n]*\n\d+\nCVD=0,1,2,3 /);
+    const cpus = transcript("slurm-cpus-too-many");
+    expect(cpus).toMatch(/PD .*\(PartitionConfig\)/);
+    expect(cpus).toContain("vbatch: error: sbatch --test-only refuses an array task");
+    expect(readme).toContain("(PartitionConfig)");
+    expect(readme).toContain("CUDA_VISIBLE_DEVICES=0,1,2,3");
+  });
+});
