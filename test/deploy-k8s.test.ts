@@ -1,14 +1,21 @@
-// deploy/k8s/ parsed as Kubernetes would read it, with the fields that make the setup work checked
-// against each other and against vbatch itself: GPU and probes on vLLM, a headless Service whose
-// name and port the Job resolves, an Indexed Job whose --shards equals its completions, a
-// per-index directory on a ReadWriteMany claim, and flags that the CLI really takes.
+// deploy/k8s/ parsed as Kubernetes would read it and validated against the API's schemas
+// (kubernetes-models), with the fields that make the setup work checked against each other and
+// against vbatch itself: GPU and probes on vLLM, a headless Service whose name and port the Job
+// resolves, an Indexed Job whose --shards equals its completions, a per-index directory on a
+// ReadWriteMany claim, flags that the CLI really takes, and the image the Dockerfile builds.
 import { readdirSync, readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import type { Command } from "commander";
+import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { Job } from "kubernetes-models/batch/v1/Job";
+import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClaim";
+import { Pod } from "kubernetes-models/v1/Pod";
+import { Service } from "kubernetes-models/v1/Service";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { buildProgram } from "../src/cli/main.js";
 import { DEFAULT_VLLM_IMAGE } from "../src/launch/options.js";
+import { last, readDockerfile } from "./helpers/dockerfile.js";
 
 const root = join(import.meta.dirname, "..");
 const dir = join(root, "deploy", "k8s");
@@ -68,6 +75,27 @@ describe("deploy/k8s manifests", () => {
     }
   });
 
+  it("every object is valid for its kind's API schema, and the check catches a wrong field", () => {
+    const models: Record<string, new (data: Obj) => { validate(): void }> = {
+      Deployment,
+      Job,
+      PersistentVolumeClaim,
+      Pod,
+      Service,
+    };
+    for (const { file, doc } of docs) {
+      const Model = models[doc.kind];
+      expect(Model, `${file}: ${doc.kind}`).toBeDefined();
+      expect(
+        () => new (Model as NonNullable<typeof Model>)(doc).validate(),
+        `${file}: ${doc.kind}`,
+      ).not.toThrow();
+    }
+    const broken = structuredClone(job);
+    broken.spec.completions = "4";
+    expect(() => new Job(broken).validate()).toThrow(/completions must be integer/);
+  });
+
   it("vLLM: the pinned image, the model positionally, one GPU a pod, probes on /health", () => {
     expect(vllm.image).toBe(DEFAULT_VLLM_IMAGE);
     expect(vllm.args[0]).not.toMatch(/^-/); // `vllm serve <model>`: --model is deprecated
@@ -109,7 +137,7 @@ describe("deploy/k8s manifests", () => {
     expect(job.spec.podReplacementPolicy).toBe("Failed");
     expect(job.spec.podFailurePolicy.rules).toContainEqual({
       action: "Ignore",
-      onPodConditions: [{ type: "DisruptionTarget" }],
+      onPodConditions: [{ type: "DisruptionTarget", status: "True" }],
     });
     expect(Number(valueAfter(runArgs, "--engine-wait"))).toBeGreaterThanOrEqual(1200);
   });
@@ -131,8 +159,23 @@ describe("deploy/k8s manifests", () => {
     ]);
   });
 
-  it("the Job runs this version of vbatch with flags `vbatch run` takes", () => {
-    expect(runner.command).toEqual(["npx", "--yes", `vbatch@${version}`]);
+  it("the Jobs run the image the Dockerfile builds, at this version, as its user, with flags `vbatch run` takes", () => {
+    const image = `registry.example.com/vbatch:${version}`;
+    expect(runner.image).toBe(image);
+    expect(merge.spec.template.spec.containers[0].image).toBe(image);
+    // The Dockerfile's entrypoint, and its user: node, uid 1000 in the official Node.js images.
+    const runtime = readDockerfile(root).at(-1);
+    expect(runner.command).toEqual(
+      JSON.parse(last(runtime as NonNullable<typeof runtime>, "ENTRYPOINT") ?? "[]"),
+    );
+    expect(last(runtime as NonNullable<typeof runtime>, "USER")).toBe("node");
+    for (const spec of [job.spec.template.spec, merge.spec.template.spec]) {
+      expect(spec.securityContext).toEqual({ runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000 });
+    }
+    // The README says how to build and push it.
+    const readme = readFileSync(join(dir, "README.md"), "utf8");
+    expect(readme).toContain(`docker build -t ${image} .`);
+    expect(readme).toContain(`docker push ${image}`);
     expect(runArgs[0]).toBe("run");
     const flags = longFlags(command("run"));
     for (const a of runArgs.filter((x) => x.startsWith("--"))) expect(flags.has(a), a).toBe(true);
@@ -143,7 +186,7 @@ describe("deploy/k8s manifests", () => {
     const c = merge.spec.template.spec.containers[0];
     const script: string = c.args.join(" ");
     const words = script.split(/\s+/);
-    expect(words.slice(0, 5)).toEqual(["exec", "npx", "--yes", `vbatch@${version}`, "merge"]);
+    expect(words.slice(0, 3)).toEqual(["exec", "vbatch", "merge"]);
     const mount = c.volumeMounts[0];
     expect(mount.subPath ?? mount.subPathExpr).toBeUndefined(); // the whole claim: every shard
     const volume = merge.spec.template.spec.volumes.find((v: Obj) => v.name === mount.name);
@@ -151,20 +194,24 @@ describe("deploy/k8s manifests", () => {
       job.spec.template.spec.volumes[0].persistentVolumeClaim.claimName,
     );
     // shards/<index>/ on the claim is /work in the vbatch pod; the input is input/.
-    expect(words[5]).toBe(
+    expect(words[3]).toBe(
       `${mount.mountPath}/shards/*/${posix.basename(valueAfter(runArgs, "-o") as string)}`,
     );
     expect(valueAfter(words, "--input")).toBe(
       `${mount.mountPath}/input/${posix.basename(runArgs[1] as string)}`,
     );
     const flags = longFlags(command("merge"));
-    for (const a of words.filter((x) => x.startsWith("--") && x !== "--yes"))
-      expect(flags.has(a), a).toBe(true);
+    for (const a of words.filter((x) => x.startsWith("--"))) expect(flags.has(a), a).toBe(true);
     expect(merge.spec.template.spec.restartPolicy).toBe("Never");
   });
 
-  it("the data pod mounts the same claim", () => {
+  it("the data pod mounts the same claim and makes each index's directory the Job's user's", () => {
     const pod = find("Pod", "vbatch-data");
     expect(pod.spec.volumes[0].persistentVolumeClaim.claimName).toBe("vbatch-data");
+    const script: string = pod.spec.containers[0].command.at(-1);
+    const dirs = Array.from({ length: job.spec.completions }, (_, i) => `/data/shards/${i}`);
+    expect(script).toContain(`mkdir -p /data/input ${dirs.join(" ")}`);
+    const uid = job.spec.template.spec.securityContext.runAsUser;
+    expect(script).toContain(`chown ${uid}:${uid} /data /data/input /data/shards /data/shards/*`);
   });
 });

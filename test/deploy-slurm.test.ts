@@ -3,7 +3,7 @@
 // scripts run for real outside Slurm: a stand-in `vllm` (the simulator) per GPU group, vbatch with
 // --shard auto from the array's variables, then the merge step over both shards.
 import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
@@ -53,11 +53,18 @@ describe("deploy/slurm scripts", () => {
     }
   });
 
-  it("the array script asks for a whole GPU node per task, requeue on node failure, a log per task", () => {
+  it("the array script asks for GPUs and CPUs per GPU (no --exclusive), requeue on node failure, a log per task", () => {
     const o = sbatchOptions("vbatch-array.sbatch");
     expect(o.get("--array")).toMatch(/^\d+-\d+$/);
     expect(o.get("--nodes")).toBe("1");
     expect(o.get("--gres")).toMatch(/^gpu:\d+$/);
+    // --exclusive would give every GPU of the node whatever --gres says (transcript
+    // slurm-exclusive-gres.txt), and the script starts a server per GPU it is given.
+    expect(o.has("--exclusive")).toBe(false);
+    // CPUs follow the GPUs; a fixed --cpus-per-task larger than a node pends forever
+    // (slurm-cpus-too-many.txt), and sbatch refuses it beside --cpus-per-gpu.
+    expect(o.get("--cpus-per-gpu")).toMatch(/^\d+$/);
+    expect(o.has("--cpus-per-task")).toBe(false);
     expect(o.get("--requeue")).toBe(true);
     expect(o.get("--open-mode")).toBe("append"); // a requeued task adds to its log
     expect(o.get("--output")).toMatch(/%A_%a/);
@@ -73,13 +80,96 @@ describe("deploy/slurm scripts", () => {
     expect(new Set(shards.map((s) => s.count))).toEqual(new Set([max - min + 1]));
   });
 
-  it("the merge step is no array, and submit.sh starts it after the whole array succeeded", () => {
+  it("the merge step is no array and waits for every task to end, however it ended", () => {
     const o = sbatchOptions("vbatch-merge.sbatch");
     expect(o.has("--array")).toBe(false);
     expect(o.get("--nodes")).toBe("1");
-    expect(text("submit.sh")).toContain('--dependency="afterok:$array"');
-    expect(text("submit.sh")).toMatch(/sbatch --parsable .*vbatch-array\.sbatch/);
+    // afterok fails for good once a task was cancelled, even if it is requeued and completes
+    // (slurm-afterok-requeued-task.txt): afterany, and the merge checks the shards itself.
+    expect(text("submit.sh")).toContain('--dependency="afterany:$1"');
+    expect(text("submit.sh")).not.toMatch(/--dependency="?afterok/);
     expect(text("vbatch-merge.sbatch")).toMatch(/merge .*--input "\$INPUT" --order input/);
+  });
+});
+
+describe("deploy/slurm/submit.sh, with a stand-in sbatch", () => {
+  const dir = tempDir();
+  const calls = join(dir, "calls");
+  // sbatch: records its arguments; --test-only fails when TEST_ONLY_FAILS is set, as sbatch
+  // 22.05 does (slurm-cpus-too-many.txt); otherwise prints the next job id. squeue: knows every job.
+  writeFileSync(
+    join(dir, "sbatch"),
+    `#!/bin/bash
+echo "$*" >> "${calls}"
+if [[ " $* " == *" --test-only "* ]]; then
+  if [[ -n "\${TEST_ONLY_FAILS:-}" ]]; then echo "allocation failure: Requested node configuration is not available" >&2; exit 1; fi
+  echo "sbatch: Job 99 to start at 2026-12-06T02:14:07 using 1 processors on nodes n1 in partition gpu" >&2; exit 0
+fi
+n=$(wc -l < "${calls}"); echo "$((100 + n));cluster"
+`,
+  );
+  writeFileSync(join(dir, "squeue"), "#!/bin/bash\necho 101\n");
+  chmodSync(join(dir, "sbatch"), 0o755);
+  chmodSync(join(dir, "squeue"), 0o755);
+  const input = writeChatInput(join(dir, "in.jsonl"), 2);
+  const submit = (args: string[], extra: NodeJS.ProcessEnv = {}) => {
+    writeFileSync(calls, "");
+    const r = spawnSync(script("submit.sh"), args, {
+      cwd: dir,
+      env: { PATH: `${dir}:${process.env.PATH}`, INPUT: input, WORKDIR: join(dir, "work"), ...extra },
+      encoding: "utf8",
+    });
+    return { ...r, calls: readFileSync(calls, "utf8").trim().split("\n").filter(Boolean) };
+  };
+
+  it("gives site options to both jobs and the rest to the array only, after asking --test-only", () => {
+    const r = submit([
+      "--array=0-3",
+      "--gres=gpu:4",
+      "--partition",
+      "gpu",
+      "-A",
+      "proj",
+      "--qos=high",
+      "-pgpu2",
+    ]);
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const [testArray, testMerge, array, merge] = r.calls as [string, string, string, string];
+    expect(r.calls).toHaveLength(4);
+    expect(testArray).toMatch(/^--test-only .*vbatch-array\.sbatch$/);
+    expect(testMerge).toMatch(/^--test-only .*vbatch-merge\.sbatch$/);
+    const site = "--partition gpu -A proj --qos=high -pgpu2";
+    expect(array).toBe(
+      `--parsable --export=ALL --array=0-3 --gres=gpu:4 ${site} ${script("vbatch-array.sbatch")}`,
+    );
+    expect(merge).toBe(
+      `--parsable --export=ALL ${site} --dependency=afterany:103 ${script("vbatch-merge.sbatch")}`,
+    );
+    expect(r.stdout).toContain("array job 103; merge job 104");
+  });
+
+  it("refuses what no node can run, with one error line and nothing submitted (exit 2)", () => {
+    const r = submit(["--gres=gpu:16"], { TEST_ONLY_FAILS: "1" });
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim().split("\n")).toHaveLength(1);
+    expect(r.stderr).toMatch(
+      /^vbatch: error: sbatch --test-only refuses an array task: Requested node configuration is not available: no node it may use has the GPUs \(--gres\), CPUs/,
+    );
+    expect(r.calls.every((c) => c.startsWith("--test-only"))).toBe(true);
+  });
+
+  it("--merge-after submits the merge step alone, after that array, with the site options", () => {
+    const r = submit(["--merge-after", "101", "--account=proj"]);
+    expect(r.status).toBe(0);
+    expect(r.calls.at(-1)).toBe(
+      `--parsable --export=ALL --account=proj --dependency=afterany:101 ${script("vbatch-merge.sbatch")}`,
+    );
+    const bad = submit(["--merge-after", "101", "--gres=gpu:1"]);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(
+      /^vbatch: error: --merge-after submits the merge step alone: --gres=gpu:1 would be lost/,
+    );
   });
 });
 
@@ -147,6 +237,17 @@ exec "${process.execPath}" "${BIN}" sim --host "$host" --port "$port" --model "$
     expect(ids1.length).toBeGreaterThan(0);
     expect(ids1.every((id) => shardOf(id, 2) === 1)).toBe(true);
 
+    // The merge before task 0 ran: shard 0 is named as missing, nothing is written.
+    const early = run("vbatch-merge.sbatch", env({ VBATCH_ARRAY_JOB: "21" }));
+    expect(early.status).toBe(1);
+    expect(early.stderr).toContain(
+      `vbatch: shard 0/2: no journal of it under ${workdir}/shards: its task never ran vbatch`,
+    );
+    expect(early.stderr).toContain(
+      "vbatch: error: not every shard is complete (above), nothing merged; once they are, submit this step again: deploy/slurm/submit.sh --merge-after 21",
+    );
+    expect(existsSync(join(workdir, "answers.jsonl"))).toBe(false);
+
     // Task 0: four GPUs in groups of two (TP=2), so two servers of two GPUs.
     const base0 = await freePorts(2);
     const t0 = run(
@@ -186,6 +287,37 @@ exec "${process.execPath}" "${BIN}" sim --host "$host" --port "$port" --model "$
     expect(readFileSync(out, "utf8")).toBe(before);
   });
 
+  it("the merge refuses a shard that stopped with rows pending, and one that never got a journal", () => {
+    const w = join(dir, "work-stopped");
+    // Shard 0 stopped: its only engine is gone and vbatch gave up waiting, rows still pending.
+    mkdirSync(join(w, "shards", "0"), { recursive: true });
+    const r = spawnSync(
+      process.execPath,
+      [BIN, "run", input, "-o", join(w, "shards", "0", "answers.jsonl"), "--shard", "0/2"].concat([
+        "-e",
+        "http://127.0.0.1:9",
+        "--engine-wait",
+        "1",
+        "--no-progress",
+      ]),
+      { encoding: "utf8" },
+    );
+    expect(r.status).toBe(1);
+    mkdirSync(join(w, "shards", "1")); // a task that died before vbatch started
+    const m = run("vbatch-merge.sbatch", env({ WORKDIR: w, VBATCH_ARRAY_JOB: "21" }));
+    expect(m.status).toBe(1);
+    const pending = 120 - readJsonl(join(workdir, "shards", "1", "answers.jsonl")).length;
+    expect(m.stderr).toContain(
+      `vbatch: shard 0/2, task 0 (${w}/shards/0): stopped with ${pending} rows pending; rerun it: scontrol requeue 21_0 (it resumes from its journal)`,
+    );
+    expect(m.stderr).toContain(
+      `vbatch: task 1 (${w}/shards/1): no journal: the task stopped before vbatch started`,
+    );
+    expect(m.stderr).toContain("vbatch: shard 1/2: no journal of it");
+    expect(m.stderr).toMatch(/vbatch: error: not every shard is complete \(above\), nothing merged/);
+    expect(existsSync(join(w, "answers.jsonl"))).toBe(false);
+  });
+
   it("stops at once with the server's log when vLLM exits instead of becoming healthy", async () => {
     const broken = join(dir, "vllm-broken");
     writeFileSync(broken, "#!/bin/bash\necho 'CUDA error: no kernel image is available' >&2\nexit 1\n");
@@ -203,5 +335,43 @@ exec "${process.execPath}" "${BIN}" sim --host "$host" --port "$port" --model "$
     expect(r.stderr).toContain("vLLM server 0 exited");
     expect(r.stderr).toContain("CUDA error: no kernel image is available");
     expect(execFileSync("ls", [join(workdir, "shards")], { encoding: "utf8" })).toContain("2");
+  });
+});
+
+/** A transcript of what Slurm printed (test/fixtures/transcripts), without its source line. */
+const transcript = (name: string) =>
+  readFileSync(join(import.meta.dirname, "fixtures", "transcripts", `${name}.txt`), "utf8")
+    .split("\n")
+    .slice(1)
+    .join("\n");
+
+describe("deploy/slurm/README.md says what the real Slurm printed", () => {
+  const readme = readFileSync(join(slurmDir, "README.md"), "utf8").replace(/\s+/g, " ");
+
+  it("a requeued task waits 121 s (BeginTime), and how to see it and skip it", () => {
+    const t = transcript("slurm-requeue-begintime");
+    const [, submit = "", eligible = ""] = /SubmitTime=(\S+) EligibleTime=(\S+)/.exec(t) ?? [];
+    expect((Date.parse(eligible) - Date.parse(submit)) / 1000).toBe(121);
+    expect(t).toMatch(/PD .*\(BeginTime\)/);
+    expect(readme).toContain("121 s by default");
+    expect(readme).toContain("(BeginTime)");
+    expect(readme).toContain("StartTime=now");
+  });
+
+  it("afterok never runs once a task was cancelled and requeued; afterany does", () => {
+    const t = transcript("slurm-afterok-requeued-task");
+    expect(t).toContain("JobState=PENDING Reason=DependencyNeverSatisfied Dependency=afterok:19_*(failed)");
+    expect(t).toMatch(/JobId=19 ArrayJobId=19 ArrayTaskId=1[\s\S]*?JobState=COMPLETED/);
+    expect(readme).toContain("DependencyNeverSatisfied");
+    expect(readme).toContain("--dependency=afterany");
+  });
+
+  it("--exclusive hands a task every GPU of the node, and a task larger than any node pends on PartitionConfig", () => {
+    expect(transcript("slurm-exclusive-gres")).toMatch(/--exclusive --gres=gpu:1[^\n]*\n\d+\nCVD=0,1,2,3 /);
+    const cpus = transcript("slurm-cpus-too-many");
+    expect(cpus).toMatch(/PD .*\(PartitionConfig\)/);
+    expect(cpus).toContain("vbatch: error: sbatch --test-only refuses an array task");
+    expect(readme).toContain("(PartitionConfig)");
+    expect(readme).toContain("CUDA_VISIBLE_DEVICES=0,1,2,3");
   });
 });

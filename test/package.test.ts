@@ -4,11 +4,14 @@ import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
+import { packageProblems } from "../scripts/release-check.mjs";
 
 const root = join(import.meta.dirname, "..");
 
 /** Paths in the package, as npm lists them (relative, with /). */
 let packed: Set<string>;
+/** The same files with their modes, as scripts/release.mjs checks them in the real tarball. */
+let packedFiles: { path: string; mode: number }[];
 
 beforeAll(() => {
   // --ignore-scripts: the global setup has just built dist/; `prepare` would clean and rebuild it.
@@ -17,8 +20,9 @@ beforeAll(() => {
     encoding: "utf8",
     stdio: ["ignore", "pipe", "pipe"],
   });
-  const [info] = JSON.parse(out) as { files: { path: string }[] }[];
-  packed = new Set(info?.files.map((f) => f.path) ?? []);
+  const [info] = JSON.parse(out) as { files: { path: string; mode: number }[] }[];
+  packedFiles = info?.files ?? [];
+  packed = new Set(packedFiles.map((f) => f.path));
 });
 
 /** A file in the package, or a directory holding one. */
@@ -76,5 +80,50 @@ describe("the npm package", () => {
     const broken = files.flatMap((f) => relativeLinks(f).flatMap((t) => (ships(t) ? [] : [`${f} -> ${t}`])));
     expect(broken).toEqual([]);
     expect(relativeLinks("README.md")).toContain("docs/cli.md");
+  });
+
+  it('passes the release check: dist built, bin executable, only what "files" lists, no tests or secrets', () => {
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
+    expect(packageProblems(packedFiles, pkg)).toEqual([]);
+    // The same check refuses what must never ship.
+    const bad = [
+      ...packedFiles.map((f) => (f.path === "dist/cli/bin.js" ? { ...f, mode: 0o644 } : f)),
+      { path: "test/fixtures/transcripts/slurm-cpus-too-many.txt", mode: 0o644 },
+      { path: "deploy/k8s/.env", mode: 0o644 },
+      { path: "notes.txt", mode: 0o644 },
+    ];
+    expect(packageProblems(bad, pkg)).toEqual([
+      "test/fixtures/transcripts/slurm-cpus-too-many.txt: tests must not be published",
+      "test/fixtures/transcripts/slurm-cpus-too-many.txt: test fixtures must not be published",
+      'test/fixtures/transcripts/slurm-cpus-too-many.txt: not under package.json "files" (dist, src, docs, deploy, examples)',
+      "deploy/k8s/.env: an environment file must not be published",
+      'notes.txt: not under package.json "files" (dist, src, docs, deploy, examples)',
+      "bin vbatch -> dist/cli/bin.js: not executable (mode 644)",
+    ]);
+  });
+
+  it("install instructions work before vbatch is on the registry: the tarball of this version, or the image", () => {
+    const { version } = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string };
+    const docs = [
+      "README.md",
+      ...readdirSync(join(root, "docs")).map((f) => `docs/${f}`),
+      ...["k8s", "slurm", "vllm", "modal"].map((d) => `deploy/${d}/README.md`),
+    ].filter((f) => f.endsWith(".md"));
+    // Commands in code blocks that fetch vbatch from the registry (404 until it is published).
+    const fromRegistry = /\b(npm (i|install)( -g)? vbatch(@\S*)?(\s|$)|npx (--yes )?vbatch@)/;
+    const bad = docs.flatMap((f) =>
+      [...readFileSync(join(root, f), "utf8").matchAll(/^```[^\n]*\n([\s\S]*?)^```/gm)].flatMap(
+        ([, block = ""]) =>
+          block.split("\n").flatMap((l) => (fromRegistry.test(l) ? [`${f}: ${l.trim()}`] : [])),
+      ),
+    );
+    expect(bad).toEqual([]);
+    const readme = readFileSync(join(root, "README.md"), "utf8");
+    expect(readme).toContain("npm ci && npm pack");
+    expect(readme).toContain(`npm i -g ./vbatch-${version}.tgz`);
+    // scripts/check-install.sh, which CI runs, is that path.
+    const check = readFileSync(join(root, "scripts", "check-install.sh"), "utf8");
+    expect(check).toMatch(/npm pack --pack-destination/);
+    expect(check).toMatch(/npm i -g --prefix "\$scratch\/prefix" .*"\$tgz"/);
   });
 });

@@ -66,6 +66,7 @@ describe("jobStatus", () => {
       errors: join(j.dir, "out.errors.jsonl"),
       journal: join(j.dir, "out.vbatch.db"),
       input: j.input,
+      shard: null,
       etaSec: null,
     });
     expect(r.rate?.basis).toBe("average");
@@ -171,5 +172,14 @@ describe("vbatch status (CLI)", () => {
     expect(several.stderr).toMatch(/2 journals in .*; pass one/);
     expect(several.stderr).toMatch(/other\.vbatch\.db/);
     expect(several.stderr).toMatch(/out\.vbatch\.db/);
+  });
+
+  it("--json says which shard a job runs, so a merge step can tell which shard is missing", async () => {
+    const s = await sim();
+    const j = job();
+    writeChatInput(j.input, 10);
+    await runBatch({ ...j, endpoints: [s.url], fsync: false, shard: { index: 1, count: 3 } });
+    const json = await runCli(["status", j.output, "--json", "--sample", "0"]);
+    expect(JSON.parse(json.stdout)).toMatchObject({ state: "complete", shard: "1/3" });
   });
 });

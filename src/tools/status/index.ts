@@ -37,6 +37,8 @@ export interface StatusReport extends JournalCounts, JobFiles {
   /** False while the job is still reading and validating its input (counts still growing). */
   validated: boolean;
   jobId: string | null;
+  /** The part of a split input this job runs, "index/count" (`run --shard`), or null for all of it. */
+  shard: string | null;
   input: string | null;
   createdAt: string | null;
   lastUpdate: string | null;
@@ -127,6 +129,7 @@ export async function jobStatus(o: StatusOptions = {}): Promise<StatusReport> {
       runningBy: running ? describeOwner(journal.owner()) || "another process" : null,
       validated,
       jobId: journal.getMeta("job_id") ?? null,
+      shard: journal.getMeta("shard") || null,
       input: journal.getMeta("input_path") ?? null,
       createdAt,
       lastUpdate: activity === null ? null : new Date(activity).toISOString(),
