@@ -61,6 +61,7 @@ export async function ingestInput(
   onProgress?: (p: IngestProgress) => void,
   /** Reads every line as this format; without it the first valid line decides. */
   format?: FormatName,
+  maxLineBytes?: number,
 ): Promise<IngestResult> {
   // Rows belong to the shard their custom_id hashes to; a line with no usable id, by its number.
   const mine = (customId: string | undefined, lineNo: number) =>
@@ -84,10 +85,14 @@ export async function ingestInput(
     if (result.problems.length < MAX_LISTED_PROBLEMS)
       result.problems.push(`line ${inv.line}: ${inv.message}`);
   };
-  for await (const batch of readLineBatches(openInput(path), (chunk) => {
-    hash.update(chunk);
-    read.bytes += chunk.length;
-  })) {
+  for await (const batch of readLineBatches(
+    openInput(path),
+    (chunk) => {
+      hash.update(chunk);
+      read.bytes += chunk.length;
+    },
+    maxLineBytes,
+  )) {
     const valid: { line: number; customId: string; dkey: string | null; fp: number }[] = [];
     const invalid: InvalidLine[] = [];
     for (const line of batch) {

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { VbatchError } from "../errors.js";
 import type { FormatName } from "../formats/types.js";
 import { fingerprintFile } from "../input/fingerprint.js";
+import { DEFAULT_MAX_LINE_BYTES, describeCap } from "../input/lines.js";
 import { spoolStream } from "../input/spool.js";
 import type { FileOps } from "../io/file-ops.js";
 import { Journal } from "../journal/journal.js";
@@ -25,6 +26,8 @@ export interface PreparedJob {
   rowsWithoutModel: number;
   /** Rows per model the input names; null for a journal of a version that did not record them. */
   models: Map<string, ModelUse> | null;
+  /** The line cap the input was validated with. */
+  maxLineBytes: number;
 }
 
 function modelsFromMeta(text: string | undefined): Map<string, ModelUse> | null {
@@ -58,6 +61,8 @@ export async function prepareJob(
     onIngest?: ((p: IngestProgress) => void) | undefined;
     /** Read every line as this format (--format). */
     format?: FormatName | undefined;
+    /** The line cap (--max-line-mb); undefined: the default, or a resumed job's own. */
+    maxLineBytes?: number | undefined;
   },
   log?: Logger,
 ): Promise<PreparedJob> {
@@ -107,6 +112,13 @@ export async function prepareJob(
           `this job's journal ${paths.journal} read its input as ${readAs}, not ${opts.format}: drop --format, or pass --restart to start over`,
         );
       }
+      const cap = Number(journal.getMeta("max_line_bytes") ?? DEFAULT_MAX_LINE_BYTES);
+      if (opts.maxLineBytes !== undefined && opts.maxLineBytes !== cap) {
+        throw new VbatchError(
+          "usage",
+          `this job's journal ${paths.journal} validated its input with --max-line-mb ${describeCap(cap)}, not ${describeCap(opts.maxLineBytes)}: drop the flag to resume, or pass --restart to validate again with the new limit`,
+        );
+      }
       const sha = knownSha ?? (await fingerprintFile(inputFile));
       const was = journal.getMeta("input_sha256");
       if (sha !== was) {
@@ -124,11 +136,13 @@ export async function prepareJob(
         resumed: true,
         rowsWithoutModel: Number(journal.getMeta("rows_without_model") ?? 0),
         models: modelsFromMeta(journal.getMeta("models")),
+        maxLineBytes: cap,
       };
     }
     // New job, or an earlier validation pass that did not finish: (re)ingest from scratch.
     journal.reset();
     log?.info({ input: paths.input === "-" ? "stdin" : paths.input }, "validating the input");
+    const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const result = await ingestInput(
       inputFile,
       journal,
@@ -136,6 +150,7 @@ export async function prepareJob(
       opts.dedupe ?? "auto",
       opts.onIngest,
       opts.format,
+      maxLineBytes,
     );
     const display = paths.input === "-" ? "stdin" : paths.input;
     if (result.rows === 0 && result.invalid === 0 && !opts.shard) {
@@ -156,6 +171,7 @@ export async function prepareJob(
       shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : "",
       dedupe: opts.dedupe ?? "auto",
       format: result.format ?? "openai",
+      max_line_bytes: String(maxLineBytes),
     });
     log?.info({ rows: result.rows, invalid: result.invalid }, "input validated");
     if (result.guidedRows > 0) {
@@ -171,6 +187,7 @@ export async function prepareJob(
       resumed: false,
       rowsWithoutModel: result.rowsWithoutModel,
       models: result.models,
+      maxLineBytes,
     };
   } catch (err) {
     journal.close();

@@ -40,6 +40,7 @@ function checkOptions(o: RunOptions): void {
   positive(o.requestTimeoutMs, "--request-timeout");
   positive(o.maxRequestsPerSecond, "--max-rps", Number.MIN_VALUE);
   positive(o.commitRows, "commitRows");
+  positive(o.maxLineBytes, "--max-line-mb");
   if (
     o.shard &&
     !(
@@ -154,6 +155,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
         fileOps: options.fileOps,
         onIngest: (p) => progress.onIngest(p),
         format: options.format,
+        maxLineBytes: options.maxLineBytes,
       },
       log,
     );
@@ -242,6 +244,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
           coalesce: options.coalesce ?? true,
           schemas: options.validateJson ?? false,
           format,
+          maxLineBytes: job.maxLineBytes,
         },
         leaders: job.journal.leaderSet(),
         followersOf: (line) => job.journal.followers(line),

@@ -5,7 +5,7 @@ import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import { problemsError } from "../../tools/problems.js";
 import { type ValidateReport, validateInput } from "../../tools/validate/index.js";
 import { int } from "../format.js";
-import { intFlag, oneOf } from "../options.js";
+import { intFlag, MAX_LINE_FLAG, maxLineBytesOf, maxLineMbFlag, oneOf } from "../options.js";
 import { printable } from "../printable.js";
 
 interface ValidateFlags {
@@ -15,6 +15,7 @@ interface ValidateFlags {
   concurrency: number;
   json?: boolean;
   format?: FormatName;
+  maxLineMb?: number;
 }
 
 function counts(record: Record<string, number>): string {
@@ -73,11 +74,13 @@ export function registerValidateCommand(program: Command): void {
       "read the input as openai, anthropic, gemini or bedrock batch lines (default: each line as it is)",
       oneOf("--format", FORMAT_NAMES),
     )
+    .option(...MAX_LINE_FLAG, maxLineMbFlag)
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: ValidateFlags) => {
       const r = await validateInput({
         input,
         format: flags.format,
+        maxLineBytes: maxLineBytesOf(flags.maxLineMb),
         maxModelLen: flags.maxModelLen,
         endpoint: flags.endpoint,
         model: flags.model,

@@ -93,7 +93,7 @@ async function loadInput(
 ): Promise<{ rows: number; unkeyed: number }> {
   let rows = 0;
   let unkeyed = 0;
-  for await (const batch of readLineBatches(openInput(path))) {
+  for await (const batch of readLineBatches(openInput(path), undefined, Number.POSITIVE_INFINITY)) {
     store.transaction(() => {
       for (const l of batch) {
         let id: unknown;

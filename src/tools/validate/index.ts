@@ -18,6 +18,8 @@ export interface ValidateOptions extends ContextOptions {
   input: string;
   /** Read every line as this format (openai, anthropic, gemini, bedrock). @default each line's own */
   format?: FormatName | undefined;
+  /** Longest line accepted, in bytes. @default 64 MiB */
+  maxLineBytes?: number | undefined;
   /** Context length to check rows against (overrides the engine's). */
   maxModelLen?: number | undefined;
   /** A live engine: its /v1/models gives max_model_len and its /tokenize exact prompt lengths. */
@@ -59,7 +61,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
     const insertId = db.prepare<[string, number]>("INSERT OR IGNORE INTO ids VALUES (?, ?)");
     const firstLine = db.prepare<[string], { line: number }>("SELECT line FROM ids WHERE custom_id = ?");
     const insertPrompt = db.prepare<[Buffer]>("INSERT OR IGNORE INTO prompts VALUES (?)");
-    for await (const batch of readLineBatches(openInputOnce(o.input))) {
+    for await (const batch of readLineBatches(openInputOnce(o.input), undefined, o.maxLineBytes)) {
       const found: { line: number; message: string }[] = [];
       const valid: CheckedRow[] = [];
       db.transaction(() => {
