@@ -1,14 +1,26 @@
-// The job's checkpoint. A row's output line and its "done" mark are committed together: the
-// writer appends and fsyncs the output files, then one transaction here records the row states
-// and the new committed byte offsets. On resume the output files are cut back to those offsets,
-// so a crash at any moment leaves no torn line and no duplicate. Every SQLite failure (a full
-// disk, an I/O error, a file that is not a journal) leaves here as one VbatchError naming the file.
+// The job's checkpoint. A row's output line and its "done" mark are committed together: inside
+// one write transaction here, once it is proved that this process still owns the job, the writer
+// appends and fsyncs the output files, then the row states and the new committed byte offsets
+// are recorded. On resume the output files are cut back to those offsets, so a crash at any
+// moment leaves no torn line and no duplicate. Every SQLite failure (a full disk, an I/O error, a
+// file that is not a journal) leaves here as one VbatchError naming the file.
+import { statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { VbatchError } from "../errors.js";
 import { type FileOps, nodeFileOps } from "../io/file-ops.js";
 import { addColumnIfMissing } from "../util/sqlite.js";
 import { LineSet } from "./bitset.js";
-import { clearOwner, type JobOwner, readOwnerRow, writeOwner } from "./lock.js";
+import type { JobOwner } from "./lock.js";
+import {
+  claimOwner,
+  clearOwner,
+  installFence,
+  isFenced,
+  migrateOwner,
+  ownerToken,
+  readOwnerRow,
+  takenOver,
+} from "./owner.js";
 import { JOURNAL_VERSION, RowState, type RowStateValue, SCHEMA } from "./schema.js";
 
 export interface RowUpdate {
@@ -43,6 +55,12 @@ export interface JournalCounts {
 
 export function emptyCounts(): JournalCounts {
   return { total: 0, succeeded: 0, failed: 0, pending: 0, invalid: 0, promptTokens: 0, completionTokens: 0 };
+}
+
+/** The byte lengths up to which the output and errors files are committed. */
+export interface Offsets {
+  out: number;
+  err: number;
 }
 
 /** A row still to send, with the fingerprint of its line as validated (null in older journals). */
@@ -87,6 +105,12 @@ export class Journal {
   private readonly markInvalidWritten: Database.Statement<[number]>;
   private readonly setMetaStmt: Database.Statement<[string, string]>;
   private pendingAfterStmt: Database.Statement<[number, number], PendingRow> | undefined;
+  /** This process's claim on the job (see owner.ts); null until `claim`. */
+  private token: string | null = null;
+  /** The journal file this connection opened: a file put in its place is another job's. */
+  private readonly identity: { dev: number; ino: number } | null;
+  /** The committed lengths as this process last wrote or read them. */
+  private expected: Offsets = { out: 0, err: 0 };
 
   constructor(path: string, options: { readonly?: boolean; ops?: FileOps | undefined } = {}) {
     this.path = path;
@@ -104,6 +128,8 @@ export class Journal {
       }
       db.pragma("busy_timeout = 5000");
       this.db = db;
+      const st = statSync(path, { throwIfNoEntry: false });
+      this.identity = st ? { dev: st.dev, ino: st.ino } : null;
       this.findLeader = db.prepare("SELECT line FROM rows WHERE dkey = ? AND dup_of IS NULL LIMIT 1");
       this.addFollower = db.prepare("UPDATE rows SET followers = followers + 1 WHERE line = ?");
       this.followersOf = db.prepare("SELECT line, custom_id FROM rows WHERE dup_of = ? AND state = 0");
@@ -127,8 +153,71 @@ export class Journal {
     try {
       return fn();
     } catch (err) {
+      if (isFenced(err)) throw this.taken("another process claimed the job since this one started");
       throw journalError(this.path, err, what);
     }
+  }
+
+  private taken(detail: string): VbatchError {
+    let owner: JobOwner | undefined;
+    try {
+      owner = readOwnerRow(this.db);
+    } catch {
+      // who took it over is only for the message
+    }
+    return takenOver(`this job (journal ${this.path})`, owner, detail);
+  }
+
+  /**
+   * Claims the job for this process (its lock is held; see lock.ts): records it as the owner with
+   * a new token, and from then on every write of this connection is refused once another process
+   * has claimed the job since. Call before anything is written.
+   */
+  claim(command: string): void {
+    this.guard("write", () => {
+      const token = claimOwner(this.db, command);
+      installFence(this.db, token, ["rows", "invalid", "meta"]);
+      this.token = token;
+    });
+    this.expected = this.offsets();
+  }
+
+  /**
+   * Throws unless this process may still write the job's files: the journal at `path` is the file
+   * this connection opened, no other process claimed the job since this one did, and the
+   * committed lengths are the ones this process last saw. Call inside a write transaction, so
+   * nothing can change between the check and the writes that follow it.
+   */
+  private checkHeld(): void {
+    const st = statSync(this.path, { throwIfNoEntry: false });
+    if (this.identity && (!st || st.dev !== this.identity.dev || st.ino !== this.identity.ino)) {
+      throw this.taken(`the journal file was ${st ? "replaced" : "removed"} while this process used it`);
+    }
+    if (this.token !== null && ownerToken(this.db) !== this.token) {
+      throw this.taken("another process claimed the job since this one started");
+    }
+    const now = this.offsets();
+    if (now.out !== this.expected.out || now.err !== this.expected.err) {
+      throw this.taken(
+        `the committed lengths of its files changed under it: ${now.out}/${now.err} bytes where this process committed ${this.expected.out}/${this.expected.err}`,
+      );
+    }
+  }
+
+  /**
+   * Runs `fn` inside a write transaction, once `checkHeld` has passed: what `fn` does to the job's
+   * files cannot interleave with another process's commit, and is not done at all once the job
+   * is someone else's.
+   */
+  whileHeld<T>(fn: () => T): T {
+    return this.guard("write", () =>
+      this.db
+        .transaction(() => {
+          this.checkHeld();
+          return fn();
+        })
+        .immediate(),
+    );
   }
 
   close(): void {
@@ -150,6 +239,7 @@ export class Journal {
         for (const [k, v] of Object.entries(entries)) this.setMetaStmt.run(k, v);
       })(),
     );
+    if ("out_offset" in entries || "err_offset" in entries) this.expected = this.offsets();
   }
 
   /** True when a previous run finished reading and validating the whole input. */
@@ -163,6 +253,7 @@ export class Journal {
       this.db.exec("DELETE FROM rows; DELETE FROM invalid; DELETE FROM meta;");
     });
     this.setMeta({ version: JOURNAL_VERSION });
+    this.expected = this.offsets();
   }
 
   /** Records a batch of valid rows and invalid lines; returns the rows whose custom_id was seen before. */
@@ -197,25 +288,32 @@ export class Journal {
   }
 
   /**
-   * One atomic step of progress: row states plus the lengths the output files are durable up to.
-   * Either all of it is recorded or, on any failure, none of it.
+   * One atomic step of progress: `write` appends and fsyncs the output files and returns their new
+   * lengths, then the row states and those lengths are recorded. All of it runs in one write
+   * transaction, after `checkHeld`: either all of it is recorded or, on any failure, none of it.
    */
-  commit(updates: RowUpdate[], invalidWritten: number[], offsets: { out: number; err: number }): void {
+  commit(updates: RowUpdate[], invalidWritten: number[], write: () => Offsets): void {
+    let offsets: Offsets | undefined;
     this.guard("commit", () =>
-      this.db.transaction(() => {
-        for (const u of updates) {
-          this.updateRow.run(u.state, u.status, u.promptTokens, u.completionTokens, u.line);
-        }
-        for (const line of invalidWritten) this.markInvalidWritten.run(line);
-        this.setMetaStmt.run("out_offset", String(offsets.out));
-        this.setMetaStmt.run("err_offset", String(offsets.err));
-        this.ops.commit();
-      })(),
+      this.db
+        .transaction(() => {
+          this.checkHeld();
+          offsets = write();
+          for (const u of updates) {
+            this.updateRow.run(u.state, u.status, u.promptTokens, u.completionTokens, u.line);
+          }
+          for (const line of invalidWritten) this.markInvalidWritten.run(line);
+          this.setMetaStmt.run("out_offset", String(offsets.out));
+          this.setMetaStmt.run("err_offset", String(offsets.err));
+          this.ops.commit();
+        })
+        .immediate(),
     );
+    if (offsets) this.expected = offsets;
     this.ops.committed();
   }
 
-  offsets(): { out: number; err: number } {
+  offsets(): Offsets {
     return { out: Number(this.getMeta("out_offset") ?? 0), err: Number(this.getMeta("err_offset") ?? 0) };
   }
 
@@ -286,6 +384,7 @@ export class Journal {
         this.setMetaStmt.run("errors_rewrite", rewritePath);
       })();
     });
+    this.expected = this.offsets();
   }
 
   clearErrorsRewrite(): void {
@@ -314,13 +413,9 @@ export class Journal {
     });
   }
 
-  /** Records this process as the job's owner (its lock is held; see lock.ts). */
-  setOwner(command: string): void {
-    this.guard("write", () => writeOwner(this.db, command));
-  }
-
+  /** Forgets this process as the job's owner (a later claim by another process stays). */
   clearOwner(): void {
-    this.guard("write", () => clearOwner(this.db));
+    this.guard("write", () => clearOwner(this.db, this.token));
   }
 
   owner(): JobOwner | undefined {
@@ -352,4 +447,5 @@ export class Journal {
 /** Brings a journal made by an earlier version up to this schema (new columns are nullable). */
 function migrate(db: Database.Database): void {
   addColumnIfMissing(db, "rows", "fp", "INTEGER");
+  migrateOwner(db);
 }

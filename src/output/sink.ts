@@ -1,9 +1,10 @@
-// Group commit of finished rows. A commit cycle: append the buffered lines to the output and
-// errors files, fsync them, then mark the rows done in the journal in one transaction together
-// with the files' new committed lengths. A crash between the steps leaves bytes past the committed
-// length, which the next open cuts off (those rows are sent again). A step that fails puts the
-// files back to their committed length and poisons the sink: nothing is written twice, and the
-// journal and the files say what they said before the cycle began.
+// Group commit of finished rows. A commit cycle, inside one journal write transaction that first
+// proves this process still owns the job: append the buffered lines to the output and errors
+// files, fsync them, then mark the rows done together with the files' new committed lengths. A
+// crash between the steps leaves bytes past the committed length, which the next open cuts off
+// (those rows are sent again). A step that fails puts the files back to their committed length
+// and poisons the sink: nothing is written twice, and the journal and the files say what they
+// said before the cycle began. A process that lost the job touches neither.
 import { existsSync, rmSync } from "node:fs";
 import { VbatchError } from "../errors.js";
 import { type FileOps, nodeFileOps } from "../io/file-ops.js";
@@ -33,32 +34,38 @@ class AppendFile {
   /** Bytes written so far (committed, plus a cycle in progress). */
   offset: number;
 
+  /** True when this open made the file. */
+  readonly created: boolean;
+
   constructor(
     private readonly ops: FileOps,
     readonly path: string,
-    committed: number,
   ) {
-    const existed = existsSync(path);
+    this.created = !existsSync(path);
     try {
-      this.fd = ops.open(path, existed ? "r+" : "w+");
+      this.fd = ops.open(path, this.created ? "w+" : "r+");
     } catch (err) {
       throw new VbatchError("io", `cannot open ${path}: ${describe(err)}`, { cause: err });
     }
+    this.offset = 0;
+  }
+
+  /** Cuts the uncommitted tail a crash left (call while the job is held: see Journal.whileHeld). */
+  settle(committed: number): void {
+    let size: number;
     try {
-      const size = ops.fstat(this.fd).size;
-      if (size < committed) {
-        throw new VbatchError(
-          "io",
-          `${path} is shorter (${size} bytes) than the journal's committed ${committed} bytes: it was truncated or replaced since the last run. Restore it, or pass --restart to start the job over.`,
-        );
-      }
-      if (size > committed) ops.truncate(this.fd, committed); // the uncommitted tail of a crash
+      size = this.ops.fstat(this.fd).size;
+      if (size > committed) this.ops.truncate(this.fd, committed); // the uncommitted tail of a crash
     } catch (err) {
-      ops.close(this.fd);
-      if (err instanceof VbatchError) throw err;
-      throw new VbatchError("io", `cannot cut ${path} back to its committed length: ${describe(err)}`, {
+      throw new VbatchError("io", `cannot cut ${this.path} back to its committed length: ${describe(err)}`, {
         cause: err,
       });
+    }
+    if (size < committed) {
+      throw new VbatchError(
+        "io",
+        `${this.path} is shorter (${size} bytes) than the journal's committed ${committed} bytes: it was truncated or replaced since the last run. Restore it, or pass --restart to start the job over.`,
+      );
     }
     this.offset = committed;
   }
@@ -125,14 +132,25 @@ export class ResultSink {
   private failure: VbatchError | null = null;
 
   constructor(options: SinkOptions) {
-    const committed = options.journal.offsets();
     this.journal = options.journal;
     this.ops = options.ops ?? nodeFileOps;
-    this.out = new AppendFile(this.ops, options.outputPath, committed.out);
+    this.out = new AppendFile(this.ops, options.outputPath);
     try {
-      this.err = new AppendFile(this.ops, options.errorsPath, committed.err);
+      this.err = new AppendFile(this.ops, options.errorsPath);
     } catch (e) {
       this.out.close();
+      throw e;
+    }
+    try {
+      // Cut while the job is held: another process's commit cannot be in the middle of appending.
+      this.journal.whileHeld(() => {
+        const committed = this.journal.offsets();
+        this.out.settle(committed.out);
+        this.err.settle(committed.err);
+      });
+    } catch (e) {
+      this.out.close();
+      this.err.close();
       throw e;
     }
     this.maxRows = options.maxRows ?? 2000;
@@ -175,14 +193,35 @@ export class ResultSink {
     if (this.failure) throw this.failure;
     const n = this.buffered;
     if (n === 0 || this.closed) return 0;
-    try {
-      if (this.outBuf.length > 0) this.out.checkUnchanged();
-      if (this.errBuf.length > 0) this.err.checkUnchanged();
-    } catch (e) {
-      // Not ours to cut back: the files are left exactly as the other program made them.
-      throw this.poison(null, e as VbatchError);
-    }
     const before = { out: this.out.offset, err: this.err.offset };
+    // Where the cycle got to: once "written", a failure is the journal's and the files need cutting.
+    const at: { stage: "checking" | "writing" | "written" } = { stage: "checking" };
+    try {
+      this.journal.commit(this.updates, this.invalidWritten, () => {
+        // The job is proved ours here, and stays so until the commit: no other run can append.
+        if (this.outBuf.length > 0) this.out.checkUnchanged();
+        if (this.errBuf.length > 0) this.err.checkUnchanged();
+        at.stage = "writing";
+        this.write(before);
+        at.stage = "written";
+        return { out: this.out.offset, err: this.err.offset };
+      });
+    } catch (e) {
+      const failure =
+        e instanceof VbatchError
+          ? e
+          : new VbatchError("io", `journal commit failed: ${describe(e)}`, { cause: e });
+      if (at.stage === "written") this.cutBack(before);
+      // "checking": another process changed a file or took the job over; not ours to touch.
+      // "writing": the write already cut its files back, inside the transaction.
+      throw this.poison(failure);
+    }
+    this.clearBuffer();
+    return n;
+  }
+
+  /** Appends and fsyncs the buffer; on failure cuts both files back to `before` and throws. */
+  private write(before: { out: number; err: number }): void {
     let file = this.out;
     try {
       this.out.append(this.outBuf.join(""));
@@ -195,23 +234,27 @@ export class ResultSink {
         if (this.errBuf.length > 0) this.ops.fsync(this.err.fd);
       }
     } catch (e) {
-      throw this.poison(
-        before,
-        new VbatchError("io", `cannot write ${file.path}: ${describe(e)}`, { cause: e }),
-      );
+      this.out.rollback(before.out);
+      this.err.rollback(before.err);
+      throw new VbatchError("io", `cannot write ${file.path}: ${describe(e)}`, { cause: e });
     }
+  }
+
+  /**
+   * After a journal commit failed: cuts the files back to `before`, in a new transaction that
+   * first proves the job is still ours (a failed commit released the lock). If that cannot be
+   * proved, the files are left: the journal still holds `before`, and the next open cuts them.
+   */
+  private cutBack(before: { out: number; err: number }): void {
     try {
-      this.journal.commit(this.updates, this.invalidWritten, { out: this.out.offset, err: this.err.offset });
-    } catch (e) {
-      throw this.poison(
-        before,
-        e instanceof VbatchError
-          ? e
-          : new VbatchError("io", `journal commit failed: ${describe(e)}`, { cause: e }),
-      );
+      this.journal.whileHeld(() => {
+        this.out.rollback(before.out);
+        this.err.rollback(before.err);
+      });
+    } catch {
+      this.out.offset = before.out;
+      this.err.offset = before.err;
     }
-    this.clearBuffer();
-    return n;
   }
 
   private clearBuffer(): void {
@@ -222,12 +265,8 @@ export class ResultSink {
     this.bytes = 0;
   }
 
-  /** Drops the buffer, puts the files back to `before` (unless null), and refuses further work. */
-  private poison(before: { out: number; err: number } | null, failure: VbatchError): VbatchError {
-    if (before) {
-      this.out.rollback(before.out);
-      this.err.rollback(before.err);
-    }
+  /** Drops the buffer and refuses further work. */
+  private poison(failure: VbatchError): VbatchError {
     this.clearBuffer();
     this.failure = failure;
     return failure;

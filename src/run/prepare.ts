@@ -95,7 +95,7 @@ export async function prepareJob(
 
   const journal = new Journal(paths.journal, { ops: opts.fileOps });
   try {
-    journal.setOwner(processLabel());
+    journal.claim(processLabel());
     finishErrorsRewrite(journal, paths.errors);
     if (journal.ingested) {
       const shardSpec = opts.shard ? `${opts.shard.index}/${opts.shard.count}` : "";
