@@ -95,6 +95,9 @@ describe.runIf(hasStrace)("a write, fsync or commit that fails for real (strace)
     expect(line).toMatch(/full|ENOSPC|no space/i);
     const c = committed(j.journal);
     expect(size(j.output)).toBe(c.out);
+    // No row failed: the errors file this run made and never committed to is not left behind.
+    expect(c.err).toBe(0);
+    expect(existsSync(j.errors)).toBe(false);
     const again = await runCli(args);
     expect(again.code).toBe(0);
     expectEveryRowOnce([j.output, j.errors], 6000);

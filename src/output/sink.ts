@@ -5,10 +5,11 @@
 // (those rows are sent again). A step that fails puts the files back to their committed length
 // and poisons the sink: nothing is written twice, and the journal and the files say what they
 // said before the cycle began. A process that lost the job touches neither.
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, statSync, unlinkSync } from "node:fs";
 import { VbatchError } from "../errors.js";
 import { type FileOps, nodeFileOps } from "../io/file-ops.js";
 import type { Journal, RowUpdate } from "../journal/journal.js";
+import { FILES_META, type FileRecord, filesRecord, parseFilesRecord, sameFile } from "./job-files.js";
 
 export interface SinkOptions {
   outputPath: string;
@@ -112,6 +113,17 @@ class AppendFile {
   close(): void {
     this.ops.close(this.fd);
   }
+
+  /**
+   * Removes the file if it is empty and is still, at its path, the regular file this job opened:
+   * never a device, a file put in its place, or one holding bytes.
+   */
+  removeIfEmpty(): void {
+    const open = this.ops.fstat(this.fd);
+    const atPath = statSync(this.path, { throwIfNoEntry: false });
+    if (open.size !== 0 || !atPath?.isFile() || atPath.ino !== open.ino || atPath.dev !== open.dev) return;
+    unlinkSync(this.path);
+  }
 }
 
 export class ResultSink {
@@ -130,6 +142,8 @@ export class ResultSink {
   private closed = false;
   /** The failure that poisoned the sink: every later flush reports it and writes nothing. */
   private failure: VbatchError | null = null;
+  /** The job made its errors file (this run or an earlier one): it may remove it when unused. */
+  private errorsMade = false;
 
   constructor(options: SinkOptions) {
     this.journal = options.journal;
@@ -147,6 +161,7 @@ export class ResultSink {
         const committed = this.journal.offsets();
         this.out.settle(committed.out);
         this.err.settle(committed.err);
+        this.recordFiles();
       });
     } catch (e) {
       this.out.close();
@@ -156,6 +171,20 @@ export class ResultSink {
     this.maxRows = options.maxRows ?? 2000;
     this.maxBytes = options.maxBytes ?? 8 << 20;
     this.fsync = options.fsync ?? true;
+  }
+
+  /** Records which files the journal belongs to (job-files.ts), and whether the job made them. */
+  private recordFiles(): void {
+    const was = parseFilesRecord(this.journal.getMeta(FILES_META));
+    const made = (f: AppendFile, rec: FileRecord | undefined) =>
+      f.created || (rec?.made === true && sameFile(f.path, rec));
+    this.errorsMade = made(this.err, was?.errors);
+    const rec = filesRecord(
+      this.journal.path,
+      { path: this.out.path, made: made(this.out, was?.output) },
+      { path: this.err.path, made: this.errorsMade },
+    );
+    this.journal.setMeta({ [FILES_META]: JSON.stringify(rec) });
   }
 
   get buffered(): number {
@@ -279,18 +308,39 @@ export class ResultSink {
       if (!this.failure) this.flush();
     } finally {
       this.closed = true;
+      // No failures, no errors file (it is made again if a later run needs it); only ever the
+      // job's own, empty, regular file: never a device or a file the user made.
+      if (!this.failure && this.errorsMade) this.removeUnused([this.err]);
       this.out.close();
       this.err.close();
     }
-    // No failures, no errors file (it is created again if a later run needs it).
-    if (this.err.offset === 0) rmSync(this.err.path, { force: true });
   }
 
-  /** Closes the files without committing what is buffered (those rows stay pending). */
+  /**
+   * Closes the files without committing what is buffered (those rows stay pending). A file this
+   * run made and never committed a byte to goes too: an aborted run leaves what it found.
+   */
   abandon(): void {
     if (this.closed) return;
     this.closed = true;
-    this.out.close();
-    this.err.close();
+    try {
+      this.removeUnused([this.out, this.err].filter((f) => f.created));
+    } finally {
+      this.out.close();
+      this.err.close();
+    }
+  }
+
+  /** Removes those of `files` the journal committed nothing to, while the job is still ours. */
+  private removeUnused(files: AppendFile[]): void {
+    if (files.length === 0) return;
+    try {
+      this.journal.whileHeld(() => {
+        const committed = this.journal.offsets();
+        for (const f of files) if ((f === this.out ? committed.out : committed.err) === 0) f.removeIfEmpty();
+      });
+    } catch {
+      // Not provably ours any more (taken over, or the journal cannot be read): leave the files.
+    }
   }
 }

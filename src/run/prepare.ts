@@ -11,6 +11,7 @@ import { spoolStream } from "../input/spool.js";
 import type { FileOps } from "../io/file-ops.js";
 import { Journal } from "../journal/journal.js";
 import { processLabel } from "../journal/lock.js";
+import { checkJobFiles, FILES_META, parseFilesRecord } from "../output/job-files.js";
 import type { DedupeMode } from "./dedupe.js";
 import { finishErrorsRewrite } from "./errors-rewrite.js";
 import { type IngestProgress, ingestInput, invalidInputError, type ModelUse, type Shard } from "./ingest.js";
@@ -96,6 +97,8 @@ export async function prepareJob(
   const journal = new Journal(paths.journal, { ops: opts.fileOps });
   try {
     journal.claim(processLabel());
+    // Before anything opens, renames or cuts a file: is this the journal of these files?
+    checkJobFiles(parseFilesRecord(journal.getMeta(FILES_META)), paths);
     finishErrorsRewrite(journal, paths.errors);
     if (journal.ingested) {
       const shardSpec = opts.shard ? `${opts.shard.index}/${opts.shard.count}` : "";

@@ -78,6 +78,15 @@ export function checkPaths(paths: ResolvedPaths): void {
     if (!existsSync(dirname(path))) {
       throw new VbatchError("usage", `${flag} ${path}: the directory ${dirname(path)} does not exist`);
     }
+    // A device (/dev/null), a pipe or a directory cannot hold committed lengths, and is never cut,
+    // written at an offset or removed: every failed row is kept, so a rerun knows it is final.
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st && !st.isFile()) {
+      throw new VbatchError(
+        "usage",
+        `${flag} ${path} is not a regular file: a job keeps every row it answered in files it can cut back to their committed length after a crash${flag === "--errors" ? ". Failed rows are kept too, so that a rerun knows they are final and vbatch retry can send them again: leave --errors out and delete the errors file afterwards if you do not want it" : ""}`,
+      );
+    }
   }
 }
 
