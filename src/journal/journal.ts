@@ -220,8 +220,30 @@ export class Journal {
     );
   }
 
+  /** Closes without a word: for cleanup on a path that is already failing. */
   close(): void {
     if (this.db.open) this.db.close();
+  }
+
+  /**
+   * Closes at the end of a run, reporting what SQLite's own close would swallow: the final
+   * checkpoint copies the write-ahead log into the journal and fsyncs it, and an I/O error there
+   * must not end in exit 0. Committed rows are safe either way: they stay in the -wal file.
+   */
+  finish(): void {
+    if (!this.db.open) return;
+    try {
+      if (!this.db.readonly) this.db.pragma("wal_checkpoint(TRUNCATE)");
+    } catch (err) {
+      this.close();
+      const why = err instanceof Database.SqliteError ? `${err.message} (${err.code})` : String(err);
+      throw new VbatchError(
+        "io",
+        `journal ${this.path}: the final checkpoint failed: ${why}. Every committed row is kept (in the journal or its -wal file beside it); run the same command again to close the job cleanly.`,
+        { cause: err },
+      );
+    }
+    this.close();
   }
 
   getMeta(key: string): string | undefined {
@@ -415,7 +437,7 @@ export class Journal {
 
   /** Forgets this process as the job's owner (a later claim by another process stays). */
   clearOwner(): void {
-    this.guard("write", () => clearOwner(this.db, this.token));
+    if (this.db.open) this.guard("write", () => clearOwner(this.db, this.token));
   }
 
   owner(): JobOwner | undefined {

@@ -110,8 +110,13 @@ class AppendFile {
     }
   }
 
+  /** Closes the file; a failure (EIO from a network filesystem's close) names it. */
   close(): void {
-    this.ops.close(this.fd);
+    try {
+      this.ops.close(this.fd);
+    } catch (err) {
+      throw new VbatchError("io", `cannot close ${this.path}: ${describe(err)}`, { cause: err });
+    }
   }
 
   /**
@@ -123,6 +128,15 @@ class AppendFile {
     const atPath = statSync(this.path, { throwIfNoEntry: false });
     if (open.size !== 0 || !atPath?.isFile() || atPath.ino !== open.ino || atPath.dev !== open.dev) return;
     unlinkSync(this.path);
+  }
+}
+
+/** Closes both files, whatever the first does; then reports the first failure. */
+function closeBoth(a: AppendFile, b: AppendFile): void {
+  try {
+    a.close();
+  } finally {
+    b.close();
   }
 }
 
@@ -311,8 +325,7 @@ export class ResultSink {
       // No failures, no errors file (it is made again if a later run needs it); only ever the
       // job's own, empty, regular file: never a device or a file the user made.
       if (!this.failure && this.errorsMade) this.removeUnused([this.err]);
-      this.out.close();
-      this.err.close();
+      closeBoth(this.out, this.err);
     }
   }
 
@@ -326,8 +339,7 @@ export class ResultSink {
     try {
       this.removeUnused([this.out, this.err].filter((f) => f.created));
     } finally {
-      this.out.close();
-      this.err.close();
+      closeBoth(this.out, this.err);
     }
   }
 

@@ -330,6 +330,9 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
       errors: paths.errors,
       journal: paths.journal,
     };
+    // Closed here, not in the releases, so a failure of the final checkpoint is exit 1, not a warning.
+    job.journal.clearOwner();
+    job.journal.finish();
     log?.info(summary, interrupted ? "interrupted" : "finished");
     return summary;
   } finally {
