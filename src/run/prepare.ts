@@ -29,6 +29,8 @@ export interface PreparedJob {
   models: Map<string, ModelUse> | null;
   /** The line cap the input was validated with. */
   maxLineBytes: number;
+  /** Bytes of input the rows were validated from (null in journals that did not record it). */
+  inputBytes: number | null;
 }
 
 function modelsFromMeta(text: string | undefined): Map<string, ModelUse> | null {
@@ -38,6 +40,10 @@ function modelsFromMeta(text: string | undefined): Map<string, ModelUse> | null 
   } catch {
     return null;
   }
+}
+
+function numberOrNull(text: string | undefined): number | null {
+  return text === undefined ? null : Number(text);
 }
 
 function nonEmpty(path: string): boolean {
@@ -140,6 +146,7 @@ export async function prepareJob(
         rowsWithoutModel: Number(journal.getMeta("rows_without_model") ?? 0),
         models: modelsFromMeta(journal.getMeta("models")),
         maxLineBytes: cap,
+        inputBytes: numberOrNull(journal.getMeta("input_bytes")),
       };
     }
     // New job, or an earlier validation pass that did not finish: (re)ingest from scratch.
@@ -175,6 +182,7 @@ export async function prepareJob(
       dedupe: opts.dedupe ?? "auto",
       format: result.format ?? "openai",
       max_line_bytes: String(maxLineBytes),
+      input_bytes: String(result.bytes),
     });
     log?.info({ rows: result.rows, invalid: result.invalid }, "input validated");
     if (result.guidedRows > 0) {
@@ -191,6 +199,7 @@ export async function prepareJob(
       rowsWithoutModel: result.rowsWithoutModel,
       models: result.models,
       maxLineBytes,
+      inputBytes: result.bytes,
     };
   } catch (err) {
     journal.close();

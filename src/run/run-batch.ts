@@ -17,6 +17,7 @@ import { monitorEngine } from "../schedule/monitor.js";
 import { DEFAULT_ENGINE_WAIT_MS, discoverEngines, engineOptionsOf } from "./discover.js";
 import { EngineEvents } from "./engine-events.js";
 import { adaptiveLimit, createEngines, defaultModel } from "./engines.js";
+import { inputGrowth } from "./input-growth.js";
 import { lockJob } from "./job-lock.js";
 import { JobProgress } from "./job-progress.js";
 import { type RunMetrics, startRunMetrics } from "./metrics.js";
@@ -330,6 +331,14 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
       errors: paths.errors,
       journal: paths.journal,
     };
+    const grew = await inputGrowth(paths.input, job.inputBytes);
+    if (grew) {
+      summary.inputGrew = grew;
+      log?.warn(
+        { input: grew.path, bytes: grew.bytes, lines: grew.lines },
+        "the input grew while the job ran",
+      );
+    }
     // Closed here, not in the releases, so a failure of the final checkpoint is exit 1, not a warning.
     job.journal.clearOwner();
     job.journal.finish();

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import { problemsError } from "../../tools/problems.js";
 import { type ValidateReport, validateInput } from "../../tools/validate/index.js";
+import { echoId } from "../../util/echo.js";
 import { int } from "../format.js";
 import { intFlag, MAX_LINE_FLAG, maxLineBytesOf, maxLineMbFlag, oneOf } from "../options.js";
 import { printable } from "../printable.js";
@@ -34,7 +35,7 @@ export function renderValidate(r: ValidateReport): string {
   const lp = r.longestPrompt;
   if (lp)
     lines.push(
-      `  longest prompt    ${int(lp.chars)} characters (custom_id ${JSON.stringify(lp.customId)}, line ${lp.line})`,
+      `  longest prompt    ${int(lp.chars)} characters (custom_id ${echoId(lp.customId)}, line ${lp.line})`,
     );
   const c = r.context;
   if (c) {
@@ -44,7 +45,7 @@ export function renderValidate(r: ValidateReport): string {
     );
     if (longest) {
       lines.push(
-        `  longest in tokens ${int(longest.tokens)} (custom_id ${JSON.stringify(longest.customId)}, line ${longest.line})`,
+        `  longest in tokens ${int(longest.tokens)} (custom_id ${echoId(longest.customId)}, line ${longest.line})`,
       );
     }
     if (c.unknownLength > 0)

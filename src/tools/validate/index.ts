@@ -7,6 +7,7 @@ import { readLineBatches } from "../../input/lines.js";
 import { openInputOnce } from "../../input/open.js";
 import { parseLine } from "../../input/row.js";
 import { requestHash } from "../../run/dedupe.js";
+import { echoId } from "../../util/echo.js";
 import { ProblemList } from "../problems.js";
 import { promptOf } from "../prompt.js";
 import { ScratchDb } from "../scratch-db.js";
@@ -77,7 +78,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
             const first = firstLine.get(row.customId)?.line;
             found.push({
               line: l.lineNo,
-              message: `line ${l.lineNo}: duplicate custom_id ${JSON.stringify(row.customId)} (first on line ${first})`,
+              message: `line ${l.lineNo}: duplicate custom_id ${echoId(row.customId)} (first on line ${first})`,
             });
             continue;
           }
