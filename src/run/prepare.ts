@@ -12,6 +12,7 @@ import type { FileOps } from "../io/file-ops.js";
 import { Journal } from "../journal/journal.js";
 import { processLabel } from "../journal/lock.js";
 import { checkJobFiles, FILES_META, parseFilesRecord } from "../output/job-files.js";
+import { notTheJobsInput, unknownOutput } from "./advice.js";
 import type { DedupeMode } from "./dedupe.js";
 import { finishErrorsRewrite } from "./errors-rewrite.js";
 import { type IngestProgress, ingestInput, invalidInputError, type ModelUse, type Shard } from "./ingest.js";
@@ -31,6 +32,20 @@ export interface PreparedJob {
   maxLineBytes: number;
   /** Bytes of input the rows were validated from (null in journals that did not record it). */
   inputBytes: number | null;
+  /** Files this run made (a new journal, the stdin spool): a refused run removes them again. */
+  created: string[];
+}
+
+/**
+ * Closes the job's journal and removes what this run made, for a run refused before it sent
+ * anything: the directory is left as the run found it.
+ */
+export function discardPrepared(job: PreparedJob): void {
+  job.journal.close();
+  for (const f of job.created) {
+    if (f === job.journal.path) removeJournal(f);
+    else rmSync(f, { force: true });
+  }
 }
 
 function modelsFromMeta(text: string | undefined): Map<string, ModelUse> | null {
@@ -85,22 +100,29 @@ export async function prepareJob(
   if (!hadJournal) {
     for (const p of [paths.output, paths.errors]) {
       if (nonEmpty(p)) {
-        throw new VbatchError(
-          "usage",
-          `${p} already exists and no journal (${paths.journal}) says which rows it holds. Pass --restart to overwrite it, or choose another -o.`,
-        );
+        throw new VbatchError("usage", unknownOutput(p, paths));
       }
     }
   }
 
   let inputFile = paths.input;
   let knownSha: string | undefined;
+  const created = hadJournal ? [] : [paths.journal];
   if (paths.input === "-") {
     inputFile = paths.stdinSpool;
+    if (!existsSync(inputFile)) created.push(inputFile);
     knownSha = await spoolStream((opts.stdin ?? process.stdin) as never, inputFile);
   }
 
-  const journal = new Journal(paths.journal, { ops: opts.fileOps });
+  let journal: Journal;
+  try {
+    journal = new Journal(paths.journal, { ops: opts.fileOps });
+  } catch (err) {
+    for (const f of created)
+      if (f === paths.journal) removeJournal(f);
+      else rmSync(f, { force: true });
+    throw err;
+  }
   try {
     journal.claim(processLabel());
     // Before anything opens, renames or cuts a file: is this the journal of these files?
@@ -134,7 +156,7 @@ export async function prepareJob(
         const c = journal.counts();
         throw new VbatchError(
           "input_changed",
-          `${paths.input === "-" ? "stdin" : paths.input} differs from the input this job started with (journal ${paths.journal}, ${c.succeeded + c.failed} rows already finished). Re-run with the original input, or pass --restart to discard the earlier results and start over.`,
+          notTheJobsInput(paths, journal.getMeta("input_path"), c.succeeded + c.failed),
         );
       }
       log?.info({ journal: paths.journal }, "resuming job");
@@ -147,6 +169,7 @@ export async function prepareJob(
         models: modelsFromMeta(journal.getMeta("models")),
         maxLineBytes: cap,
         inputBytes: numberOrNull(journal.getMeta("input_bytes")),
+        created,
       };
     }
     // New job, or an earlier validation pass that did not finish: (re)ingest from scratch.
@@ -200,12 +223,14 @@ export async function prepareJob(
       models: result.models,
       maxLineBytes,
       inputBytes: result.bytes,
+      created,
     };
   } catch (err) {
     journal.close();
     // A refused input leaves nothing behind; a journal of a real earlier run is kept.
     if (!hadJournal || (err instanceof VbatchError && err.code === "invalid_input"))
       removeJournal(paths.journal);
+    for (const f of created) if (f !== paths.journal) rmSync(f, { force: true });
     throw err;
   }
 }
