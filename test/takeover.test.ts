@@ -103,7 +103,7 @@ describe("the claim in the journal", () => {
       expect(wrote).toBe(false);
       expect(() => first.whileHeld(() => (wrote = true))).toThrow(/was taken over by pid \d+/);
       expect(wrote).toBe(false);
-      // Every other write of the first connection is fenced inside SQLite itself.
+      // Every other write of the first connection is refused too, before it changes anything.
       expect(() => first.setMeta({ tags: "{}" })).toThrow(expect.objectContaining({ code: "job_taken" }));
       expect(() => first.reset()).toThrow(expect.objectContaining({ code: "job_taken" }));
       second.commit([], [], offsets);

@@ -57,6 +57,8 @@ export function ownerToken(db: Database.Database): string | null {
  * Makes every write this connection makes to `tables` check, inside its own transaction, that
  * `token` still holds the claim: temporary triggers, seen by this connection only, so another
  * process's writes are not affected and no write of ours can slip past between check and write.
+ * For databases written from many places (serve's state); the journal, written from one class
+ * in few but large transactions, checks once per transaction instead (a trigger costs per row).
  */
 export function installFence(db: Database.Database, token: string, tables: readonly string[]): void {
   if (!/^[0-9a-f]+$/.test(token)) throw new Error("a claim token is hex");
