@@ -42,7 +42,7 @@ describe("a journal used with files that are not its job's", () => {
   it("refuses another -o or --errors touching nothing, and says which files it belongs to", async () => {
     const s = await sim();
     const d = fresh();
-    const input = writeChatInput(join(d, "in.jsonl"), 300);
+    const input = writeChatInput(join(d, "in.jsonl"), 60);
     const a = join(d, "a.jsonl");
     const journal = join(d, "j.db");
     expect((await runCli(["run", input, "-o", a, "--journal", journal, "-e", s.url])).code).toBe(0);
@@ -71,7 +71,7 @@ describe("a journal used with files that are not its job's", () => {
     const d = fresh();
     const job = join(d, "job");
     mkdirSync(job);
-    const input = writeChatInput(join(d, "in.jsonl"), 200);
+    const input = writeChatInput(join(d, "in.jsonl"), 80);
     const first = await runCli([
       "run",
       input,

@@ -17,14 +17,14 @@ const outputLines = (path: string) =>
 describe("an input that grows while the job runs", () => {
   it("says how much was added and not sent; the rerun refuses the changed file", async () => {
     const s = await sim({ maxNumSeqs: 8, stepMs: 2, outputTokens: 8 });
-    const input = writeChatInput(join(dir, "grow.jsonl"), 1500);
+    const input = writeChatInput(join(dir, "grow.jsonl"), 800);
     const output = join(dir, "grow.out.jsonl");
     const args = ["run", input, "-o", output, "-e", s.url, "--concurrency", "8", "--json"];
     const run = startCli(args);
     await until("a first commit", () => outputLines(output) > 50);
     const added = Array.from(
       { length: 40 },
-      (_, i) => `${JSON.stringify(chatRow(1500 + i, { model: "sim-model" }))}\n`,
+      (_, i) => `${JSON.stringify(chatRow(800 + i, { model: "sim-model" }))}\n`,
     ).join("");
     const before = statSync(input).size;
     appendFileSync(input, added);
@@ -36,12 +36,12 @@ describe("an input that grows while the job runs", () => {
     );
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({
-      total: 1500,
-      succeeded: 1500,
+      total: 800,
+      succeeded: 800,
       inputGrew: { path: input, bytes, lines: 40 },
     });
     expect(statSync(input).size).toBe(before + bytes);
-    expect(readJsonl(output)).toHaveLength(1500);
+    expect(readJsonl(output)).toHaveLength(800);
     const again = await runCli(args);
     expect(again.code).toBe(2);
     expect(again.stderr).toContain("differs from the input this job started with");
