@@ -6,6 +6,7 @@ export type ErrorCode =
   | "invalid_input"
   | "input_changed"
   | "job_running"
+  | "job_taken"
   | "no_endpoint"
   | "engine_unavailable"
   | "io"
@@ -17,6 +18,7 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   invalid_input: 2,
   input_changed: 2,
   job_running: 2,
+  job_taken: 1,
   no_endpoint: 1,
   engine_unavailable: 1,
   io: 1,

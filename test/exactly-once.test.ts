@@ -95,9 +95,38 @@ describe.runIf(hasStrace)("a write, fsync or commit that fails for real (strace)
     expect(line).toMatch(/full|ENOSPC|no space/i);
     const c = committed(j.journal);
     expect(size(j.output)).toBe(c.out);
+    // No row failed: the errors file this run made and never committed to is not left behind.
+    expect(c.err).toBe(0);
+    expect(existsSync(j.errors)).toBe(false);
     const again = await runCli(args);
     expect(again.code).toBe(0);
     expectEveryRowOnce([j.output, j.errors], 6000);
+  });
+});
+
+describe.runIf(hasStrace)("a journal that fails as it closes (strace)", () => {
+  it("EIO on the final checkpoint's fsync: exit 1 naming the journal; every committed row kept; the rerun sends nothing", async () => {
+    const s = await sim();
+    const j = job();
+    writeChatInput(j.input, 200);
+    const args = ["run", j.input, "-o", j.output, "-e", s.url];
+    // The journal file itself is fsynced when it is made and when it closes (the final checkpoint).
+    const fsyncs = await countSyscalls(args, j.journal, "fsync", join(dir, "close-count.log"));
+    expect(fsyncs).toBeGreaterThanOrEqual(2);
+    for (const f of [j.output, j.errors, j.journal, `${j.journal}-wal`, `${j.journal}-shm`])
+      rmSync(f, { force: true });
+    const r = await runCliInjected(args, { path: j.journal, syscall: "fsync", error: "EIO", when: fsyncs });
+    expect(r.code).toBe(1);
+    const line = expectOneCleanLine(r.stderr);
+    expect(line).toContain(`journal ${j.journal}: the final checkpoint failed`);
+    expect(line).toMatch(/I\/O error/i);
+    expect(committed(j.journal).done).toBe(200);
+    expect(outputLines(j.output)).toBe(200);
+    s.resetStats();
+    const again = await runCli(args);
+    expect(again.code).toBe(0);
+    expect(s.stats().received).toBe(0);
+    expectEveryRowOnce([j.output, j.errors], 200);
   });
 });
 

@@ -1,10 +1,11 @@
 // What `npm pack` would publish: the license, the bin, the docs the README links to, and the
 // sources every source map points at (src/ ships for that, so stack traces map to real files).
-import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { execFileSync, spawnSync } from "node:child_process";
+import { cpSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, posix } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { packageProblems } from "../scripts/release-check.mjs";
+import { tempDir } from "./helpers/files.js";
 
 const root = join(import.meta.dirname, "..");
 
@@ -125,5 +126,64 @@ describe("the npm package", () => {
     const check = readFileSync(join(root, "scripts", "check-install.sh"), "utf8");
     expect(check).toMatch(/npm pack --pack-destination/);
     expect(check).toMatch(/npm i -g --prefix "\$scratch\/prefix" .*"\$tgz"/);
+  });
+});
+
+describe("the package's types", () => {
+  it("compile in a strict project with skipLibCheck off, without the types of our devDependencies", () => {
+    // A consumer's node_modules: the built package, its dependencies and @types/node, and nothing
+    // else (no @types/better-sqlite3, which is only a devDependency of ours).
+    const project = tempDir("vbatch-consumer-");
+    const modules = join(project, "node_modules");
+    mkdirSync(join(modules, "vbatch"), { recursive: true });
+    mkdirSync(join(modules, "@types"));
+    cpSync(join(root, "dist"), join(modules, "vbatch", "dist"), {
+      recursive: true,
+      filter: (f) => !f.endsWith(".js") && !f.endsWith(".map"),
+    });
+    cpSync(join(root, "package.json"), join(modules, "vbatch", "package.json"));
+    const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { dependencies: object };
+    for (const dep of Object.keys(pkg.dependencies))
+      symlinkSync(join(root, "node_modules", dep), join(modules, dep));
+    symlinkSync(join(root, "node_modules", "@types", "node"), join(modules, "@types", "node"));
+    writeFileSync(join(project, "package.json"), '{"type":"module"}');
+    writeFileSync(
+      join(project, "tsconfig.json"),
+      JSON.stringify({
+        compilerOptions: {
+          target: "ES2022",
+          module: "NodeNext",
+          moduleResolution: "NodeNext",
+          strict: true,
+          skipLibCheck: false,
+          noEmit: true,
+          types: ["node"],
+        },
+        files: ["main.ts"],
+      }),
+    );
+    writeFileSync(
+      join(project, "main.ts"),
+      `import { runBatch, startServer, type RunOptions, type RunSummary, VbatchError } from "vbatch";
+const options: RunOptions = { input: "in.jsonl", output: "out.jsonl", endpoints: ["http://127.0.0.1:8000"] };
+const summary: Promise<RunSummary> = runBatch(options);
+void summary;
+void startServer;
+void VbatchError;
+`,
+    );
+    const tsc = spawnSync(
+      process.execPath,
+      [join(root, "node_modules", "typescript", "bin", "tsc"), "-p", project, "--listFiles"],
+      { encoding: "utf8" },
+    );
+    const listed = tsc.stdout.split("\n");
+    const errors = listed.filter((l) => /error TS\d+/.test(l));
+    expect(errors).toEqual([]);
+    expect(tsc.status).toBe(0);
+    // The check saw the package's declarations (a test that compiled nothing would pass too).
+    expect(listed.some((f) => f.endsWith("node_modules/vbatch/dist/index.d.ts"))).toBe(true);
+    expect(listed.some((f) => f.endsWith("node_modules/vbatch/dist/run/run-batch.d.ts"))).toBe(true);
+    expect(listed.filter((f) => f.includes("better-sqlite3"))).toEqual([]);
   });
 });

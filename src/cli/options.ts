@@ -29,3 +29,16 @@ export function oneOf<T extends string>(flag: string, values: readonly T[]) {
     return value as T;
   };
 }
+
+/** --max-line-mb, on every command that reads an input file. */
+export const MAX_LINE_FLAG = [
+  "--max-line-mb <n>",
+  "longest input line accepted, in MB (default 64); a longer line is invalid, named by its number",
+] as const;
+
+export const maxLineMbFlag = numberFlag("--max-line-mb", 0.001);
+
+/** The cap in bytes, or undefined for the default (a resumed job: its own). */
+export function maxLineBytesOf(mb: number | undefined): number | undefined {
+  return mb === undefined ? undefined : Math.max(1, Math.round(mb * 1024 * 1024));
+}

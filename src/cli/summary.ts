@@ -1,4 +1,5 @@
 // The end-of-job summary for people (stderr); `--json` prints the same object on stdout.
+import { growthWarning } from "../run/input-growth.js";
 import type { RunSummary } from "../run/progress.js";
 import { compact, duration, int } from "./format.js";
 
@@ -12,5 +13,6 @@ export function renderSummary(s: RunSummary): string {
     `  output     ${s.output}`,
   ];
   if (s.failed + s.invalid > 0) lines.push(`  errors     ${s.errors}`);
+  if (s.inputGrew) lines.push(`vbatch: warning: ${growthWarning(s.inputGrew)}`);
   return `${lines.join("\n")}\n`;
 }

@@ -7,7 +7,7 @@ import { articled, detectFormat, formatNamed, ID_FIELDS } from "../formats/index
 import type { BatchRow, FormatName, ParseResult } from "../formats/types.js";
 import { isPlainObject } from "../util/object.js";
 import { memberSpan, nestedDeeperThan, prependMembers, withMember } from "./json-scan.js";
-import type { InputLine } from "./lines.js";
+import { type InputLine, tooLongMessage } from "./lines.js";
 
 export type { BatchRow, ParseResult } from "../formats/types.js";
 export { type BatchUrl, SUPPORTED_URLS } from "./urls.js";
@@ -32,6 +32,11 @@ export { isPlainObject };
  * only guard against hostile bytes (UTF-8, nesting) are not run again.
  */
 export function parseLine(line: InputLine, format?: FormatName, proven = false): ParseResult {
+  if (line.tooLong) {
+    // Nothing of the line was kept, so its custom_id cannot be known: its errors line has none.
+    const message = `${tooLongMessage(line.tooLong)}; its custom_id is not read from a line this long`;
+    return { ok: false, message };
+  }
   if (!proven && !isUtf8(line.raw)) return { ok: false, message: "line is not valid UTF-8" };
   return parseRow(line.text, format, proven);
 }

@@ -2,9 +2,10 @@
 // a small file beside its journal: the kernel drops it when the process ends, however it ends,
 // so a kill -9 never leaves a stale lock, and a second process (or a second connection in this
 // one) is refused at once. The file holds no data; who holds the lock is recorded by the holder
-// in its own database (the journal's owner table), where a refused process can read it.
-import { existsSync } from "node:fs";
-import { hostname } from "node:os";
+// in its own database (owner.ts), where a refused process can read it. The file is removed by
+// the process that created it, while it still holds it. It is a fast, friendly refusal, not the
+// last line of defence: a deleted lock file is caught by the claim in the database (owner.ts).
+import { existsSync, statSync, unlinkSync } from "node:fs";
 import { basename } from "node:path";
 import Database from "better-sqlite3";
 import { VbatchError } from "../errors.js";
@@ -17,74 +18,52 @@ export interface JobOwner {
   command: string;
 }
 
-/** The table the holder of a lock records itself in, in its own database (journal, serve state). */
-export const OWNER_SCHEMA = `
-CREATE TABLE IF NOT EXISTS owner (
-  id      INTEGER PRIMARY KEY CHECK (id = 1),
-  pid     INTEGER NOT NULL,
-  host    TEXT NOT NULL,
-  since   TEXT NOT NULL,
-  command TEXT NOT NULL
-);
-`;
-
-/** Records this process as the holder (call it only while holding the lock). */
-export function writeOwner(db: Database.Database, command: string): void {
-  db.prepare("INSERT OR REPLACE INTO owner (id, pid, host, since, command) VALUES (1, ?, ?, ?, ?)").run(
-    process.pid,
-    hostname(),
-    new Date().toISOString(),
-    command,
-  );
-}
-
-/** Forgets this process as the holder (a later holder's record is left alone). */
-export function clearOwner(db: Database.Database): void {
-  db.prepare("DELETE FROM owner WHERE pid = ?").run(process.pid);
-}
-
-export function readOwnerRow(db: Database.Database): JobOwner | undefined {
-  const exists = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'owner'").get();
-  if (!exists) return undefined;
-  return db.prepare("SELECT pid, host, since, command FROM owner WHERE id = 1").get() as JobOwner | undefined;
-}
-
-/**
- * Who holds the lock of the database at `dbPath` (a journal, or a serve state file), as the
- * holder recorded itself there; undefined when the file or its record does not exist yet.
- */
-export function readOwnerOf(dbPath: string): JobOwner | undefined {
-  if (!existsSync(dbPath)) return undefined;
-  const db = new Database(dbPath, { readonly: true, fileMustExist: true });
-  try {
-    db.pragma("busy_timeout = 5000");
-    return readOwnerRow(db);
-  } finally {
-    db.close();
-  }
-}
-
 /** Where the lock of a job (or a serve data dir) with this database lives. */
 export function lockPathOf(dbPath: string): string {
   return `${dbPath}.lock`;
+}
+
+/** The inode a path names now, or null when there is none. */
+function inodeAt(path: string): number | null {
+  return statSync(path, { throwIfNoEntry: false })?.ino ?? null;
 }
 
 export class FileLock {
   private constructor(
     readonly path: string,
     private db: Database.Database | null,
+    /** This process made the file (and so removes it). */
+    private readonly created: boolean,
+    private readonly ino: number,
   ) {}
 
   /** The lock, or null when another process (or connection) holds it. */
   static tryAcquire(path: string, waitMs = 0): FileLock | null {
+    // A holder removes the file on release: a process that was waiting on the removed file then
+    // holds a lock nobody can see. So the lock counts only if the path still names its file.
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const before = inodeAt(path);
+      const db = FileLock.lockFile(path, waitMs);
+      if (!db) return null;
+      const after = inodeAt(path);
+      if (after !== null && (before === null || before === after)) {
+        return new FileLock(path, db, before === null, after);
+      }
+      db.exec("ROLLBACK");
+      db.close();
+    }
+    throw new VbatchError("io", `cannot take the lock ${path}: it keeps being replaced`);
+  }
+
+  private static lockFile(path: string, waitMs: number, mustExist = false): Database.Database | null {
     let db: Database.Database | undefined;
     try {
-      db = new Database(path);
+      db = new Database(path, { fileMustExist: mustExist });
       db.pragma(`busy_timeout = ${Math.max(0, Math.round(waitMs))}`);
       // No rollback journal: this database is never written, so none is needed, and none is left.
       db.pragma("journal_mode = MEMORY");
       db.exec("BEGIN IMMEDIATE");
-      return new FileLock(path, db);
+      return db;
     } catch (err) {
       db?.close();
       if (err instanceof Database.SqliteError && err.code.startsWith("SQLITE_BUSY")) return null;
@@ -97,19 +76,34 @@ export class FileLock {
   /** True when some process holds the lock at `path` now (probes without keeping it). */
   static isHeld(path: string): boolean {
     if (!existsSync(path)) return false;
-    const lock = FileLock.tryAcquire(path);
-    lock?.release();
-    return lock === null;
+    let db: Database.Database | null;
+    try {
+      // Never creates the file: a probe must leave the directory as it found it.
+      db = FileLock.lockFile(path, 0, true);
+    } catch {
+      return false; // gone since: nobody holds it
+    }
+    if (!db) return true;
+    db.exec("ROLLBACK");
+    db.close();
+    return false;
   }
 
+  /** Releases the lock; the file goes too if this process made it (removed while still held). */
   release(): void {
     if (!this.db) return;
     const db = this.db;
     this.db = null;
     try {
-      db.exec("ROLLBACK");
+      if (this.created && inodeAt(this.path) === this.ino) unlinkSync(this.path);
+    } catch {
+      // Left in place: empty and harmless, and the next holder checks what the path names.
     } finally {
-      db.close();
+      try {
+        db.exec("ROLLBACK");
+      } finally {
+        db.close();
+      }
     }
   }
 }

@@ -1,7 +1,7 @@
 // The journal's tables. One SQLite file per job: the rows of the input with their state and
 // fingerprint, the lines that failed validation, the byte lengths up to which the output files
 // are committed, and who is running the job now.
-import { OWNER_SCHEMA } from "./lock.js";
+import { OWNER_SCHEMA } from "./owner.js";
 
 export const JOURNAL_VERSION = "3";
 

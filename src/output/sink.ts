@@ -1,13 +1,15 @@
-// Group commit of finished rows. A commit cycle: append the buffered lines to the output and
-// errors files, fsync them, then mark the rows done in the journal in one transaction together
-// with the files' new committed lengths. A crash between the steps leaves bytes past the committed
-// length, which the next open cuts off (those rows are sent again). A step that fails puts the
-// files back to their committed length and poisons the sink: nothing is written twice, and the
-// journal and the files say what they said before the cycle began.
-import { existsSync, rmSync } from "node:fs";
+// Group commit of finished rows. A commit cycle, inside one journal write transaction that first
+// proves this process still owns the job: append the buffered lines to the output and errors
+// files, fsync them, then mark the rows done together with the files' new committed lengths. A
+// crash between the steps leaves bytes past the committed length, which the next open cuts off
+// (those rows are sent again). A step that fails puts the files back to their committed length
+// and poisons the sink: nothing is written twice, and the journal and the files say what they
+// said before the cycle began. A process that lost the job touches neither.
+import { existsSync, statSync, unlinkSync } from "node:fs";
 import { VbatchError } from "../errors.js";
 import { type FileOps, nodeFileOps } from "../io/file-ops.js";
 import type { Journal, RowUpdate } from "../journal/journal.js";
+import { FILES_META, type FileRecord, filesRecord, parseFilesRecord, sameFile } from "./job-files.js";
 
 export interface SinkOptions {
   outputPath: string;
@@ -33,32 +35,38 @@ class AppendFile {
   /** Bytes written so far (committed, plus a cycle in progress). */
   offset: number;
 
+  /** True when this open made the file. */
+  readonly created: boolean;
+
   constructor(
     private readonly ops: FileOps,
     readonly path: string,
-    committed: number,
   ) {
-    const existed = existsSync(path);
+    this.created = !existsSync(path);
     try {
-      this.fd = ops.open(path, existed ? "r+" : "w+");
+      this.fd = ops.open(path, this.created ? "w+" : "r+");
     } catch (err) {
       throw new VbatchError("io", `cannot open ${path}: ${describe(err)}`, { cause: err });
     }
+    this.offset = 0;
+  }
+
+  /** Cuts the uncommitted tail a crash left (call while the job is held: see Journal.whileHeld). */
+  settle(committed: number): void {
+    let size: number;
     try {
-      const size = ops.fstat(this.fd).size;
-      if (size < committed) {
-        throw new VbatchError(
-          "io",
-          `${path} is shorter (${size} bytes) than the journal's committed ${committed} bytes: it was truncated or replaced since the last run. Restore it, or pass --restart to start the job over.`,
-        );
-      }
-      if (size > committed) ops.truncate(this.fd, committed); // the uncommitted tail of a crash
+      size = this.ops.fstat(this.fd).size;
+      if (size > committed) this.ops.truncate(this.fd, committed); // the uncommitted tail of a crash
     } catch (err) {
-      ops.close(this.fd);
-      if (err instanceof VbatchError) throw err;
-      throw new VbatchError("io", `cannot cut ${path} back to its committed length: ${describe(err)}`, {
+      throw new VbatchError("io", `cannot cut ${this.path} back to its committed length: ${describe(err)}`, {
         cause: err,
       });
+    }
+    if (size < committed) {
+      throw new VbatchError(
+        "io",
+        `${this.path} is shorter (${size} bytes) than the journal's committed ${committed} bytes: it was truncated or replaced since the last run. Restore it, or pass --restart to start the job over.`,
+      );
     }
     this.offset = committed;
   }
@@ -102,8 +110,33 @@ class AppendFile {
     }
   }
 
+  /** Closes the file; a failure (EIO from a network filesystem's close) names it. */
   close(): void {
-    this.ops.close(this.fd);
+    try {
+      this.ops.close(this.fd);
+    } catch (err) {
+      throw new VbatchError("io", `cannot close ${this.path}: ${describe(err)}`, { cause: err });
+    }
+  }
+
+  /**
+   * Removes the file if it is empty and is still, at its path, the regular file this job opened:
+   * never a device, a file put in its place, or one holding bytes.
+   */
+  removeIfEmpty(): void {
+    const open = this.ops.fstat(this.fd);
+    const atPath = statSync(this.path, { throwIfNoEntry: false });
+    if (open.size !== 0 || !atPath?.isFile() || atPath.ino !== open.ino || atPath.dev !== open.dev) return;
+    unlinkSync(this.path);
+  }
+}
+
+/** Closes both files, whatever the first does; then reports the first failure. */
+function closeBoth(a: AppendFile, b: AppendFile): void {
+  try {
+    a.close();
+  } finally {
+    b.close();
   }
 }
 
@@ -123,21 +156,49 @@ export class ResultSink {
   private closed = false;
   /** The failure that poisoned the sink: every later flush reports it and writes nothing. */
   private failure: VbatchError | null = null;
+  /** The job made its errors file (this run or an earlier one): it may remove it when unused. */
+  private errorsMade = false;
 
   constructor(options: SinkOptions) {
-    const committed = options.journal.offsets();
     this.journal = options.journal;
     this.ops = options.ops ?? nodeFileOps;
-    this.out = new AppendFile(this.ops, options.outputPath, committed.out);
+    this.out = new AppendFile(this.ops, options.outputPath);
     try {
-      this.err = new AppendFile(this.ops, options.errorsPath, committed.err);
+      this.err = new AppendFile(this.ops, options.errorsPath);
     } catch (e) {
       this.out.close();
+      throw e;
+    }
+    try {
+      // Cut while the job is held: another process's commit cannot be in the middle of appending.
+      this.journal.whileHeld(() => {
+        const committed = this.journal.offsets();
+        this.out.settle(committed.out);
+        this.err.settle(committed.err);
+        this.recordFiles();
+      });
+    } catch (e) {
+      this.out.close();
+      this.err.close();
       throw e;
     }
     this.maxRows = options.maxRows ?? 2000;
     this.maxBytes = options.maxBytes ?? 8 << 20;
     this.fsync = options.fsync ?? true;
+  }
+
+  /** Records which files the journal belongs to (job-files.ts), and whether the job made them. */
+  private recordFiles(): void {
+    const was = parseFilesRecord(this.journal.getMeta(FILES_META));
+    const made = (f: AppendFile, rec: FileRecord | undefined) =>
+      f.created || (rec?.made === true && sameFile(f.path, rec));
+    this.errorsMade = made(this.err, was?.errors);
+    const rec = filesRecord(
+      this.journal.path,
+      { path: this.out.path, made: made(this.out, was?.output) },
+      { path: this.err.path, made: this.errorsMade },
+    );
+    this.journal.setMeta({ [FILES_META]: JSON.stringify(rec) });
   }
 
   get buffered(): number {
@@ -175,14 +236,35 @@ export class ResultSink {
     if (this.failure) throw this.failure;
     const n = this.buffered;
     if (n === 0 || this.closed) return 0;
-    try {
-      if (this.outBuf.length > 0) this.out.checkUnchanged();
-      if (this.errBuf.length > 0) this.err.checkUnchanged();
-    } catch (e) {
-      // Not ours to cut back: the files are left exactly as the other program made them.
-      throw this.poison(null, e as VbatchError);
-    }
     const before = { out: this.out.offset, err: this.err.offset };
+    // Where the cycle got to: once "written", a failure is the journal's and the files need cutting.
+    const at: { stage: "checking" | "writing" | "written" } = { stage: "checking" };
+    try {
+      this.journal.commit(this.updates, this.invalidWritten, () => {
+        // The job is proved ours here, and stays so until the commit: no other run can append.
+        if (this.outBuf.length > 0) this.out.checkUnchanged();
+        if (this.errBuf.length > 0) this.err.checkUnchanged();
+        at.stage = "writing";
+        this.write(before);
+        at.stage = "written";
+        return { out: this.out.offset, err: this.err.offset };
+      });
+    } catch (e) {
+      const failure =
+        e instanceof VbatchError
+          ? e
+          : new VbatchError("io", `journal commit failed: ${describe(e)}`, { cause: e });
+      if (at.stage === "written") this.cutBack(before);
+      // "checking": another process changed a file or took the job over; not ours to touch.
+      // "writing": the write already cut its files back, inside the transaction.
+      throw this.poison(failure);
+    }
+    this.clearBuffer();
+    return n;
+  }
+
+  /** Appends and fsyncs the buffer; on failure cuts both files back to `before` and throws. */
+  private write(before: { out: number; err: number }): void {
     let file = this.out;
     try {
       this.out.append(this.outBuf.join(""));
@@ -195,23 +277,27 @@ export class ResultSink {
         if (this.errBuf.length > 0) this.ops.fsync(this.err.fd);
       }
     } catch (e) {
-      throw this.poison(
-        before,
-        new VbatchError("io", `cannot write ${file.path}: ${describe(e)}`, { cause: e }),
-      );
+      this.out.rollback(before.out);
+      this.err.rollback(before.err);
+      throw new VbatchError("io", `cannot write ${file.path}: ${describe(e)}`, { cause: e });
     }
+  }
+
+  /**
+   * After a journal commit failed: cuts the files back to `before`, in a new transaction that
+   * first proves the job is still ours (a failed commit released the lock). If that cannot be
+   * proved, the files are left: the journal still holds `before`, and the next open cuts them.
+   */
+  private cutBack(before: { out: number; err: number }): void {
     try {
-      this.journal.commit(this.updates, this.invalidWritten, { out: this.out.offset, err: this.err.offset });
-    } catch (e) {
-      throw this.poison(
-        before,
-        e instanceof VbatchError
-          ? e
-          : new VbatchError("io", `journal commit failed: ${describe(e)}`, { cause: e }),
-      );
+      this.journal.whileHeld(() => {
+        this.out.rollback(before.out);
+        this.err.rollback(before.err);
+      });
+    } catch {
+      this.out.offset = before.out;
+      this.err.offset = before.err;
     }
-    this.clearBuffer();
-    return n;
   }
 
   private clearBuffer(): void {
@@ -222,12 +308,8 @@ export class ResultSink {
     this.bytes = 0;
   }
 
-  /** Drops the buffer, puts the files back to `before` (unless null), and refuses further work. */
-  private poison(before: { out: number; err: number } | null, failure: VbatchError): VbatchError {
-    if (before) {
-      this.out.rollback(before.out);
-      this.err.rollback(before.err);
-    }
+  /** Drops the buffer and refuses further work. */
+  private poison(failure: VbatchError): VbatchError {
     this.clearBuffer();
     this.failure = failure;
     return failure;
@@ -240,18 +322,37 @@ export class ResultSink {
       if (!this.failure) this.flush();
     } finally {
       this.closed = true;
-      this.out.close();
-      this.err.close();
+      // No failures, no errors file (it is made again if a later run needs it); only ever the
+      // job's own, empty, regular file: never a device or a file the user made.
+      if (!this.failure && this.errorsMade) this.removeUnused([this.err]);
+      closeBoth(this.out, this.err);
     }
-    // No failures, no errors file (it is created again if a later run needs it).
-    if (this.err.offset === 0) rmSync(this.err.path, { force: true });
   }
 
-  /** Closes the files without committing what is buffered (those rows stay pending). */
+  /**
+   * Closes the files without committing what is buffered (those rows stay pending). A file this
+   * run made and never committed a byte to goes too: an aborted run leaves what it found.
+   */
   abandon(): void {
     if (this.closed) return;
     this.closed = true;
-    this.out.close();
-    this.err.close();
+    try {
+      this.removeUnused([this.out, this.err].filter((f) => f.created));
+    } finally {
+      closeBoth(this.out, this.err);
+    }
+  }
+
+  /** Removes those of `files` the journal committed nothing to, while the job is still ours. */
+  private removeUnused(files: AppendFile[]): void {
+    if (files.length === 0) return;
+    try {
+      this.journal.whileHeld(() => {
+        const committed = this.journal.offsets();
+        for (const f of files) if ((f === this.out ? committed.out : committed.err) === 0) f.removeIfEmpty();
+      });
+    } catch {
+      // Not provably ours any more (taken over, or the journal cannot be read): leave the files.
+    }
   }
 }

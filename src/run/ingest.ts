@@ -8,10 +8,11 @@ import type { FormatName } from "../formats/types.js";
 import { lineFingerprint } from "../input/fingerprint.js";
 import { readLineBatches } from "../input/lines.js";
 import { openInput } from "../input/open.js";
-import { parseLine } from "../input/row.js";
+import { MAX_CUSTOM_ID_LENGTH, parseLine } from "../input/row.js";
 import { usesRemovedGuidedFields } from "../input/structured.js";
 import type { InvalidLine, Journal } from "../journal/journal.js";
 import { shardOf } from "../tools/shard.js";
+import { cutId, echoId } from "../util/echo.js";
 import { type DedupeMode, dedupeKey } from "./dedupe.js";
 
 /** How many problems an error message lists before it only counts the rest. */
@@ -19,6 +20,8 @@ export const MAX_LISTED_PROBLEMS = 20;
 
 export interface IngestResult {
   sha256: string;
+  /** Bytes read (of the decompressed input): what the validated rows were cut from. */
+  bytes: number;
   rows: number;
   invalid: number;
   rowsWithoutModel: number;
@@ -61,6 +64,7 @@ export async function ingestInput(
   onProgress?: (p: IngestProgress) => void,
   /** Reads every line as this format; without it the first valid line decides. */
   format?: FormatName,
+  maxLineBytes?: number,
 ): Promise<IngestResult> {
   // Rows belong to the shard their custom_id hashes to; a line with no usable id, by its number.
   const mine = (customId: string | undefined, lineNo: number) =>
@@ -70,6 +74,7 @@ export async function ingestInput(
   const hash = createHash("sha256");
   const result: IngestResult = {
     sha256: "",
+    bytes: 0,
     rows: 0,
     invalid: 0,
     rowsWithoutModel: 0,
@@ -84,10 +89,14 @@ export async function ingestInput(
     if (result.problems.length < MAX_LISTED_PROBLEMS)
       result.problems.push(`line ${inv.line}: ${inv.message}`);
   };
-  for await (const batch of readLineBatches(openInput(path), (chunk) => {
-    hash.update(chunk);
-    read.bytes += chunk.length;
-  })) {
+  for await (const batch of readLineBatches(
+    openInput(path),
+    (chunk) => {
+      hash.update(chunk);
+      read.bytes += chunk.length;
+    },
+    maxLineBytes,
+  )) {
     const valid: { line: number; customId: string; dkey: string | null; fp: number }[] = [];
     const invalid: InvalidLine[] = [];
     for (const line of batch) {
@@ -126,7 +135,10 @@ export async function ingestInput(
         }
         if (usesRemovedGuidedFields(parsed.row.body)) result.guidedRows++;
       } else {
-        const inv = { line: line.lineNo, customId: parsed.customId, message: parsed.message };
+        // An id over the length limit is not a key: what is kept of it (and echoed) is bounded.
+        const id = parsed.customId;
+        const customId = id !== undefined && id.length > MAX_CUSTOM_ID_LENGTH ? cutId(id) : id;
+        const inv = { line: line.lineNo, customId, message: parsed.message };
         invalid.push(inv);
         note(inv);
       }
@@ -139,13 +151,14 @@ export async function ingestInput(
       const dupLines = dups.map((d) => ({
         line: d.line,
         customId: d.customId,
-        message: `duplicate custom_id ${JSON.stringify(d.customId)} (first on line ${d.firstLine})`,
+        message: `duplicate custom_id ${echoId(d.customId)} (first on line ${d.firstLine})`,
       }));
       journal.recordInvalid(dupLines);
       for (const d of dupLines) note(d);
     }
   }
   result.sha256 = hash.digest("hex");
+  result.bytes = read.bytes;
   onProgress?.(read);
   return result;
 }

@@ -100,6 +100,11 @@ export interface RunOptions {
   validateJson?: boolean;
   /** @default 2 */
   jsonRetries?: number;
+  /**
+   * Longest input line accepted, in bytes; a longer one is invalid (named by its line, never held
+   * in memory). A resumed job keeps the limit it was validated with. @default 64 MiB
+   */
+  maxLineBytes?: number | undefined;
   /** Route invalid lines to the errors file instead of refusing the input. @default false */
   skipInvalid?: boolean;
   /** Discard the journal and outputs of an earlier run and start over. @default false */

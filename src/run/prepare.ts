@@ -6,10 +6,13 @@ import type { Logger } from "pino";
 import { VbatchError } from "../errors.js";
 import type { FormatName } from "../formats/types.js";
 import { fingerprintFile } from "../input/fingerprint.js";
+import { DEFAULT_MAX_LINE_BYTES, describeCap } from "../input/lines.js";
 import { spoolStream } from "../input/spool.js";
 import type { FileOps } from "../io/file-ops.js";
 import { Journal } from "../journal/journal.js";
 import { processLabel } from "../journal/lock.js";
+import { checkJobFiles, FILES_META, parseFilesRecord } from "../output/job-files.js";
+import { notTheJobsInput, unknownOutput } from "./advice.js";
 import type { DedupeMode } from "./dedupe.js";
 import { finishErrorsRewrite } from "./errors-rewrite.js";
 import { type IngestProgress, ingestInput, invalidInputError, type ModelUse, type Shard } from "./ingest.js";
@@ -25,6 +28,24 @@ export interface PreparedJob {
   rowsWithoutModel: number;
   /** Rows per model the input names; null for a journal of a version that did not record them. */
   models: Map<string, ModelUse> | null;
+  /** The line cap the input was validated with. */
+  maxLineBytes: number;
+  /** Bytes of input the rows were validated from (null in journals that did not record it). */
+  inputBytes: number | null;
+  /** Files this run made (a new journal, the stdin spool): a refused run removes them again. */
+  created: string[];
+}
+
+/**
+ * Closes the job's journal and removes what this run made, for a run refused before it sent
+ * anything: the directory is left as the run found it.
+ */
+export function discardPrepared(job: PreparedJob): void {
+  job.journal.close();
+  for (const f of job.created) {
+    if (f === job.journal.path) removeJournal(f);
+    else rmSync(f, { force: true });
+  }
 }
 
 function modelsFromMeta(text: string | undefined): Map<string, ModelUse> | null {
@@ -34,6 +55,10 @@ function modelsFromMeta(text: string | undefined): Map<string, ModelUse> | null 
   } catch {
     return null;
   }
+}
+
+function numberOrNull(text: string | undefined): number | null {
+  return text === undefined ? null : Number(text);
 }
 
 function nonEmpty(path: string): boolean {
@@ -58,6 +83,8 @@ export async function prepareJob(
     onIngest?: ((p: IngestProgress) => void) | undefined;
     /** Read every line as this format (--format). */
     format?: FormatName | undefined;
+    /** The line cap (--max-line-mb); undefined: the default, or a resumed job's own. */
+    maxLineBytes?: number | undefined;
   },
   log?: Logger,
 ): Promise<PreparedJob> {
@@ -73,24 +100,33 @@ export async function prepareJob(
   if (!hadJournal) {
     for (const p of [paths.output, paths.errors]) {
       if (nonEmpty(p)) {
-        throw new VbatchError(
-          "usage",
-          `${p} already exists and no journal (${paths.journal}) says which rows it holds. Pass --restart to overwrite it, or choose another -o.`,
-        );
+        throw new VbatchError("usage", unknownOutput(p, paths));
       }
     }
   }
 
   let inputFile = paths.input;
   let knownSha: string | undefined;
+  const created = hadJournal ? [] : [paths.journal];
   if (paths.input === "-") {
     inputFile = paths.stdinSpool;
+    if (!existsSync(inputFile)) created.push(inputFile);
     knownSha = await spoolStream((opts.stdin ?? process.stdin) as never, inputFile);
   }
 
-  const journal = new Journal(paths.journal, { ops: opts.fileOps });
+  let journal: Journal;
   try {
-    journal.setOwner(processLabel());
+    journal = new Journal(paths.journal, { ops: opts.fileOps });
+  } catch (err) {
+    for (const f of created)
+      if (f === paths.journal) removeJournal(f);
+      else rmSync(f, { force: true });
+    throw err;
+  }
+  try {
+    journal.claim(processLabel());
+    // Before anything opens, renames or cuts a file: is this the journal of these files?
+    checkJobFiles(parseFilesRecord(journal.getMeta(FILES_META)), paths);
     finishErrorsRewrite(journal, paths.errors);
     if (journal.ingested) {
       const shardSpec = opts.shard ? `${opts.shard.index}/${opts.shard.count}` : "";
@@ -107,13 +143,20 @@ export async function prepareJob(
           `this job's journal ${paths.journal} read its input as ${readAs}, not ${opts.format}: drop --format, or pass --restart to start over`,
         );
       }
+      const cap = Number(journal.getMeta("max_line_bytes") ?? DEFAULT_MAX_LINE_BYTES);
+      if (opts.maxLineBytes !== undefined && opts.maxLineBytes !== cap) {
+        throw new VbatchError(
+          "usage",
+          `this job's journal ${paths.journal} validated its input with --max-line-mb ${describeCap(cap)}, not ${describeCap(opts.maxLineBytes)}: drop the flag to resume, or pass --restart to validate again with the new limit`,
+        );
+      }
       const sha = knownSha ?? (await fingerprintFile(inputFile));
       const was = journal.getMeta("input_sha256");
       if (sha !== was) {
         const c = journal.counts();
         throw new VbatchError(
           "input_changed",
-          `${paths.input === "-" ? "stdin" : paths.input} differs from the input this job started with (journal ${paths.journal}, ${c.succeeded + c.failed} rows already finished). Re-run with the original input, or pass --restart to discard the earlier results and start over.`,
+          notTheJobsInput(paths, journal.getMeta("input_path"), c.succeeded + c.failed),
         );
       }
       log?.info({ journal: paths.journal }, "resuming job");
@@ -124,11 +167,15 @@ export async function prepareJob(
         resumed: true,
         rowsWithoutModel: Number(journal.getMeta("rows_without_model") ?? 0),
         models: modelsFromMeta(journal.getMeta("models")),
+        maxLineBytes: cap,
+        inputBytes: numberOrNull(journal.getMeta("input_bytes")),
+        created,
       };
     }
     // New job, or an earlier validation pass that did not finish: (re)ingest from scratch.
     journal.reset();
     log?.info({ input: paths.input === "-" ? "stdin" : paths.input }, "validating the input");
+    const maxLineBytes = opts.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const result = await ingestInput(
       inputFile,
       journal,
@@ -136,6 +183,7 @@ export async function prepareJob(
       opts.dedupe ?? "auto",
       opts.onIngest,
       opts.format,
+      maxLineBytes,
     );
     const display = paths.input === "-" ? "stdin" : paths.input;
     if (result.rows === 0 && result.invalid === 0 && !opts.shard) {
@@ -156,6 +204,8 @@ export async function prepareJob(
       shard: opts.shard ? `${opts.shard.index}/${opts.shard.count}` : "",
       dedupe: opts.dedupe ?? "auto",
       format: result.format ?? "openai",
+      max_line_bytes: String(maxLineBytes),
+      input_bytes: String(result.bytes),
     });
     log?.info({ rows: result.rows, invalid: result.invalid }, "input validated");
     if (result.guidedRows > 0) {
@@ -171,12 +221,16 @@ export async function prepareJob(
       resumed: false,
       rowsWithoutModel: result.rowsWithoutModel,
       models: result.models,
+      maxLineBytes,
+      inputBytes: result.bytes,
+      created,
     };
   } catch (err) {
     journal.close();
     // A refused input leaves nothing behind; a journal of a real earlier run is kept.
     if (!hadJournal || (err instanceof VbatchError && err.code === "invalid_input"))
       removeJournal(paths.journal);
+    for (const f of created) if (f !== paths.journal) rmSync(f, { force: true });
     throw err;
   }
 }

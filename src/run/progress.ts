@@ -1,5 +1,6 @@
 // The numbers a job reports while it runs and when it ends. Plain data: the CLI renders it, tests
 // assert on it, `vbatch serve` copies it into Batch objects.
+import type { InputGrowth } from "./input-growth.js";
 
 export interface EngineProgress {
   url: string;
@@ -73,4 +74,6 @@ export interface RunSummary {
   output: string;
   errors: string;
   journal: string;
+  /** Set when lines were appended to the input while the job ran: they were not read or sent. */
+  inputGrew?: InputGrowth | undefined;
 }

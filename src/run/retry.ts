@@ -145,6 +145,7 @@ function planReopen(paths: ReturnType<typeof resolvePaths>, codes: string[] | un
 function applyReopen(paths: ReturnType<typeof resolvePaths>, plan: ReopenPlan): void {
   const journal = new Journal(paths.journal);
   try {
+    journal.claim("vbatch retry"); // a run that still writes this job (its lock deleted) stops
     finishErrorsRewrite(journal, paths.errors);
     const tmp = `${paths.errors}.retry-tmp`;
     const fd = openSync(tmp, "w");

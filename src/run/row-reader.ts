@@ -31,6 +31,8 @@ export interface RowReaderOptions {
   schemas: boolean;
   /** The job's format, as its validation found it. */
   format?: FormatName | undefined;
+  /** The line cap the job was validated with (a pending line is never longer). */
+  maxLineBytes?: number | undefined;
 }
 
 const PAGE = 4096;
@@ -71,7 +73,7 @@ export async function* readSendJobs(o: RowReaderOptions): AsyncGenerator<SendJob
   const cursor = new PendingCursor(o.journal);
   if (!cursor.peek()) return;
   const groups = new Map<string, RowTask[]>();
-  for await (const batch of readLineBatches(openInput(o.inputFile))) {
+  for await (const batch of readLineBatches(openInput(o.inputFile), undefined, o.maxLineBytes)) {
     const jobs: SendJob[] = [];
     for (const line of batch) {
       const want = cursor.peek();

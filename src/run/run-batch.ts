@@ -2,9 +2,7 @@
 // resources are acquired in order and released in reverse, once, whatever happens; the result is
 // data (the summary), never an exit.
 import { existsSync, statSync } from "node:fs";
-import { dirname } from "node:path";
 import { normalizeEndpoint } from "../client/endpoint.js";
-import { VbatchError } from "../errors.js";
 import { type FormatName, shapeLine } from "../formats/index.js";
 import { invalidLineShapes } from "../formats/invalid-shapes.js";
 import { isGzip } from "../input/open.js";
@@ -15,71 +13,23 @@ import { ResultSink } from "../output/sink.js";
 import type { Engine } from "../route/engine.js";
 import { Router } from "../route/router.js";
 import { monitorEngine } from "../schedule/monitor.js";
-import { DEFAULT_ENGINE_WAIT_MS, discoverEngines, engineOptionsOf } from "./discover.js";
+import { checkOptions, checkPaths } from "./check-options.js";
+import { DEFAULT_ENGINE_WAIT_MS, engineOptionsOf } from "./discover.js";
 import { EngineEvents } from "./engine-events.js";
-import { adaptiveLimit, createEngines, defaultModel } from "./engines.js";
+import { adaptiveLimit, createEngines } from "./engines.js";
+import { findEngines, type ReadyEngines } from "./find-engines.js";
+import { inputGrowth } from "./input-growth.js";
 import { lockJob } from "./job-lock.js";
 import { JobProgress } from "./job-progress.js";
 import { type RunMetrics, startRunMetrics } from "./metrics.js";
-import { checkModels } from "./model-check.js";
-import type { EngineHint, PendingFinal, ResolvedPaths, RunOptions } from "./options.js";
+import type { EngineHint, PendingFinal, RunOptions } from "./options.js";
 import { resolvePaths } from "./paths.js";
-import { prepareJob } from "./prepare.js";
+import { discardPrepared, prepareJob } from "./prepare.js";
 import type { RunSummary } from "./progress.js";
 import { Runner } from "./runner.js";
 import { tagSuffix } from "./tags.js";
 
-function checkOptions(o: RunOptions): void {
-  const positive = (v: number | undefined, flag: string, min = 1) => {
-    if (v !== undefined && (!Number.isFinite(v) || v < min)) {
-      throw new VbatchError("usage", `${flag} must be a number >= ${min} (got ${v})`);
-    }
-  };
-  if (!o.output) throw new VbatchError("usage", "an output file is required (-o <output.jsonl>)");
-  positive(o.concurrency, "--concurrency");
-  positive(o.maxAttempts, "--max-attempts");
-  positive(o.requestTimeoutMs, "--request-timeout");
-  positive(o.maxRequestsPerSecond, "--max-rps", Number.MIN_VALUE);
-  positive(o.commitRows, "commitRows");
-  if (
-    o.shard &&
-    !(
-      Number.isInteger(o.shard.count) &&
-      o.shard.count >= 1 &&
-      Number.isInteger(o.shard.index) &&
-      o.shard.index >= 0 &&
-      o.shard.index < o.shard.count
-    )
-  ) {
-    throw new VbatchError(
-      "usage",
-      `--shard must be i/N with 0 <= i < N (got ${o.shard.index}/${o.shard.count})`,
-    );
-  }
-}
-
-/** The job's files: distinct, none of them the input, each in a directory that exists. */
-export function checkPaths(paths: ResolvedPaths): void {
-  for (const [a, b] of [
-    [paths.output, paths.errors],
-    [paths.output, paths.journal],
-    [paths.errors, paths.journal],
-  ] as const) {
-    if (a === b) throw new VbatchError("usage", `output, errors and journal must be different files (${a})`);
-  }
-  if (paths.input === paths.output || paths.input === paths.errors || paths.input === paths.journal) {
-    throw new VbatchError("usage", `the job's files would overwrite the input ${paths.input}`);
-  }
-  for (const [flag, path] of [
-    ["-o", paths.output],
-    ["--errors", paths.errors],
-    ["--journal", paths.journal],
-  ] as const) {
-    if (!existsSync(dirname(path))) {
-      throw new VbatchError("usage", `${flag} ${path}: the directory ${dirname(path)} does not exist`);
-    }
-  }
-}
+export { checkPaths };
 
 function pendingFinal(o: RunOptions): PendingFinal | undefined {
   return typeof o.finalizePending === "function" ? o.finalizePending() : o.finalizePending;
@@ -155,6 +105,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
         fileOps: options.fileOps,
         onIngest: (p) => progress.onIngest(p),
         format: options.format,
+        maxLineBytes: options.maxLineBytes,
       },
       log,
     );
@@ -164,6 +115,48 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
     progress.before = before;
     progress.engines = engines;
     progress.phase = "starting";
+    const resumed = progress.resumed;
+    if (options.tags && Object.keys(options.tags).length > 0) {
+      job.journal.setMeta({ tags: JSON.stringify(options.tags) });
+    }
+    const tags = JSON.parse(job.journal.getMeta("tags") ?? "{}") as Record<string, string>;
+    let metrics: RunMetrics | undefined;
+    // A run stopped before it began that closes its rows out needs no engine.
+    const closingOut = Boolean(options.signal?.aborted && pendingFinal(options));
+    let ready: ReadyEngines | undefined;
+    try {
+      if (options.metricsPort !== undefined) {
+        const m = await startRunMetrics(options.metricsPort, options.metricsHost ?? "127.0.0.1", () =>
+          progress.snapshot(),
+        );
+        metrics = m;
+        releases.push(() => m.close());
+        options.onMetricsUrl?.(m.url);
+        log?.info({ url: m.url }, "runner metrics");
+      }
+      if (before.pending > 0 && !closingOut) {
+        ready = await findEngines({
+          engines,
+          waitMs: options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS,
+          signal: options.signal,
+          onWaiting: (ms) => {
+            progress.waiting(ms);
+            report();
+          },
+          setLimit,
+          model: options.model,
+          rowsWithoutModel: job.rowsWithoutModel,
+          models: job.models,
+          modelMap,
+          logger: log,
+        });
+      }
+    } catch (err) {
+      // Refused before a file was opened (no engine, an unserved model, a port in use): the
+      // directory is left as this run found it, without the journal or spool it made.
+      discardPrepared(job);
+      throw err;
+    }
     const sink = new ResultSink({
       outputPath: paths.output,
       errorsPath: paths.errors,
@@ -197,47 +190,8 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
     }
     sink.flush();
 
-    const resumed = progress.resumed;
-    if (options.tags && Object.keys(options.tags).length > 0) {
-      job.journal.setMeta({ tags: JSON.stringify(options.tags) });
-    }
-    const tags = JSON.parse(job.journal.getMeta("tags") ?? "{}") as Record<string, string>;
-    let metrics: RunMetrics | undefined;
-    if (options.metricsPort !== undefined) {
-      metrics = await startRunMetrics(options.metricsPort, options.metricsHost ?? "127.0.0.1", () =>
-        progress.snapshot(),
-      );
-      const m = metrics;
-      releases.push(() => m.close());
-      options.onMetricsUrl?.(m.url);
-      log?.info({ url: m.url }, "runner metrics");
-    }
-    // A run stopped before it began that closes its rows out needs no engine.
-    const closingOut = Boolean(options.signal?.aborted && pendingFinal(options));
-    const found =
-      before.pending > 0 && !closingOut
-        ? await discoverEngines(engines, {
-            waitMs: options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS,
-            signal: options.signal,
-            onWaiting: (ms) => {
-              progress.waiting(ms);
-              report();
-            },
-            logger: log,
-          })
-        : "stopped";
-    if (found === "ready") {
-      const pool = engines;
-      for (const e of pool) setLimit(e);
-      const up = pool.filter((e) => e.health.up);
-      const model = defaultModel(up, options.model, job.rowsWithoutModel);
-      checkModels(
-        job.models,
-        job.rowsWithoutModel,
-        new Set(up.flatMap((e) => e.models.map((m) => m.id))),
-        modelMap,
-        log,
-      );
+    if (ready) {
+      const { pool, model } = ready;
       const r = new Runner({
         reader: {
           inputFile: job.inputFile,
@@ -250,6 +204,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
           coalesce: options.coalesce ?? true,
           schemas: options.validateJson ?? false,
           format,
+          maxLineBytes: job.maxLineBytes,
         },
         leaders: job.journal.leaderSet(),
         followersOf: (line) => job.journal.followers(line),
@@ -282,7 +237,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
       await r.run();
     }
     // Stopped before any engine answered: the job is interrupted like one stopped while sending.
-    const interrupted = runner?.interrupted ?? (before.pending > 0 && found === "stopped");
+    const interrupted = runner?.interrupted ?? (before.pending > 0 && !ready);
     const finalize = interrupted || options.signal?.aborted ? pendingFinal(options) : undefined;
     if (finalize) {
       const { code, message } = finalize;
@@ -326,6 +281,17 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
       errors: paths.errors,
       journal: paths.journal,
     };
+    const grew = await inputGrowth(paths.input, job.inputBytes);
+    if (grew) {
+      summary.inputGrew = grew;
+      log?.warn(
+        { input: grew.path, bytes: grew.bytes, lines: grew.lines },
+        "the input grew while the job ran",
+      );
+    }
+    // Closed here, not in the releases, so a failure of the final checkpoint is exit 1, not a warning.
+    job.journal.clearOwner();
+    job.journal.finish();
     log?.info(summary, interrupted ? "interrupted" : "finished");
     return summary;
   } finally {

@@ -1,7 +1,9 @@
 // `vbatch serve` as a library: the OpenAI Files/Batches and Anthropic Message Batches APIs over
 // self-hosted engines, one process and one SQLite file. Tests and the CLI both call startServer.
 import type { AddressInfo } from "node:net";
-import { acquireLock, lockPathOf, readOwnerOf, writeOwner } from "../journal/lock.js";
+import type { VbatchError } from "../errors.js";
+import { acquireLock, lockPathOf } from "../journal/lock.js";
+import { clearOwner, readOwnerOf } from "../journal/owner.js";
 import { listenError } from "../util/listen-error.js";
 import { urlHost } from "../util/url-host.js";
 import type { JobContext, ServerContext } from "./context.js";
@@ -9,6 +11,7 @@ import { createApiServer } from "./http/server.js";
 import { BatchScheduler } from "./jobs/scheduler.js";
 import { DataLayout } from "./layout.js";
 import { resolveServerOptions, type ServerOptions } from "./options.js";
+import { claimStateDb, type Ownership } from "./ownership.js";
 import { startRetention } from "./retention.js";
 import { apiRoutes } from "./routes.js";
 import { BatchStore } from "./store/batches.js";
@@ -37,14 +40,22 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     "Stop it first, or give this server another --data directory.",
   );
   let db: ReturnType<typeof openStateDb>;
+  let owned: Ownership;
+  // Set once the server is up: another server taking the data dir over stops this one.
+  let onLost: (err: VbatchError) => void = () => {};
   try {
     db = openStateDb(layout.db);
-    writeOwner(db, "vbatch serve");
+    owned = claimStateDb(db, layout.db, `vbatch serve on ${o.dataDir}`, (err) => onLost(err));
   } catch (err) {
     lock.release();
     throw err;
   }
-  const releases: (() => unknown)[] = [() => lock.release(), () => db.close()];
+  const releases: (() => unknown)[] = [
+    () => lock.release(),
+    () => db.close(),
+    () => clearOwner(db, owned.token),
+    () => owned.stop(),
+  ];
   const release = async () => {
     for (const r of releases.splice(0).reverse()) {
       try {
@@ -83,6 +94,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const port = (server.address() as AddressInfo).port;
     const url = `http://${urlHost(o.host)}:${port}`;
     o.logger?.info({ url, data: o.dataDir, engines: o.endpoints, auth: o.apiKeys.length > 0 }, "serving");
+    onLost = (err) => {
+      o.logger?.error({ err: err.message }, "data dir taken over; stopping");
+      void release().then(() => options.onLost?.(err));
+    };
     return { url, port, close: release };
   } catch (err) {
     await release();

@@ -67,12 +67,17 @@ export interface ServerOptions {
   /** Passed to runBatch for every batch. */
   run?: BatchRunSettings;
   logger?: Logger | undefined;
+  /**
+   * Called once this server has stopped because another process took its data dir over (after
+   * its lock file was deleted): the caller should end with the error (exit 1).
+   */
+  onLost?: ((err: VbatchError) => void) | undefined;
 }
 
 export type ResolvedServerOptions = Required<
-  Omit<ServerOptions, "model" | "engineApiKey" | "concurrency" | "publicUrl" | "logger">
+  Omit<ServerOptions, "model" | "engineApiKey" | "concurrency" | "publicUrl" | "logger" | "onLost">
 > &
-  Pick<ServerOptions, "model" | "engineApiKey" | "concurrency" | "publicUrl" | "logger">;
+  Pick<ServerOptions, "model" | "engineApiKey" | "concurrency" | "publicUrl" | "logger" | "onLost">;
 
 const DAY_MS = 86_400_000;
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS };
@@ -165,5 +170,6 @@ export function resolveServerOptions(o: ServerOptions): ResolvedServerOptions {
     publicUrl: o.publicUrl?.replace(/\/+$/, ""),
     run: o.run ?? {},
     logger: o.logger,
+    onLost: o.onLost,
   };
 }

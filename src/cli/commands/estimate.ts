@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import { type EstimateReport, estimateJob } from "../../tools/estimate/index.js";
 import { compact, duration, int } from "../format.js";
-import { intFlag, numberFlag, oneOf } from "../options.js";
+import { intFlag, MAX_LINE_FLAG, maxLineBytesOf, maxLineMbFlag, numberFlag, oneOf } from "../options.js";
 
 interface EstimateFlags {
   endpoint?: string;
@@ -17,6 +17,7 @@ interface EstimateFlags {
   probe?: number;
   json?: boolean;
   format?: FormatName;
+  maxLineMb?: number;
 }
 
 function usd(n: number, maxDigits = 2): string {
@@ -100,11 +101,13 @@ export function registerEstimateCommand(program: Command): void {
       "read the input as openai, anthropic, gemini or bedrock batch lines (default: each line as it is)",
       oneOf("--format", FORMAT_NAMES),
     )
+    .option(...MAX_LINE_FLAG, maxLineMbFlag)
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: EstimateFlags) => {
       const r = await estimateJob({
         input,
         format: flags.format,
+        maxLineBytes: maxLineBytesOf(flags.maxLineMb),
         endpoint: flags.endpoint,
         tokenizer: flags.tokenizer,
         model: flags.model,

@@ -12,7 +12,15 @@ import { type Shard, shardFromEnv } from "../../run/shard-env.js";
 import { parseTags } from "../../run/tags.js";
 import { LOG_LEVELS } from "../logger.js";
 import { type MaxFailed, parseMaxFailed } from "../max-failed.js";
-import { collect, intFlag, numberFlag, oneOf } from "../options.js";
+import {
+  collect,
+  intFlag,
+  MAX_LINE_FLAG,
+  maxLineBytesOf,
+  maxLineMbFlag,
+  numberFlag,
+  oneOf,
+} from "../options.js";
 import { addLaunchFlags, type LaunchFlags } from "./launch-flags.js";
 
 export interface JobFlags extends LaunchFlags {
@@ -38,6 +46,7 @@ export interface JobFlags extends LaunchFlags {
   requestTimeout: number;
   maxRps?: number;
   skipInvalid?: boolean;
+  maxLineMb?: number;
   restart?: boolean;
   transport: "http" | "sdk";
   coalesce: boolean;
@@ -164,6 +173,7 @@ export function addJobFlags(cmd: Command): Command {
       intFlag("--shards"),
     )
     .option("--skip-invalid", "send the valid rows and write invalid lines to the errors file")
+    .option(...MAX_LINE_FLAG, maxLineMbFlag)
     .option("--restart", "discard an earlier run's journal and outputs and start over")
     .option(
       "--transport <kind>",
@@ -242,6 +252,7 @@ export function jobOptions(input: string, flags: JobFlags): Omit<RunOptions, "en
     requestTimeoutMs: flags.requestTimeout * 1000,
     maxRequestsPerSecond: flags.maxRps,
     skipInvalid: flags.skipInvalid ?? false,
+    maxLineBytes: maxLineBytesOf(flags.maxLineMb),
     restart: flags.restart ?? false,
     transport: flags.transport,
     coalesce: flags.coalesce,

@@ -175,6 +175,7 @@ async function serve(flags: ServeFlags): Promise<void> {
     if (endpoints.length === 0) {
       throw new VbatchError("usage", "no engine: pass --endpoint <url> (repeatable) or --launch sim");
     }
+    let lost: (err: VbatchError) => void = () => {};
     const server = await startServer({
       endpoints,
       dataDir: flags.data,
@@ -191,10 +192,13 @@ async function serve(flags: ServeFlags): Promise<void> {
       requestTimeoutMs: flags.uploadTimeout,
       publicUrl: flags.publicUrl,
       logger,
+      onLost: (err) => lost(err),
     });
     releases.push(() => server.close());
     process.stdout.write(`vbatch serve listening on ${server.url} (OpenAI base_url ${server.url}/v1)\n`);
-    await new Promise<void>((resolve) => {
+    await new Promise<void>((resolve, reject) => {
+      // Another server took the data dir over (its lock file was deleted): exit 1 with its line.
+      lost = reject;
       let signals = 0;
       onSignal = (sig) => {
         signals++;

@@ -4,8 +4,9 @@ import type { Command } from "commander";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import { problemsError } from "../../tools/problems.js";
 import { type ValidateReport, validateInput } from "../../tools/validate/index.js";
+import { echoId } from "../../util/echo.js";
 import { int } from "../format.js";
-import { intFlag, oneOf } from "../options.js";
+import { intFlag, MAX_LINE_FLAG, maxLineBytesOf, maxLineMbFlag, oneOf } from "../options.js";
 import { printable } from "../printable.js";
 
 interface ValidateFlags {
@@ -15,6 +16,7 @@ interface ValidateFlags {
   concurrency: number;
   json?: boolean;
   format?: FormatName;
+  maxLineMb?: number;
 }
 
 function counts(record: Record<string, number>): string {
@@ -33,7 +35,7 @@ export function renderValidate(r: ValidateReport): string {
   const lp = r.longestPrompt;
   if (lp)
     lines.push(
-      `  longest prompt    ${int(lp.chars)} characters (custom_id ${JSON.stringify(lp.customId)}, line ${lp.line})`,
+      `  longest prompt    ${int(lp.chars)} characters (custom_id ${echoId(lp.customId)}, line ${lp.line})`,
     );
   const c = r.context;
   if (c) {
@@ -43,7 +45,7 @@ export function renderValidate(r: ValidateReport): string {
     );
     if (longest) {
       lines.push(
-        `  longest in tokens ${int(longest.tokens)} (custom_id ${JSON.stringify(longest.customId)}, line ${longest.line})`,
+        `  longest in tokens ${int(longest.tokens)} (custom_id ${echoId(longest.customId)}, line ${longest.line})`,
       );
     }
     if (c.unknownLength > 0)
@@ -73,11 +75,13 @@ export function registerValidateCommand(program: Command): void {
       "read the input as openai, anthropic, gemini or bedrock batch lines (default: each line as it is)",
       oneOf("--format", FORMAT_NAMES),
     )
+    .option(...MAX_LINE_FLAG, maxLineMbFlag)
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: ValidateFlags) => {
       const r = await validateInput({
         input,
         format: flags.format,
+        maxLineBytes: maxLineBytesOf(flags.maxLineMb),
         maxModelLen: flags.maxModelLen,
         endpoint: flags.endpoint,
         model: flags.model,

@@ -9,7 +9,7 @@ import type { BatchRecord } from "../store/batches.js";
 
 async function* lines(path: string): AsyncGenerator<Record<string, unknown>> {
   if (!existsSync(path)) return;
-  for await (const batch of readLineBatches(createReadStream(path))) {
+  for await (const batch of readLineBatches(createReadStream(path), undefined, Number.POSITIVE_INFINITY)) {
     for (const l of batch) {
       const v: unknown = JSON.parse(l.text);
       if (isPlainObject(v)) yield v;

@@ -26,7 +26,7 @@ async function countCode(path: string, code: string): Promise<number> {
   if (!existsSync(path)) return 0;
   const needle = `"code":${JSON.stringify(code)}`;
   let n = 0;
-  for await (const batch of readLineBatches(createReadStream(path))) {
+  for await (const batch of readLineBatches(createReadStream(path), undefined, Number.POSITIVE_INFINITY)) {
     for (const l of batch) if (l.text.includes(needle)) n++;
   }
   return n;

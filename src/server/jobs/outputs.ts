@@ -25,6 +25,7 @@ export function settleOutputs(paths: BatchPaths): void {
   if (!existsSync(paths.journal)) return;
   const j = new Journal(paths.journal);
   try {
+    j.claim("vbatch serve");
     new ResultSink({ outputPath: paths.output, errorsPath: paths.errors, journal: j }).close();
   } finally {
     j.close();

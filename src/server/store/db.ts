@@ -2,7 +2,7 @@
 // a power cut can lose the last commits), which is the failure `vbatch serve` promises to survive.
 import Database from "better-sqlite3";
 import { VbatchError } from "../../errors.js";
-import { OWNER_SCHEMA } from "../../journal/lock.js";
+import { migrateOwner, OWNER_SCHEMA } from "../../journal/owner.js";
 import { addColumnIfMissing } from "../../util/sqlite.js";
 
 const SCHEMA = `
@@ -64,5 +64,6 @@ export function openStateDb(path: string): Database.Database {
   db.exec(SCHEMA);
   // Data dirs made before output_expires_after was kept gain the column (null: the retention).
   addColumnIfMissing(db, "batches", "output_expires_after", "INTEGER");
+  migrateOwner(db);
   return db;
 }

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { VbatchError } from "../../errors.js";
 import { MAX_CUSTOM_ID_LENGTH } from "../../input/row.js";
+import { echoId } from "../../util/echo.js";
 import { AtomicLineWriter, refuseOverwrite } from "../line-writer.js";
 import { ProblemList, problemsError } from "../problems.js";
 import { ScratchDb } from "../scratch-db.js";
@@ -125,7 +126,7 @@ export async function buildRequests(o: BuildOptions): Promise<BuildSummary> {
     }
     if (insertId && insertId.run(id.id, row.n).changes === 0) {
       const first = firstRow?.get(id.id)?.n;
-      problems.add(`${where}: duplicate id ${JSON.stringify(id.id)} (first on row ${first})`);
+      problems.add(`${where}: duplicate id ${echoId(id.id)} (first on row ${first})`);
       return null;
     }
     if ("missing" in user || (sys && "missing" in sys)) return null;

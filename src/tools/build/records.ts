@@ -2,7 +2,7 @@
 // naming the fields), streamed in batches. Each row knows its number and line for messages.
 import { StringDecoder } from "node:string_decoder";
 import { VbatchError } from "../../errors.js";
-import { readLineBatches } from "../../input/lines.js";
+import { readLineBatches, tooLongMessage } from "../../input/lines.js";
 import { openInput } from "../../input/open.js";
 import { isPlainObject } from "../../input/row.js";
 import { CsvParser, type CsvRecord, CsvSyntaxError } from "./csv.js";
@@ -27,6 +27,8 @@ async function* jsonlRows(path: string): AsyncGenerator<DataRow[]> {
     const rows: DataRow[] = [];
     for (const l of batch) {
       n++;
+      if (l.tooLong)
+        throw new VbatchError("invalid_input", `${path} line ${l.lineNo}: ${tooLongMessage(l.tooLong, "")}`);
       let value: unknown;
       try {
         value = JSON.parse(l.text);

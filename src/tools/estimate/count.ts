@@ -34,6 +34,8 @@ export interface CountPassOptions {
   input: string;
   /** Read every line as this format. @default each line's own */
   format?: FormatName | undefined;
+  /** Longest line accepted, in bytes. @default 64 MiB */
+  maxLineBytes?: number | undefined;
   counter: TokenCounter;
   targets: ModelTargets;
   concurrency: number;
@@ -67,7 +69,7 @@ export async function countInput(o: CountPassOptions): Promise<TokenTotals> {
   const probeOut: WriteStream | undefined = o.probe ? createWriteStream(o.probe.file) : undefined;
   let probeLeft = o.probe?.rows ?? 0;
   try {
-    for await (const batch of readLineBatches(openInputOnce(o.input))) {
+    for await (const batch of readLineBatches(openInputOnce(o.input), undefined, o.maxLineBytes)) {
       const found: { line: number; message: string }[] = [];
       const rows: { row: BatchRow; line: number; prompt: Prompt }[] = [];
       for (const l of batch) {

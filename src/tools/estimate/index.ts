@@ -29,6 +29,8 @@ export interface EstimateOptions {
   input: string;
   /** Read every line as this format (openai, anthropic, gemini, bedrock). @default each line's own */
   format?: FormatName | undefined;
+  /** Longest line accepted, in bytes. @default 64 MiB */
+  maxLineBytes?: number | undefined;
   /** A live engine: exact prompt tokens from its /tokenize; needed for `probe`. */
   endpoint?: string | undefined;
   /** A HuggingFace tokenizer.json for approximate counts without an engine. */
@@ -109,6 +111,7 @@ export async function estimateJob(o: EstimateOptions): Promise<EstimateReport> {
     const totals = await countInput({
       input: o.input,
       format: o.format,
+      maxLineBytes: o.maxLineBytes,
       counter,
       targets: new ModelTargets(served, o.model, undefined, base),
       concurrency: o.concurrency ?? 16,

@@ -10,6 +10,7 @@ import { isGzip, openInput } from "../../input/open.js";
 import { isPlainObject } from "../../input/row.js";
 import { runningJobOwner } from "../../run/job-lock.js";
 import { errorsBeside, journalBeside } from "../../run/paths.js";
+import { echoId } from "../../util/echo.js";
 import { AtomicLineWriter, refuseOverwrite } from "../line-writer.js";
 import { classify, readSourceLines } from "./source.js";
 import { MergeStore, type StoredLine } from "./store.js";
@@ -93,7 +94,7 @@ async function loadInput(
 ): Promise<{ rows: number; unkeyed: number }> {
   let rows = 0;
   let unkeyed = 0;
-  for await (const batch of readLineBatches(openInput(path))) {
+  for await (const batch of readLineBatches(openInput(path), undefined, Number.POSITIVE_INFINITY)) {
     store.transaction(() => {
       for (const l of batch) {
         let id: unknown;
@@ -111,7 +112,7 @@ async function loadInput(
         const first = store.addInput(l.lineNo, id);
         if (first !== null) {
           problems.inputDuplicates.add(
-            `${path} line ${l.lineNo}: duplicate custom_id ${JSON.stringify(id)} (first on line ${first})`,
+            `${path} line ${l.lineNo}: duplicate custom_id ${echoId(String(id))} (first on line ${first})`,
           );
         }
       }
@@ -184,7 +185,7 @@ export async function mergeOutputs(o: MergeOptions): Promise<MergeReport> {
             });
             if (first) {
               problems.duplicates.add(
-                `duplicate custom_id ${JSON.stringify(c.customId)}: ${sources[first.file]} line ${first.line} and ${path} line ${l.lineNo}`,
+                `duplicate custom_id ${c.customId === null ? "null" : echoId(c.customId)}: ${sources[first.file]} line ${first.line} and ${path} line ${l.lineNo}`,
               );
               continue;
             }
@@ -199,10 +200,10 @@ export async function mergeOutputs(o: MergeOptions): Promise<MergeReport> {
     }
     if (input) {
       for (const m of store.missing())
-        problems.missing.add(`missing custom_id ${JSON.stringify(m.custom_id)} (${o.input} line ${m.line})`);
+        problems.missing.add(`missing custom_id ${echoId(m.custom_id)} (${o.input} line ${m.line})`);
       for (const s of store.strangers()) {
         problems.strangers.add(
-          `custom_id ${JSON.stringify(s.custom_id)} (${sources[s.file]} line ${s.line}) is not in ${o.input}`,
+          `custom_id ${echoId(s.custom_id)} (${sources[s.file]} line ${s.line}) is not in ${o.input}`,
         );
       }
       if (input.unkeyed !== report.unkeyed) {

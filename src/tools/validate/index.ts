@@ -7,6 +7,7 @@ import { readLineBatches } from "../../input/lines.js";
 import { openInputOnce } from "../../input/open.js";
 import { parseLine } from "../../input/row.js";
 import { requestHash } from "../../run/dedupe.js";
+import { echoId } from "../../util/echo.js";
 import { ProblemList } from "../problems.js";
 import { promptOf } from "../prompt.js";
 import { ScratchDb } from "../scratch-db.js";
@@ -18,6 +19,8 @@ export interface ValidateOptions extends ContextOptions {
   input: string;
   /** Read every line as this format (openai, anthropic, gemini, bedrock). @default each line's own */
   format?: FormatName | undefined;
+  /** Longest line accepted, in bytes. @default 64 MiB */
+  maxLineBytes?: number | undefined;
   /** Context length to check rows against (overrides the engine's). */
   maxModelLen?: number | undefined;
   /** A live engine: its /v1/models gives max_model_len and its /tokenize exact prompt lengths. */
@@ -59,7 +62,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
     const insertId = db.prepare<[string, number]>("INSERT OR IGNORE INTO ids VALUES (?, ?)");
     const firstLine = db.prepare<[string], { line: number }>("SELECT line FROM ids WHERE custom_id = ?");
     const insertPrompt = db.prepare<[Buffer]>("INSERT OR IGNORE INTO prompts VALUES (?)");
-    for await (const batch of readLineBatches(openInputOnce(o.input))) {
+    for await (const batch of readLineBatches(openInputOnce(o.input), undefined, o.maxLineBytes)) {
       const found: { line: number; message: string }[] = [];
       const valid: CheckedRow[] = [];
       db.transaction(() => {
@@ -75,7 +78,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
             const first = firstLine.get(row.customId)?.line;
             found.push({
               line: l.lineNo,
-              message: `line ${l.lineNo}: duplicate custom_id ${JSON.stringify(row.customId)} (first on line ${first})`,
+              message: `line ${l.lineNo}: duplicate custom_id ${echoId(row.customId)} (first on line ${first})`,
             });
             continue;
           }
