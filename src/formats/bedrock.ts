@@ -2,7 +2,7 @@
 // family; results as {recordId, modelInput, modelOutput | error}, modelInput repeated as written.
 import { memberSpan } from "../input/json-scan.js";
 import { BedrockError, type BedrockShape, bedrockToOpenAI } from "./bedrock/request.js";
-import { bedrockRecord } from "./bedrock/response.js";
+import { bedrockFailure, bedrockRecord } from "./bedrock/response.js";
 import { translatedRow } from "./translated.js";
 import type { BatchFormat } from "./types.js";
 
@@ -26,4 +26,5 @@ export const bedrockFormat: BatchFormat = {
     }),
   outputLine: (line, shape) =>
     bedrockRecord(JSON.parse(line), shape?.variant as BedrockShape | undefined, shape?.echo),
+  failure: bedrockFailure,
 };
