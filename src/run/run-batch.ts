@@ -211,8 +211,8 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
         ? await discoverEngines(engines, {
             waitMs: options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS,
             signal: options.signal,
-            onWaiting: (ms) => {
-              progress.waiting(ms);
+            onWaiting: (ms, reason) => {
+              progress.waiting(ms, options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS, reason);
               report();
             },
             logger: log,

@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import { type EstimateReport, estimateJob } from "../../tools/estimate/index.js";
 import { compact, duration, int } from "../format.js";
-import { intFlag, numberFlag, oneOf } from "../options.js";
+import { endpointFlag, intFlag, numberFlag, oneOf } from "../options.js";
 
 interface EstimateFlags {
   endpoint?: string;
@@ -71,7 +71,7 @@ export function registerEstimateCommand(program: Command): void {
     .command("estimate")
     .description("count a batch input's tokens and estimate GPU time and cost before running it")
     .argument("<input>", "input .jsonl or .jsonl.gz file, or - for stdin")
-    .option("-e, --endpoint <url>", "a live engine: exact prompt tokens from its /tokenize")
+    .option("-e, --endpoint <url>", "a live engine: exact prompt tokens from its /tokenize", endpointFlag)
     .option("--tokenizer <file>", "a HuggingFace tokenizer.json for approximate counts without an engine")
     .option("-m, --model <id>", "model for rows without body.model (default: the engine's only model)")
     .option("-c, --concurrency <n>", "/tokenize requests in flight", intFlag("--concurrency"), 16)

@@ -12,7 +12,7 @@ import { type Shard, shardFromEnv } from "../../run/shard-env.js";
 import { parseTags } from "../../run/tags.js";
 import { LOG_LEVELS } from "../logger.js";
 import { type MaxFailed, parseMaxFailed } from "../max-failed.js";
-import { collect, intFlag, numberFlag, oneOf } from "../options.js";
+import { collect, collectEndpoint, intFlag, noteEndpoint, numberFlag, oneOf } from "../options.js";
 import { addLaunchFlags, type LaunchFlags } from "./launch-flags.js";
 
 export interface JobFlags extends LaunchFlags {
@@ -67,6 +67,7 @@ export function readEndpointsFile(path: string): string[] {
     if (line.length === 0) return;
     try {
       urls.push(normalizeEndpoint(line, `${path}:${i + 1}:`));
+      noteEndpoint(line, `${path}:${i + 1}:`);
     } catch (err) {
       throw new VbatchError("usage", (err as Error).message);
     }
@@ -111,7 +112,7 @@ export function addJobFlags(cmd: Command): Command {
   return addLaunchFlags(cmd)
     .option("--errors <file>", "errors JSONL for failed rows (default: <output>.errors.jsonl beside it)")
     .option("--journal <file>", "checkpoint journal (default: <output>.vbatch.db beside it)")
-    .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collect)
+    .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collectEndpoint)
     .option("--endpoints-file <file>", "engine URLs, one a line (# comments allowed)")
     .option(
       "--endpoints-dns <name[:port]>",

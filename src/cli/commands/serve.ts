@@ -8,7 +8,7 @@ import { parseDuration, startServer } from "../../server/index.js";
 import { checkApiKey, isLoopback, noKeyError } from "../../server/options.js";
 import { startSim } from "../../sim/index.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
-import { collect, intFlag, oneOf } from "../options.js";
+import { collect, collectEndpoint, intFlag, oneOf } from "../options.js";
 
 interface ServeFlags {
   data: string;
@@ -65,7 +65,7 @@ export function registerServeCommand(program: Command): void {
       "key clients must send (repeatable; visible in ps: prefer --api-key-file or $VBATCH_API_KEYS, comma-separated)",
       collect,
     )
-    .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collect)
+    .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collectEndpoint)
     .option("--launch <kind>", "start an engine in process: sim", oneOf("--launch", ["sim"] as const))
     .option(
       "-m, --model <id>",

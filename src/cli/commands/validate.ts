@@ -5,7 +5,7 @@ import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import { problemsError } from "../../tools/problems.js";
 import { type ValidateReport, validateInput } from "../../tools/validate/index.js";
 import { int } from "../format.js";
-import { intFlag, oneOf } from "../options.js";
+import { endpointFlag, intFlag, oneOf } from "../options.js";
 import { printable } from "../printable.js";
 
 interface ValidateFlags {
@@ -65,7 +65,11 @@ export function registerValidateCommand(program: Command): void {
       "flag rows whose prompt + max_tokens exceed this context",
       intFlag("--max-model-len"),
     )
-    .option("-e, --endpoint <url>", "a live engine: its max_model_len, and exact counts from its /tokenize")
+    .option(
+      "-e, --endpoint <url>",
+      "a live engine: its max_model_len, and exact counts from its /tokenize",
+      endpointFlag,
+    )
     .option("-m, --model <id>", "model for rows without body.model (default: the engine's only model)")
     .option("-c, --concurrency <n>", "/tokenize requests in flight", intFlag("--concurrency"), 16)
     .option(
