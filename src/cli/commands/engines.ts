@@ -127,10 +127,21 @@ async function ps(flags: { json?: boolean; wakeModal?: boolean }): Promise<void>
 
 async function down(name: string): Promise<void> {
   const record = readEngines(name);
-  const { stopped, problems } = await stopRecorded(record);
-  removeEngines(name);
+  const { stopped, problems, kept } = await stopRecorded(record);
   process.stdout.write(`stopped ${stopped.length} engine${stopped.length === 1 ? "" : "s"} of "${name}"\n`);
   for (const p of problems) process.stderr.write(`vbatch: ${p}\n`);
+  if (kept.length === 0) {
+    removeEngines(name);
+    return;
+  }
+  // An engine that may still serve keeps its record: forgetting it would leave it running unseen.
+  const keep = new Set(kept.map((k) => k.name));
+  const file = recordEngines({ ...record, engines: record.engines.filter((e) => keep.has(e.name)) });
+  for (const k of kept) process.stderr.write(`vbatch: ${k.message}\n`);
+  throw new VbatchError(
+    "engine_unavailable",
+    `kept ${file}: ${kept.length} engine${kept.length === 1 ? "" : "s"} of "${name}" may still be running; stop ${kept.length === 1 ? "it" : "them"} as above, then run vbatch down ${name} again (or remove that file if ${kept.length === 1 ? "it is" : "they are"} not yours)`,
+  );
 }
 
 export function registerEngineCommands(program: Command): void {
