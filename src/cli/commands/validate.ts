@@ -1,6 +1,7 @@
 // `vbatch validate`: the run's validation on its own, with a summary of the input. Problems are
 // listed with line numbers and end the command with exit code 2.
 import type { Command } from "commander";
+import { VbatchError } from "../../errors.js";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import { problemsError } from "../../tools/problems.js";
 import { type ValidateReport, validateInput } from "../../tools/validate/index.js";
@@ -88,6 +89,7 @@ export function registerValidateCommand(program: Command): void {
         concurrency: flags.concurrency,
       });
       process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : renderValidate(r));
+      if (r.notJsonl) throw new VbatchError("invalid_input", r.notJsonl);
       if (!r.ok) {
         throw problemsError(input, { count: r.problemCount, listed: r.problems });
       }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { VbatchError } from "../../errors.js";
 import type { FormatName } from "../../formats/types.js";
+import { notJsonlMessage } from "../../input/not-jsonl.js";
 import { EngineClient, type ServedModel } from "../engine-client.js";
 import { ModelTargets } from "../model-target.js";
 import {
@@ -115,6 +116,12 @@ export async function estimateJob(o: EstimateOptions): Promise<EstimateReport> {
       assumeOutputTokens: assumed,
       probe: dir && o.probe !== undefined ? { rows: o.probe, file: join(dir, "probe.in.jsonl") } : undefined,
     });
+    if (totals.notJsonl && totals.rows === 0) {
+      throw new VbatchError(
+        "invalid_input",
+        notJsonlMessage(o.input === "-" ? "stdin" : o.input, totals.notJsonl),
+      );
+    }
     if (totals.problems.count > 0) {
       throw problemsError(
         o.input,
