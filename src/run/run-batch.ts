@@ -24,6 +24,7 @@ import { checkModels } from "./model-check.js";
 import type { EngineHint, PendingFinal, ResolvedPaths, RunOptions } from "./options.js";
 import { resolvePaths } from "./paths.js";
 import { prepareJob } from "./prepare.js";
+import { checkPriority } from "./priority-check.js";
 import type { RunSummary } from "./progress.js";
 import { Runner } from "./runner.js";
 import { tagSuffix } from "./tags.js";
@@ -230,6 +231,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
         modelMap,
         log,
       );
+      await checkPriority(up, options.priority);
       const r = new Runner({
         reader: {
           inputFile: job.inputFile,
