@@ -1,7 +1,9 @@
 // A new user's first hour, as they would meet it: a JSON file that is not JSONL, a typo in a
-// flag, --priority against an engine without priority scheduling, and the README's quick start.
+// flag, --priority against an engine without priority scheduling, and the README's quick start
+// (whose first `npx vbatch` used to rebuild the whole package).
 // Each mistake gets one `vbatch: error:` line that says what to do, and nothing is sent.
-import { existsSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli } from "./helpers/cli.js";
@@ -121,5 +123,47 @@ describe("--priority against an engine without priority scheduling", () => {
     const r = await runCli(["run", input, "-o", output, "-e", s.url, "--priority", "5"]);
     expect(r.code, r.stderr).toBe(0);
     expect(readJsonl(output)).toHaveLength(2);
+  });
+});
+
+const root = join(import.meta.dirname, "..");
+
+describe("the README's quick start", () => {
+  it("runs the example on the simulated engine: exit 0, every row answered once", async () => {
+    const cwd = join(dir, "quickstart");
+    mkdirSync(cwd);
+    cpSync(join(root, "examples"), join(cwd, "examples"), { recursive: true });
+    const r = await runCli(["run", "examples/quickstart.jsonl", "-o", "out.jsonl", "--launch", "sim"], {
+      cwd,
+    });
+    expect(r.code, r.stderr).toBe(0);
+    const asked = readJsonl(join(cwd, "examples", "quickstart.jsonl")).map((l) => l.custom_id);
+    const out = readJsonl(join(cwd, "out.jsonl"));
+    expect(out.map((l) => l.custom_id).sort()).toEqual([...asked].sort());
+    expect(out.every((l) => l.response.status_code === 200 && l.error === null)).toBe(true);
+    expect(readJsonl(join(cwd, "out.errors.jsonl"))).toEqual([]);
+  });
+
+  it("npm's prepare (run again by the first npx vbatch) leaves a dist/ built from these sources", async () => {
+    // A copy of what the build reads, with a built dist/ and its stamp, as `npm ci` leaves them.
+    const copy = join(dir, "checkout");
+    for (const part of ["src", "scripts", "tsconfig.json", "tsconfig.build.json", "package.json"]) {
+      cpSync(join(root, part), join(copy, part), { recursive: true });
+    }
+    symlinkSync(join(root, "node_modules"), join(copy, "node_modules"));
+    mkdirSync(join(copy, "dist", "cli"), { recursive: true });
+    writeFileSync(join(copy, "dist", "cli", "bin.js"), "// built\n");
+    const { sourceStamp, stampPath } = await import("../scripts/build-stamp.mjs");
+    writeFileSync(stampPath(copy), `${sourceStamp(copy)}\n`);
+    const said = execFileSync(process.execPath, ["scripts/prepare.mjs"], { cwd: copy, stdio: "pipe" });
+    expect(said.toString()).toBe("");
+    expect(readFileSync(join(copy, "dist", "cli", "bin.js"), "utf8")).toBe("// built\n");
+    // Any change to a source makes it build again.
+    const before = sourceStamp(copy);
+    writeFileSync(
+      join(copy, "src", "errors.ts"),
+      `${readFileSync(join(copy, "src", "errors.ts"), "utf8")}\n`,
+    );
+    expect(sourceStamp(copy)).not.toBe(before);
   });
 });
