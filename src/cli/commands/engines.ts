@@ -1,18 +1,18 @@
+// `vbatch up | ps | down`: engines that outlive a run, recorded by name. The launchers (and execa
+// under them) are loaded by the command that uses them, not by every command at start-up.
 import type { Command } from "commander";
 import { VbatchError } from "../../errors.js";
 import { acquireLock } from "../../journal/lock.js";
+import type { LaunchKind } from "../../launch/index.js";
+import { engineStatus } from "../../launch/ps.js";
 import {
   checkEngineGroupName,
   engineGroupLockPath,
-  engineStatus,
-  type LaunchKind,
-  launchEngines,
   listEngines,
   readEngines,
   recordEngines,
   removeEngines,
-  stopRecorded,
-} from "../../launch/index.js";
+} from "../../launch/state.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
 import { oneOf } from "../options.js";
 import { addEngineFlags, type LaunchFlags, launchOptions } from "./launch-flags.js";
@@ -59,6 +59,7 @@ async function up(flags: UpFlags): Promise<void> {
 
 async function upLocked(flags: UpFlags): Promise<void> {
   const logger = createLogger({ level: flags.logLevel, file: flags.logFile, progressOnStderr: false });
+  const { launchEngines } = await import("../../launch/launch.js");
   const launch = await launchEngines({
     ...launchOptions(flags.launch, flags, flags.model),
     keep: true,
@@ -127,6 +128,7 @@ async function ps(flags: { json?: boolean; wakeModal?: boolean }): Promise<void>
 
 async function down(name: string): Promise<void> {
   const record = readEngines(name);
+  const { stopRecorded } = await import("../../launch/down.js");
   const { stopped, problems, kept } = await stopRecorded(record);
   process.stdout.write(`stopped ${stopped.length} engine${stopped.length === 1 ? "" : "s"} of "${name}"\n`);
   for (const p of problems) process.stderr.write(`vbatch: ${p}\n`);

@@ -2,7 +2,7 @@
 // the same tokens would cost at provider batch prices.
 import type { Command } from "commander";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
-import { type EstimateReport, estimateJob } from "../../tools/estimate/index.js";
+import type { EstimateReport } from "../../tools/estimate/index.js";
 import { compact, duration, int } from "../format.js";
 import { endpointFlag, intFlag, numberFlag, oneOf } from "../options.js";
 
@@ -102,6 +102,7 @@ export function registerEstimateCommand(program: Command): void {
     )
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: EstimateFlags) => {
+      const { estimateJob } = await import("../../tools/estimate/index.js");
       const r = await estimateJob({
         input,
         format: flags.format,

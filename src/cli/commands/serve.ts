@@ -4,8 +4,7 @@
 import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { VbatchError } from "../../errors.js";
-import { parseDuration, startServer } from "../../server/index.js";
-import { checkApiKey, isLoopback, noKeyError } from "../../server/options.js";
+import { checkApiKey, isLoopback, noKeyError, parseDuration } from "../../server/options.js";
 import { startSim } from "../../sim/index.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
 import { collect, collectEndpoint, intFlag, oneOf } from "../options.js";
@@ -175,6 +174,8 @@ async function serve(flags: ServeFlags): Promise<void> {
     if (endpoints.length === 0) {
       throw new VbatchError("usage", "no engine: pass --endpoint <url> (repeatable) or --launch sim");
     }
+    // Loaded by this command only: the server is not part of any other command's start-up.
+    const { startServer } = await import("../../server/index.js");
     const server = await startServer({
       endpoints,
       dataDir: flags.data,

@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { VbatchError } from "../../errors.js";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import { problemsError } from "../../tools/problems.js";
-import { type ValidateReport, validateInput } from "../../tools/validate/index.js";
+import type { ValidateReport } from "../../tools/validate/index.js";
 import { int } from "../format.js";
 import { endpointFlag, intFlag, oneOf } from "../options.js";
 import { printable } from "../printable.js";
@@ -80,6 +80,7 @@ export function registerValidateCommand(program: Command): void {
     )
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: ValidateFlags) => {
+      const { validateInput } = await import("../../tools/validate/index.js");
       const r = await validateInput({
         input,
         format: flags.format,
