@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { renderEstimateProgress } from "../src/cli/commands/estimate.js";
 import { runCli } from "./helpers/cli.js";
 import { chatRow, readJsonl, tempDir } from "./helpers/files.js";
 import { useSims } from "./helpers/sims.js";
@@ -165,5 +166,37 @@ describe("the README's quick start", () => {
       `${readFileSync(join(copy, "src", "errors.ts"), "utf8")}\n`,
     );
     expect(sourceStamp(copy)).not.toBe(before);
+  });
+});
+
+describe("estimate --probe", () => {
+  it("says what it is doing, in lines, when stderr is not a terminal", async () => {
+    const s = await sim();
+    const input = join(dir, "probe.jsonl");
+    writeFileSync(
+      input,
+      `${[0, 1, 2, 3].map((i) => JSON.stringify(chatRow(i, { model: "sim-model" }))).join("\n")}\n`,
+    );
+    const r = await runCli(["estimate", input, "-e", s.url, "--probe", "3", "--json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout).throughput.probe.rows).toBe(3);
+    const lines = said(r.stderr).split("\n");
+    expect(lines[0]).toBe(`vbatch: estimate: counting prompt tokens in ${input} (${s.url}/tokenize)`);
+    expect(lines).toContain(`vbatch: estimate: probing throughput with the first 3 rows on ${s.url}`);
+    expect(lines.at(-1)).toMatch(/^vbatch: estimate: probe done: 3 rows in \d+\.\d s$/);
+  });
+
+  it("draws one progress line on a terminal", () => {
+    expect(renderEstimateProgress({ phase: "counting", rows: 1200, how: "x" })).toBe(
+      "counting prompt tokens: 1,200 rows",
+    );
+    const line = renderEstimateProgress({
+      phase: "probing",
+      rows: 40,
+      done: 10,
+      elapsedSec: 3,
+      endpoint: "http://e",
+    });
+    expect(line).toBe("probing throughput: 10/40 rows, 0:03");
   });
 });

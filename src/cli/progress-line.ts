@@ -54,7 +54,13 @@ export class ProgressLine {
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
   update(p: RunProgress): void {
-    const line = renderProgress(p, this.stream.columns ?? 120);
+    this.show(renderProgress(p, this.stream.columns ?? 120));
+  }
+
+  /** Draws any one line in place, cut to the terminal's width. */
+  show(text: string): void {
+    const cols = this.stream.columns ?? 120;
+    const line = text.length > cols - 1 ? `${text.slice(0, Math.max(0, cols - 2))}…` : text;
     this.stream.write(`\r${line}${" ".repeat(Math.max(0, this.lastWidth - line.length))}`);
     this.lastWidth = line.length;
   }

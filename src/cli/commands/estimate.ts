@@ -2,9 +2,10 @@
 // the same tokens would cost at provider batch prices.
 import type { Command } from "commander";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
-import type { EstimateReport } from "../../tools/estimate/index.js";
+import type { EstimateProgress, EstimateReport } from "../../tools/estimate/index.js";
 import { compact, duration, int } from "../format.js";
 import { endpointFlag, intFlag, numberFlag, oneOf } from "../options.js";
+import { ProgressLine } from "../progress-line.js";
 
 interface EstimateFlags {
   endpoint?: string;
@@ -66,6 +67,53 @@ export function renderEstimate(r: EstimateReport): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** The progress line's text: counting the input, then the probe's rows. */
+export function renderEstimateProgress(p: EstimateProgress): string {
+  if (p.phase === "counting") return `counting prompt tokens: ${int(p.rows)} rows`;
+  return `probing throughput: ${int(p.done)}/${int(p.rows)} rows, ${duration(p.elapsedSec)}`;
+}
+
+/** Seconds between log lines while nothing else is said (no terminal, or --json). */
+const LOG_EVERY_SEC = 5;
+
+/**
+ * How an estimate says what it is doing on stderr: a line redrawn in place on a terminal; else
+ * (or with --json) a line when each phase starts and every few seconds, so a long /tokenize pass
+ * or probe is never a silent wait.
+ */
+function estimateReporter(input: string, tty: boolean) {
+  if (tty) {
+    const line = new ProgressLine(process.stderr);
+    let last = 0;
+    return {
+      progress(p: EstimateProgress) {
+        const now = Date.now();
+        if (now - last < 100 && !(p.phase === "probing" && p.done === 0)) return;
+        last = now;
+        line.show(renderEstimateProgress(p));
+      },
+      done: () => line.clear(),
+    };
+  }
+  let phase = "";
+  let lastLog = Date.now();
+  const say = (text: string) => process.stderr.write(`vbatch: estimate: ${text}\n`);
+  return {
+    progress(p: EstimateProgress) {
+      if (p.phase !== phase) {
+        phase = p.phase;
+        lastLog = Date.now();
+        if (p.phase === "counting") say(`counting prompt tokens in ${input} (${p.how})`);
+        else say(`probing throughput with the first ${int(p.rows)} rows on ${p.endpoint}`);
+      } else if (Date.now() - lastLog >= LOG_EVERY_SEC * 1000) {
+        lastLog = Date.now();
+        say(renderEstimateProgress(p));
+      }
+    },
+    done: () => {},
+  };
+}
+
 export function registerEstimateCommand(program: Command): void {
   program
     .command("estimate")
@@ -103,7 +151,10 @@ export function registerEstimateCommand(program: Command): void {
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: EstimateFlags) => {
       const { estimateJob } = await import("../../tools/estimate/index.js");
+      const tty = Boolean(process.stderr.isTTY) && !flags.json;
+      const reporter = estimateReporter(input, tty);
       const r = await estimateJob({
+        onProgress: (p) => reporter.progress(p),
         input,
         format: flags.format,
         endpoint: flags.endpoint,
@@ -114,7 +165,13 @@ export function registerEstimateCommand(program: Command): void {
         gpuHourPrice: flags.gpuHourPrice,
         throughput: flags.throughput,
         probe: flags.probe,
-      });
+      }).finally(() => reporter.done());
+      const probe = r.throughput?.probe;
+      if (probe && !tty) {
+        process.stderr.write(
+          `vbatch: estimate: probe done: ${int(probe.rows)} rows in ${(probe.wallMs / 1000).toFixed(1)} s\n`,
+        );
+      }
       process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : renderEstimate(r));
     });
 }

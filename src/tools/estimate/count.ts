@@ -44,6 +44,8 @@ export interface CountPassOptions {
   assumeOutputTokens: number;
   /** Copy the first `probeRows` valid lines here. */
   probe?: { rows: number; file: string } | undefined;
+  /** Rows counted so far, after each batch of lines. */
+  onRows?: ((rows: number) => void) | undefined;
 }
 
 function outputTokens(row: BatchRow, prompt: Prompt, assumed: number): { tokens: number; assumed: boolean } {
@@ -102,6 +104,7 @@ export async function countInput(o: CountPassOptions): Promise<TokenTotals> {
         if (out.assumed) t.rowsWithoutMaxTokens++;
       });
       t.problems.addSorted(found);
+      o.onRows?.(t.rows);
     }
   } finally {
     if (probeOut) {
