@@ -238,6 +238,9 @@ describe("--launch docker", () => {
       "Cannot connect to the Docker daemon at unix:///var/run/docker.sock",
     );
     expect(err.details.join("\n")).toContain("--docker-host");
+    // What `docker info --format` printed on stdout over no server info is not part of the story.
+    expect(err.details).not.toContain("null");
+    expect(new Set(err.details).size).toBe(err.details.length);
     expect(d.runs()).toEqual([]);
   });
 

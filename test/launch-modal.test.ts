@@ -149,7 +149,7 @@ describe("--launch modal", () => {
     expect(record).toMatchObject({ kind: "modal", modalApp: "kept-app", engines: [{ name: "kept-app" }] });
 
     const down = await stopRecorded(record, { env: m.env });
-    expect(down).toEqual({ stopped: ["kept-app"], problems: [] });
+    expect(down).toEqual({ stopped: ["kept-app"], problems: [], kept: [] });
     expect(m.app("kept-app")).toBeUndefined();
   });
 

@@ -356,11 +356,15 @@ describe("tags, priority and runner metrics", () => {
     );
   });
 
-  it("records the engine's refusal of priorities as a final 400", async () => {
+  it("records the engine's refusal of a row's own priority as a final 400", async () => {
+    // (--priority itself is checked once before any row: test/first-hour.test.ts.)
     const s = await sim();
     const j = job("prio");
-    writeChatInput(j.input, 2);
-    const summary = await runBatch({ ...j, endpoints: [s.url], priority: 1, ...fast });
+    writeJsonl(
+      j.input,
+      [0, 1].map((i) => ({ ...chatRow(i, { model: "sim-model" }), priority: 1 })),
+    );
+    const summary = await runBatch({ ...j, endpoints: [s.url], ...fast });
     expect(summary.failed).toBe(2);
     const [err] = readJsonl(summary.errors);
     expect(err.response.status_code).toBe(400);

@@ -403,7 +403,7 @@ describe("progress line and summary", () => {
       }),
     ).toBe("validating the input: 4.2M lines (37%)");
     expect(renderProgress({ ...base, phase: "starting", waitingForEnginesSec: 42 })).toBe(
-      "waiting for http://a, http://b to accept connections (is it loading?) 0:42",
+      "waiting 0:42 for http://a, http://b to accept connections (is vLLM loading?)",
     );
   });
   it("says when every engine is down", () => {

@@ -24,7 +24,7 @@ export function buildProgram(result: CommandResult): Command {
     .description("Self-hosted batch inference over vLLM: OpenAI-batch JSONL in, every answer out, resumable.")
     .version(VERSION)
     .exitOverride()
-    .showHelpAfterError("(run with --help for usage)");
+    .configureOutput({ outputError: oneLineError("vbatch") });
   registerRunCommand(program, result);
   registerRetryCommand(program, result);
   registerSimCommand(program);
@@ -35,8 +35,27 @@ export function buildProgram(result: CommandResult): Command {
   registerStatusCommand(program);
   registerMergeCommand(program);
   registerEngineCommands(program);
-  for (const cmd of program.commands) cmd.exitOverride();
+  for (const cmd of program.commands) {
+    cmd.exitOverride().configureOutput({ outputError: oneLineError(`vbatch ${cmd.name()}`) });
+  }
   return program;
+}
+
+/**
+ * commander's own errors (an unknown option, a missing argument) as every other error is said:
+ * one `vbatch: error:` line, with its "did you mean" and where the usage is. commander writes
+ * them through `outputError` (commander 14, lib/command.js `error()`); help is not an error.
+ */
+function oneLineError(command: string): (text: string, write: (s: string) => void) => void {
+  return (text, write) => {
+    const parts = text
+      .trim()
+      .replace(/^error: /, "")
+      .split("\n")
+      .map((l) => l.trim().replace(/^\(Did you mean (.*)\)$/, "(did you mean $1)"))
+      .filter(Boolean);
+    write(`vbatch: error: ${printable(parts.join(" "))}; see ${command} --help\n`);
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {

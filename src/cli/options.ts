@@ -1,5 +1,6 @@
 // Flag parsing helpers shared by commands: every bad value names its flag.
 import { InvalidArgumentError } from "commander";
+import { endpointNote } from "../client/endpoint.js";
 
 export function intFlag(flag: string, min = 1) {
   return (value: string): number => {
@@ -41,4 +42,22 @@ export const maxLineMbFlag = numberFlag("--max-line-mb", 0.001);
 /** The cap in bytes, or undefined for the default (a resumed job: its own). */
 export function maxLineBytesOf(mb: number | undefined): number | undefined {
   return mb === undefined ? undefined : Math.max(1, Math.round(mb * 1024 * 1024));
+}
+
+/** Says once, on stderr, that an endpoint pasted with an API path is used as the server's root. */
+export function noteEndpoint(value: string, flag: string): void {
+  const note = endpointNote(value, flag);
+  if (note) process.stderr.write(`vbatch: note: ${note}\n`);
+}
+
+/** -e/--endpoint (repeatable): kept as written, with the note above. */
+export function collectEndpoint(value: string, previous: string[] | undefined): string[] {
+  noteEndpoint(value, "--endpoint");
+  return collect(value, previous);
+}
+
+/** -e/--endpoint (once): kept as written, with the note above. */
+export function endpointFlag(value: string): string {
+  noteEndpoint(value, "--endpoint");
+  return value;
 }

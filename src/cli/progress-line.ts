@@ -3,15 +3,30 @@
 import type { RunProgress } from "../run/progress.js";
 import { compact, duration, int } from "./format.js";
 
-export function renderProgress(p: RunProgress): string {
+/**
+ * The progress line, cut to `width` columns (less one, so the terminal does not wrap): what changes
+ * (the time waited, the rows done) comes first so a narrow terminal still shows it.
+ */
+export function renderProgress(p: RunProgress, width = Number.POSITIVE_INFINITY): string {
+  const line = progressText(p);
+  return line.length > width - 1 ? `${line.slice(0, Math.max(0, width - 2))}…` : line;
+}
+
+function progressText(p: RunProgress): string {
   if (p.validating) {
     const v = p.validating;
     const pct = v.totalBytes ? ` (${Math.min(100, (v.bytes / v.totalBytes) * 100).toFixed(0)}%)` : "";
     return `validating the input: ${compact(v.lines)} lines${pct}`;
   }
   if (p.waitingForEnginesSec !== null) {
+    const waited = p.waitingForEnginesSec;
+    const limit = p.engineWaitSec ?? null;
+    const left = limit === null ? "" : ` (${duration(Math.max(0, limit - waited))} left)`;
     const urls = p.engines.map((e) => e.url).join(", ");
-    return `waiting for ${urls} to accept connections (is it loading?) ${duration(p.waitingForEnginesSec)}`;
+    const why = p.waitingReason
+      ? `: ${p.waitingReason}`
+      : ` ${urls} to accept connections (is vLLM loading?)`;
+    return `waiting ${duration(waited)}${left} for${p.waitingReason ? " the engines" : ""}${why}`;
   }
   const done = p.succeeded + p.failed;
   const pct = p.total > 0 ? ((done / p.total) * 100).toFixed(1) : "100.0";
@@ -39,9 +54,13 @@ export class ProgressLine {
   constructor(private readonly stream: NodeJS.WriteStream) {}
 
   update(p: RunProgress): void {
-    let line = renderProgress(p);
+    this.show(renderProgress(p, this.stream.columns ?? 120));
+  }
+
+  /** Draws any one line in place, cut to the terminal's width. */
+  show(text: string): void {
     const cols = this.stream.columns ?? 120;
-    if (line.length > cols - 1) line = `${line.slice(0, cols - 2)}…`;
+    const line = text.length > cols - 1 ? `${text.slice(0, Math.max(0, cols - 2))}…` : text;
     this.stream.write(`\r${line}${" ".repeat(Math.max(0, this.lastWidth - line.length))}`);
     this.lastWidth = line.length;
   }

@@ -1,7 +1,7 @@
 // The same wire contract through the official openai SDK (maxRetries 0: the runner owns
 // retries). Kept as `--transport sdk` for servers that need the SDK's exact behaviour, and as the
 // baseline the benchmark compares the lean transport against.
-import OpenAI from "openai";
+import type OpenAI from "openai";
 import { Agent, fetch as undiciFetch } from "undici";
 import {
   parseRetryAfter,
@@ -12,8 +12,16 @@ import {
   type WireResponse,
 } from "./wire.js";
 
+// Loaded when first used: the SDK is about 150 modules, which every run would otherwise load
+// at start for a transport it seldom uses.
+let sdk: Promise<typeof import("openai")> | undefined;
+const loadSdk = () => {
+  sdk ??= import("openai");
+  return sdk;
+};
+
 export class SdkTransport implements Transport {
-  private readonly client: OpenAI;
+  private readonly client: Promise<OpenAI>;
   private readonly agent: Agent;
   private readonly base: string;
   private readonly apiKey: string | undefined;
@@ -49,18 +57,25 @@ export class SdkTransport implements Transport {
       rawErrors.set(copy.headers, text);
       return copy;
     };
-    this.client = new OpenAI({
-      baseURL: `${options.base}/v1`,
-      apiKey: options.apiKey ?? "EMPTY",
-      maxRetries: 0,
-      timeout: options.timeoutMs,
-      fetch: fetchWithRawErrors,
-    });
+    this.client = loadSdk().then(
+      ({ default: OpenAI }) =>
+        new OpenAI({
+          baseURL: `${options.base}/v1`,
+          apiKey: options.apiKey ?? "EMPTY",
+          maxRetries: 0,
+          timeout: options.timeoutMs,
+          fetch: fetchWithRawErrors,
+        }),
+    );
+    // A failed load is reported by the first send; it must not also be an unhandled rejection.
+    this.client.catch(() => {});
   }
 
   async send(req: WireRequest): Promise<WireResponse> {
+    const { default: OpenAI } = await loadSdk();
+    const client = await this.client;
     try {
-      const res = (await this.client.post(req.path.replace(/^\/v1/, ""), {
+      const res = (await client.post(req.path.replace(/^\/v1/, ""), {
         body: req.body,
         headers: { "content-type": "application/json", "x-request-id": req.requestId },
         signal: req.signal,

@@ -2,6 +2,7 @@
 // Anthropic's {custom_id, result: {type, message | error}}.
 import { anthropicToChat, TranslateError } from "../anthropic/request.js";
 import { toAnthropicLine } from "../output/anthropic.js";
+import { isPlainObject } from "../util/object.js";
 import { translatedRow } from "./translated.js";
 import type { BatchFormat } from "./types.js";
 
@@ -20,4 +21,13 @@ export const anthropicFormat: BatchFormat = {
       refusal: (err) => (err instanceof TranslateError ? err.under("params") : null),
     }),
   outputLine: (line) => toAnthropicLine(line),
+  // {custom_id, result: {type: "errored", error: {error: {type}}}}, or an expired / canceled result.
+  failure: (v) => {
+    const result = isPlainObject(v.result) ? v.result : null;
+    if (typeof v.custom_id !== "string" || !result || result.type === "succeeded") return null;
+    if (result.type !== "errored") return { id: v.custom_id, codes: [String(result.type)] };
+    const outer = isPlainObject(result.error) ? result.error : {};
+    const inner = isPlainObject(outer.error) ? outer.error : {};
+    return { id: v.custom_id, codes: typeof inner.type === "string" ? [inner.type] : [] };
+  },
 };

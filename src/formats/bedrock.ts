@@ -3,7 +3,7 @@
 import { memberSpan } from "../input/json-scan.js";
 import { isPlainObject } from "../util/object.js";
 import { BedrockError, type BedrockShape, bedrockToOpenAI } from "./bedrock/request.js";
-import { bedrockRecord } from "./bedrock/response.js";
+import { bedrockFailure, bedrockRecord } from "./bedrock/response.js";
 import { translatedRow } from "./translated.js";
 import type { BatchFormat } from "./types.js";
 
@@ -41,4 +41,5 @@ export const bedrockFormat: BatchFormat = {
     }
     return { format: "bedrock", echo };
   },
+  failure: bedrockFailure,
 };

@@ -2,7 +2,7 @@
 // results as {key, response: GenerateContentResponse} or {key, error: Status}.
 import { GeminiError } from "./gemini/fields.js";
 import { geminiToChat } from "./gemini/request.js";
-import { geminiResult } from "./gemini/response.js";
+import { geminiFailure, geminiResult } from "./gemini/response.js";
 import { translatedRow } from "./translated.js";
 import type { BatchFormat } from "./types.js";
 
@@ -25,4 +25,5 @@ export const geminiFormat: BatchFormat = {
       },
     }),
   outputLine: (line) => `${JSON.stringify(geminiResult(JSON.parse(line)))}\n`,
+  failure: geminiFailure,
 };

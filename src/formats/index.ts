@@ -5,7 +5,7 @@ import { geminiFormat } from "./gemini.js";
 import { openaiFormat } from "./openai.js";
 import type { BatchFormat, FormatName, OutputShape } from "./types.js";
 
-export type { BatchFormat, BatchRow, FormatName, OutputShape, ParseResult } from "./types.js";
+export type { BatchFormat, BatchRow, FailureLine, FormatName, OutputShape, ParseResult } from "./types.js";
 
 /** Most specific first: a line is the first format it matches. */
 const FORMATS: readonly BatchFormat[] = [bedrockFormat, geminiFormat, anthropicFormat, openaiFormat];

@@ -55,4 +55,14 @@ export const openaiFormat: BatchFormat = {
     return { ok: true, row: { customId, url: url as BatchUrl, body, bodyText, format: "openai" } };
   },
   outputLine: (line) => line,
+  failure: (v) => {
+    if (typeof v.custom_id !== "string") return null;
+    const codes: string[] = [];
+    const response = isPlainObject(v.response) ? v.response : null;
+    if (typeof response?.status_code === "number" && response.status_code !== 200) {
+      codes.push(String(response.status_code));
+    }
+    if (isPlainObject(v.error) && typeof v.error.code === "string") codes.push(v.error.code);
+    return codes.length > 0 || v.error !== undefined ? { id: v.custom_id, codes } : null;
+  },
 };

@@ -31,6 +31,18 @@ export type ParseResult =
   | { ok: true; row: BatchRow }
   | { ok: false; message: string; customId?: string | undefined };
 
+/** What a failure line of the errors file says, read back by `vbatch retry`. */
+export interface FailureLine {
+  /** The row's id (the format's idField). */
+  id: string;
+  /**
+   * The codes the line shows, in the format's own terms: an HTTP status or vbatch error code
+   * (OpenAI), an error type (Anthropic), a google.rpc code as number and name (Gemini), an
+   * errorCode (Bedrock).
+   */
+  codes: string[];
+}
+
 export interface BatchFormat {
   name: FormatName;
   /** For messages: "OpenAI", "Anthropic", ... */
@@ -55,4 +67,6 @@ export interface BatchFormat {
    * result lines repeat part of their input (Bedrock's modelInput); `text` is the line as written.
    */
   invalidShape?(text: string): OutputShape;
+  /** Reads one of this format's failure result lines; null for a line that is not one. */
+  failure(value: Record<string, unknown>): FailureLine | null;
 }

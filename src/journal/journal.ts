@@ -385,13 +385,16 @@ export class Journal {
     });
   }
 
-  /** The row of a custom_id, if it is one of this job's (valid) rows. */
-  rowOf(customId: string): { line: number; state: number } | undefined {
+  /**
+   * The row of a custom_id, if it is one of this job's (valid) rows: its line, state and the HTTP
+   * status of its final answer (null without one).
+   */
+  rowOf(customId: string): { line: number; state: number; status: number | null } | undefined {
     return this.guard(
       "read",
       () =>
-        this.db.prepare("SELECT line, state FROM rows WHERE custom_id = ?").get(customId) as
-          | { line: number; state: number }
+        this.db.prepare("SELECT line, state, status FROM rows WHERE custom_id = ?").get(customId) as
+          | { line: number; state: number; status: number | null }
           | undefined,
     );
   }

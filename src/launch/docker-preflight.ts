@@ -23,7 +23,7 @@ export function dockerFailure(
   image?: string,
 ): VbatchError {
   const text = stderr.trim();
-  const last = text.split("\n").filter((l) => l.trim() !== "");
+  const last = [...new Set(text.split("\n").filter((l) => l.trim() !== ""))];
   if (/Cannot connect to the Docker daemon|error during connect|Is the docker daemon running/i.test(text)) {
     return new VbatchError("engine_unavailable", `no Docker daemon is reachable ${where(dockerHost)}`, {
       details: [
@@ -105,7 +105,9 @@ export async function checkDocker(
     stdin: "ignore",
     timeout: 60_000,
   });
-  if (r.exitCode !== 0) throw dockerFailure("docker info", `${r.stderr}\n${r.stdout}`, dockerHost);
+  // Not stdout: with --format, docker info still runs the template over empty server info and
+  // prints "null" there (docker/cli cli/command/system/info.go, runInfo).
+  if (r.exitCode !== 0) throw dockerFailure("docker info", r.stderr || r.stdout, dockerHost);
   let runtimes: unknown;
   try {
     runtimes = JSON.parse(r.stdout.trim());

@@ -2,7 +2,7 @@
 // then SIGKILL for processes, docker stop then rm -f for containers, modal app stop for Modal.
 import { readFileSync } from "node:fs";
 import { execa } from "execa";
-import { terminateGroup } from "./terminate.js";
+import { isAlive, processStartTime, terminateGroup } from "./terminate.js";
 import type { EngineGroupRecord, EngineRecord } from "./types.js";
 
 export interface StopRecordedOptions {
@@ -16,18 +16,49 @@ export interface StopRecordedResult {
   stopped: string[];
   /** Engines that could not be stopped, or were already gone, and why. */
   problems: string[];
+  /**
+   * Engines that may still run: their pid is alive but vbatch cannot tell it is the process it
+   * started, so they were left alone; their record must be kept. Each with how to stop it.
+   */
+  kept: { name: string; message: string }[];
 }
 
-/** True when pid still runs the engine that was recorded (not a process that reused its pid). */
-function stillOurs(e: EngineRecord): boolean {
-  if (e.pid === undefined) return false;
+type Ownership = { state: "ours" } | { state: "gone"; why: string } | { state: "unsure"; why: string };
+
+/** True when pid's command line still shows the engine (`serve` and its port). */
+function commandLineShows(pid: number, url: string): boolean {
   try {
-    const cmdline = readFileSync(`/proc/${e.pid}/cmdline`, "utf8").split("\0");
-    const port = new URL(e.url).port;
-    return cmdline.includes("serve") && cmdline.includes(port);
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+    return cmdline.includes("serve") && cmdline.includes(new URL(url).port);
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether the recorded pid is still the process `up` started. Its start time says so for certain
+ * (a wrapper that execs something else keeps pid and start time); a record from before start
+ * times were kept falls back on the command line, and a live pid that matches neither is unsure.
+ */
+function ownership(e: EngineRecord): Ownership {
+  const pid = e.pid;
+  if (pid === undefined) return { state: "gone", why: "not running (no pid recorded)" };
+  if (!isAlive(pid)) return { state: "gone", why: `not running (pid ${pid})` };
+  const now = processStartTime(pid);
+  if (e.startTime !== undefined && now !== null) {
+    return now === e.startTime
+      ? { state: "ours" }
+      : { state: "gone", why: `not running (pid ${pid} now belongs to another process)` };
+  }
+  if (commandLineShows(pid, e.url)) return { state: "ours" };
+  const unknown =
+    e.startTime === undefined
+      ? "its record has no start time and its command line does not show `serve` and the port"
+      : "its start time cannot be read here";
+  return {
+    state: "unsure",
+    why: `pid ${pid} is running, but vbatch cannot tell it is the engine it started (${unknown}); if it is (${e.url}), stop it by hand: kill ${pid}, or kill -- -${pid} for its workers too`,
+  };
 }
 
 export async function stopRecorded(
@@ -36,7 +67,7 @@ export async function stopRecorded(
 ): Promise<StopRecordedResult> {
   const graceMs = o.graceMs ?? 10_000;
   const env = o.env ?? process.env;
-  const result: StopRecordedResult = { stopped: [], problems: [] };
+  const result: StopRecordedResult = { stopped: [], problems: [], kept: [] };
   const run = (cmd: string, args: string[], extra: NodeJS.ProcessEnv = {}) =>
     execa(cmd, args, {
       env: { ...env, ...extra },
@@ -49,8 +80,13 @@ export async function stopRecorded(
   if (group.kind === "process") {
     await Promise.all(
       group.engines.map(async (e) => {
-        if (!stillOurs(e)) {
-          result.problems.push(`${e.name}: not running (pid ${e.pid ?? "?"})`);
+        const owner = ownership(e);
+        if (owner.state === "gone") {
+          result.problems.push(`${e.name}: ${owner.why}`);
+          return;
+        }
+        if (owner.state === "unsure") {
+          result.kept.push({ name: e.name, message: `${e.name}: ${owner.why}` });
           return;
         }
         await terminateGroup(e.pid as number, graceMs);

@@ -1,6 +1,5 @@
 // Which GPUs exist and how they are split into engines: one engine per group of
 // `--tensor-parallel-size` GPUs, data parallel across groups.
-import { execa } from "execa";
 import { VbatchError } from "../errors.js";
 
 // CUDA_VISIBLE_DEVICES takes indices or GPU/MIG UUIDs.
@@ -8,6 +7,8 @@ const GPU_ID = /^(\d+|(GPU|MIG)-[A-Za-z0-9/-]+)$/;
 
 /** GPU indices from `nvidia-smi --query-gpu=index --format=csv,noheader`; [] when it is absent or fails. */
 export async function detectGpus(env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
+  // Loaded here, not at the top: execa is about 130 modules, and a flag parser imports this file.
+  const { execa } = await import("execa");
   const r = await execa("nvidia-smi", ["--query-gpu=index", "--format=csv,noheader"], {
     env,
     extendEnv: false,

@@ -7,7 +7,7 @@ import type { Driver, EngineSlot, StartContext, StartedEngine } from "./driver.j
 import { FileTail } from "./file-tail.js";
 import { showArgs } from "./log-lines.js";
 import type { ResolvedLaunch } from "./options.js";
-import { groupAlive, signalGroup, terminateGroup } from "./terminate.js";
+import { groupAlive, processStartTime, signalGroup, terminateGroup } from "./terminate.js";
 
 /** argv after the binary: what `vllm serve` gets for one engine. */
 export function vllmServeArgs(r: Pick<ResolvedLaunch, "model" | "tp" | "vllmArgs">, port: number): string[] {
@@ -61,6 +61,8 @@ export class ProcessDriver implements Driver {
       closeSync(fd);
     }
     const pid = child.pid;
+    // Read now, while the pid is surely ours: `vbatch down` matches it to tell this process apart.
+    const startTime = pid === undefined ? null : processStartTime(pid);
     if (pid !== undefined) {
       this.pids.add(pid);
       // Named in the log so an engine orphaned by `kill -9` of vbatch can be found.
@@ -96,7 +98,7 @@ export class ProcessDriver implements Driver {
       },
       keepInstruction: () =>
         `${slot.name}: http://127.0.0.1:${slot.port}  (pid ${pid ?? "?"}, log ${logPath}); stop it: kill -TERM -- -${pid ?? "?"}`,
-      record: () => ({ pid, log: logPath }),
+      record: () => ({ pid, log: logPath, ...(startTime === null ? {} : { startTime }) }),
     };
   }
 

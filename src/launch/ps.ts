@@ -1,5 +1,6 @@
 // `vbatch ps`: for each recorded engine, whether it answers, what it serves and how loaded it is
 // (vLLM's running/waiting gauges from /metrics).
+import { engineProblem } from "../client/engine-problem.js";
 import { parseVllmLoad } from "../schedule/prometheus.js";
 import type { EngineGroupRecord } from "./types.js";
 
@@ -76,8 +77,8 @@ async function probe(
     }
     return status;
   } catch (err) {
-    const cause = (err as { cause?: { code?: string } }).cause;
-    return { ...status, problem: cause?.code ?? (err as Error).message };
+    // Said as a run says it: "refuses connections", "the host name ... does not resolve".
+    return { ...status, problem: engineProblem(e.url, err).reason };
   }
 }
 

@@ -20,6 +20,21 @@ export function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * When pid's process started, in clock ticks after boot (field 22 of /proc/<pid>/stat, proc(5)); an
+ * exec keeps it, a new process with a reused pid does not. Null without /proc or without the pid.
+ */
+export function processStartTime(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The fields after "pid (comm) " start at field 3 (the state): field 22 is the 20th of them.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
 /** Signals the process group led by pid; false when no member is left. */
 export function signalGroup(pid: number, signal: NodeJS.Signals): boolean {
   try {

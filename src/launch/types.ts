@@ -84,6 +84,11 @@ export interface EngineRecord {
   gpus: string[];
   /** Process group leader (kind "process"). */
   pid?: number | undefined;
+  /**
+   * When that process started (/proc/<pid>/stat's starttime, see processStartTime): with the pid it
+   * names the process `up` started, whatever its command line became. Absent in older records.
+   */
+  startTime?: string | undefined;
   /** Container name (kind "docker"). */
   container?: string | undefined;
   /** Log file (kind "process"). */

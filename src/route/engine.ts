@@ -1,9 +1,9 @@
 // One vLLM (or OpenAI-compatible) server: its transport, what it serves, how many of our
 // requests it holds, and the limit that decides how many it may hold.
+import { EngineAnswered } from "../client/engine-problem.js";
 import { HttpTransport } from "../client/http-transport.js";
 import { SdkTransport } from "../client/sdk-transport.js";
 import type { Transport } from "../client/wire.js";
-import { TransportFailure } from "../client/wire.js";
 import { isPlainObject } from "../input/row.js";
 import type { ConcurrencyLimit } from "../schedule/limit.js";
 import { parseVllmLoad, type VllmLoad } from "../schedule/prometheus.js";
@@ -58,11 +58,14 @@ export class Engine {
     return cap <= 0 ? 0 : (cap - this.inFlight) / cap;
   }
 
-  /** Asks the engine what it serves; throws TransportFailure if it does not answer. */
+  /**
+   * Asks the engine what it serves; throws TransportFailure if it does not answer, EngineAnswered
+   * if it answers anything but 200.
+   */
   async discover(timeoutMs = 10_000): Promise<ModelInfo[]> {
     const { status, json } = await this.transport.getJson("/v1/models", timeoutMs);
     if (status !== 200) {
-      throw new TransportFailure("connection", `GET ${this.base}/v1/models answered ${status}`);
+      throw new EngineAnswered(status, "/v1/models");
     }
     const data = isPlainObject(json) && Array.isArray(json.data) ? json.data : [];
     this.models = data.filter(isPlainObject).map((m) => ({

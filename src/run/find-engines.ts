@@ -6,6 +6,7 @@ import { discoverEngines } from "./discover.js";
 import { defaultModel } from "./engines.js";
 import type { ModelUse } from "./ingest.js";
 import { checkModels } from "./model-check.js";
+import { checkPriority } from "./priority-check.js";
 
 /** The engines a run sends to, and the model for rows that name none. */
 export interface ReadyEngines {
@@ -17,9 +18,11 @@ export interface FindEnginesOptions {
   engines: Engine[];
   waitMs: number;
   signal?: AbortSignal | undefined;
-  onWaiting: (ms: number) => void;
+  onWaiting: (ms: number, reason: string | null) => void;
   /** Sets an engine's in-flight limit once it is known. */
   setLimit: (e: Engine) => void;
+  /** --priority: checked once against each engine before any row is sent. */
+  priority?: number | undefined;
   /** --model, for rows without body.model. */
   model: string | undefined;
   rowsWithoutModel: number;
@@ -48,5 +51,6 @@ export async function findEngines(o: FindEnginesOptions): Promise<ReadyEngines |
     o.modelMap,
     o.logger,
   );
+  await checkPriority(up, o.priority);
   return { pool, model };
 }

@@ -7,6 +7,7 @@ import { articled, formatNamed } from "../formats/index.js";
 import type { FormatName } from "../formats/types.js";
 import { lineFingerprint } from "../input/fingerprint.js";
 import { readLineBatches } from "../input/lines.js";
+import { type NotJsonl, notJsonlLine, notJsonlMessage } from "../input/not-jsonl.js";
 import { openInput } from "../input/open.js";
 import { MAX_CUSTOM_ID_LENGTH, parseLine } from "../input/row.js";
 import { usesRemovedGuidedFields } from "../input/structured.js";
@@ -33,6 +34,8 @@ export interface IngestResult {
   problems: string[];
   /** Rows per model named in the input (at most MAX_MODELS names), and the first line of each. */
   models: Map<string, ModelUse>;
+  /** The file is JSON but not JSONL (an array, pretty-printed objects): where it shows. */
+  notJsonl: NotJsonl | null;
 }
 
 export interface ModelUse {
@@ -82,6 +85,7 @@ export async function ingestInput(
     format: format ?? null,
     problems: [],
     models: new Map(),
+    notJsonl: null,
   };
   const read: IngestProgress = { lines: 0, bytes: 0 };
   const note = (inv: InvalidLine) => {
@@ -101,6 +105,9 @@ export async function ingestInput(
     const invalid: InvalidLine[] = [];
     for (const line of batch) {
       let parsed = parseLine(line, format);
+      if (!parsed.ok && result.notJsonl === null) {
+        result.notJsonl = notJsonlLine(line.text, line.lineNo, read.lines === 0 && line === batch[0]);
+      }
       if (!mine(parsed.ok ? parsed.row.customId : parsed.customId, line.lineNo)) continue;
       if (parsed.ok) {
         result.format ??= parsed.row.format;
@@ -166,8 +173,12 @@ export async function ingestInput(
 /** The error for an input with problems, listing the first ones with their line numbers. */
 export function invalidInputError(displayPath: string, result: IngestResult): VbatchError {
   const n = result.invalid;
+  if (result.notJsonl && result.rows === 0) {
+    return new VbatchError("invalid_input", notJsonlMessage(displayPath, result.notJsonl));
+  }
   const details = [...result.problems];
   if (n > result.problems.length) details.push(`... and ${n - result.problems.length} more`);
+  if (result.notJsonl) details.push(notJsonlMessage(displayPath, result.notJsonl));
   details.push(
     "Nothing was sent. Fix these lines, or pass --skip-invalid to send the valid rows and list these in the errors file.",
   );

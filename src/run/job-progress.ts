@@ -23,6 +23,8 @@ export class JobProgress {
   private readonly started = performance.now();
   private read: IngestProgress = { lines: 0, bytes: 0 };
   private waitingSince: number | null = null;
+  private waitLimitMs: number | null = null;
+  private waitingReason: string | null = null;
 
   constructor(private readonly totalBytes: number | null) {}
 
@@ -38,9 +40,14 @@ export class JobProgress {
     this.read = { ...p };
   }
 
-  /** No engine answered yet: the job is waiting (since `sinceMs` ago), or stops waiting (null). */
-  waiting(sinceMs: number | null): void {
+  /**
+   * No engine answered yet: the job is waiting (since `sinceMs` ago, for at most `limitMs`, for
+   * `reason` when it does not look like a loading engine), or stops waiting (null).
+   */
+  waiting(sinceMs: number | null, limitMs?: number, reason: string | null = null): void {
     this.waitingSince = sinceMs === null ? null : Date.now() - sinceMs;
+    this.waitLimitMs = limitMs ?? null;
+    this.waitingReason = reason;
   }
 
   elapsedMs(): number {
@@ -62,6 +69,8 @@ export class JobProgress {
         this.phase === "starting" && this.waitingSince !== null
           ? (Date.now() - this.waitingSince) / 1000
           : null,
+      engineWaitSec: this.waitLimitMs === null ? null : this.waitLimitMs / 1000,
+      waitingReason: this.waitingReason,
       total: before.total,
       succeeded: before.succeeded + live.succeeded,
       failed: before.failed + live.failed + this.closedOut,

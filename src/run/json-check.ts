@@ -1,12 +1,19 @@
 // --validate-json: a reply to a row that asked for JSON must parse, and match the row's schema.
 // Validators are compiled once per distinct schema (Ajv), with a bound on how many are kept.
-import { Ajv, type ValidateFunction } from "ajv";
+import { createRequire } from "node:module";
+import type { Ajv, ValidateFunction } from "ajv";
 import { isPlainObject } from "../input/row.js";
+
+// Required when a checker is made (--validate-json), not when a run starts: Ajv is large.
+const require = createRequire(import.meta.url);
 
 const MAX_CACHED = 256;
 
 export class JsonReplyChecker {
-  private readonly ajv = new Ajv({ allErrors: false, strict: false });
+  private readonly ajv: Ajv = new (require("ajv") as typeof import("ajv")).Ajv({
+    allErrors: false,
+    strict: false,
+  });
   private readonly cache = new Map<string, ValidateFunction>();
 
   /** null when every choice of the answer is valid JSON for `schema`, else why not. */

@@ -1,7 +1,7 @@
 // Prometheus metrics of the runner itself (`--metrics-port`): rows by state, requests in flight
 // and the limit per engine, request latency, tokens. Served on loopback by default.
 import { createServer, type Server } from "node:http";
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
 import { VbatchError } from "../errors.js";
 import type { RunProgress } from "./progress.js";
 
@@ -16,6 +16,8 @@ export async function startRunMetrics(
   host: string,
   progress: () => RunProgress,
 ): Promise<RunMetrics> {
+  // Loaded for --metrics-port only, not by every run that starts.
+  const { Counter, Gauge, Histogram, Registry } = await import("prom-client");
   const registry = new Registry();
   const rows = new Gauge({
     name: "vbatch_rows",

@@ -189,7 +189,9 @@ export async function prepareJob(
     if (result.rows === 0 && result.invalid === 0 && !opts.shard) {
       throw new VbatchError("invalid_input", `${display} has no request lines (empty file)`);
     }
-    if (result.invalid > 0 && !opts.skipInvalid) throw invalidInputError(display, result);
+    // A file that is not JSONL at all is refused even with --skip-invalid: no line of it is a row.
+    if (result.invalid > 0 && (!opts.skipInvalid || (result.notJsonl && result.rows === 0)))
+      throw invalidInputError(display, result);
     const jobId = randomBytes(6).toString("hex");
     journal.setMeta({
       job_id: jobId,

@@ -25,6 +25,10 @@ export interface RunProgress {
   validating: { lines: number; bytes: number; totalBytes: number | null } | null;
   /** Seconds spent waiting for the first engine to accept connections (phase "starting"), else null. */
   waitingForEnginesSec: number | null;
+  /** How long the job waits for an engine before it gives up (--engine-wait), in seconds. */
+  engineWaitSec?: number | null | undefined;
+  /** Why no engine answers, when it does not look like one still loading; else null. */
+  waitingReason?: string | null | undefined;
   /** Rows in the input (valid ones); 0 until the validation pass is done. */
   total: number;
   succeeded: number;

@@ -3,19 +3,26 @@
 // the job resumes: what succeeds now lands in the output, what fails again goes back to errors.
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { VbatchError } from "../errors.js";
+import { type BatchFormat, type FailureLine, type FormatName, formatNamed } from "../formats/index.js";
 import { Journal } from "../journal/journal.js";
 import type { FileLock } from "../journal/lock.js";
 import { RowState } from "../journal/schema.js";
+import { isPlainObject } from "../util/object.js";
 import { probeEngines } from "./discover.js";
 import { currentErrorsFile, finishErrorsRewrite } from "./errors-rewrite.js";
 import { lockJob } from "./job-lock.js";
 import type { RunOptions } from "./options.js";
 import { resolvePaths } from "./paths.js";
 import type { RunSummary } from "./progress.js";
+import { checkRetryCodes, codesOf } from "./retry-codes.js";
 import { checkPaths, runJob } from "./run-batch.js";
 
 export interface RetryOptions extends RunOptions {
-  /** Retry only lines whose HTTP status or error code is one of these (e.g. "429", "500", "connection_error"). */
+  /**
+   * Retry only lines with one of these codes: an HTTP status (e.g. "429", "500"), or a code the
+   * line shows in its format's terms ("connection_error"; Anthropic "rate_limit_error"; Gemini
+   * "5" or "NOT_FOUND"; Bedrock "503"). See docs/cli.md.
+   */
   codes?: string[] | undefined;
 }
 
@@ -24,17 +31,8 @@ export interface RetrySummary extends RunSummary {
   reopened: number;
   /** Every HTTP status and error code the errors file held, with its number of lines. */
   codesInErrors: Record<string, number>;
-}
-
-function lineCodes(line: {
-  response?: { status_code?: unknown } | null;
-  error?: { code?: unknown } | null;
-}): string[] {
-  const codes: string[] = [];
-  if (line.response && typeof line.response.status_code === "number")
-    codes.push(String(line.response.status_code));
-  if (line.error && typeof line.error.code === "string") codes.push(line.error.code);
-  return codes;
+  /** Lines the errors file held before the retry (failed rows and invalid input lines). */
+  linesInErrors: number;
 }
 
 /** Flags of `run` that mean nothing to a retry, which works on an existing job as it is. */
@@ -75,7 +73,12 @@ export async function retryFailed(options: RetryOptions, held?: FileLock): Promi
       applyReopen(paths, plan);
     }
     const summary = await runJob(options, lock);
-    return { ...summary, reopened: plan.lines.length, codesInErrors: plan.codesInErrors };
+    return {
+      ...summary,
+      reopened: plan.lines.length,
+      codesInErrors: plan.codesInErrors,
+      linesInErrors: plan.lineCount,
+    };
   } finally {
     if (!held) lock.release();
   }
@@ -86,55 +89,67 @@ interface ReopenPlan {
   lines: number[];
   /** The errors file without them. */
   keep: string;
+  /** Lines the errors file held. */
+  lineCount: number;
   /** Every HTTP status and error code in the errors file, with how many lines carry it. */
   codesInErrors: Record<string, number>;
 }
 
-/** Which failures go back (all, or those with `codes`), read without changing anything. */
+/**
+ * Which failures go back (all, or those with `codes`), read without changing anything. Each line
+ * is read as the job's format writes failures (its id field, its codes).
+ */
 function planReopen(paths: ReturnType<typeof resolvePaths>, codes: string[] | undefined): ReopenPlan {
   const journal = new Journal(paths.journal, { readonly: true });
   try {
     if (!journal.ingested)
       throw new VbatchError("usage", `the job of ${paths.journal} never finished validating its input`);
+    const format = formatNamed((journal.getMeta("format") ?? "openai") as FormatName);
+    const wanted = codes && codes.length > 0 ? new Set(codes) : null;
+    if (wanted) checkRetryCodes(format, [...wanted]);
     // Only what the journal committed: a crash's tail past it is not part of the job.
     const committed = journal.offsets().err;
     const source = currentErrorsFile(journal, paths.errors);
     const text = existsSync(source) ? readFileSync(source).subarray(0, committed).toString("utf8") : "";
+    const raws = text.split("\n").filter((raw) => raw.length > 0);
+    const read = raws.map((raw) => readFailure(format, raw));
+    // An invalid line that repeats a row's id (a duplicate) was written before the row's own
+    // failure line: the last line with an id is the row's.
+    const lastOf = new Map<string, number>();
+    read.forEach((f, i) => {
+      if (f) lastOf.set(f.id, i);
+    });
     const keep: string[] = [];
     const lines: number[] = [];
     const counts = new Map<string, number>();
-    const wanted = codes && codes.length > 0 ? new Set(codes) : null;
-    for (const raw of text.split("\n")) {
-      if (raw.length === 0) continue;
-      let parsed: {
-        custom_id?: unknown;
-        response?: { status_code?: unknown } | null;
-        error?: { code?: unknown } | null;
-      };
-      try {
-        parsed = JSON.parse(raw);
-      } catch {
-        keep.push(raw);
-        continue;
-      }
-      const row = typeof parsed.custom_id === "string" ? journal.rowOf(parsed.custom_id) : undefined;
-      const lineCodesFound = lineCodes(parsed);
-      for (const c of lineCodesFound) counts.set(c, (counts.get(c) ?? 0) + 1);
+    raws.forEach((raw, i) => {
+      const f = read[i];
+      const row = f && lastOf.get(f.id) === i ? journal.rowOf(f.id) : undefined;
+      const found = f ? codesOf(f, row?.status ?? null) : [];
+      for (const c of found) counts.set(c, (counts.get(c) ?? 0) + 1);
       // Invalid input lines are not rows: sending them again cannot help.
       const retry =
-        row !== undefined &&
-        row.state === RowState.failed &&
-        (!wanted || lineCodesFound.some((c) => wanted.has(c)));
-      if (retry && row) lines.push(row.line);
+        row !== undefined && row.state === RowState.failed && (!wanted || found.some((c) => wanted.has(c)));
+      if (retry) lines.push(row.line);
       else keep.push(raw);
-    }
+    });
     return {
       lines,
       keep: keep.length ? `${keep.join("\n")}\n` : "",
+      lineCount: raws.length,
       codesInErrors: Object.fromEntries(counts),
     };
   } finally {
     journal.close();
+  }
+}
+
+function readFailure(format: BatchFormat, raw: string): FailureLine | null {
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    return isPlainObject(parsed) ? format.failure(parsed) : null;
+  } catch {
+    return null;
   }
 }
 

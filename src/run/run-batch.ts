@@ -139,11 +139,12 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
           engines,
           waitMs: options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS,
           signal: options.signal,
-          onWaiting: (ms) => {
-            progress.waiting(ms);
+          onWaiting: (ms, reason) => {
+            progress.waiting(ms, options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS, reason);
             report();
           },
           setLimit,
+          priority: options.priority,
           model: options.model,
           rowsWithoutModel: job.rowsWithoutModel,
           models: job.models,

@@ -1,6 +1,12 @@
 // The few engine calls the tools make (model list, /tokenize) over plain fetch: this is not batch
 // traffic, so it skips the runner's transport and scheduling, keeping a small retry of its own.
 import { normalizeEndpoint } from "../client/endpoint.js";
+import {
+  describeProblem,
+  EngineAnswered,
+  engineProblem,
+  unresolvableHost,
+} from "../client/engine-problem.js";
 import { VbatchError } from "../errors.js";
 import { isPlainObject } from "../input/row.js";
 
@@ -60,20 +66,28 @@ export class EngineClient {
         return { status: res.status, json };
       } catch (err) {
         lastError = err;
+        // An address that can never work is said at once, as a run says it.
+        const problem = engineProblem(this.base, err);
+        if (problem.kind === "wrong") {
+          throw new VbatchError("usage", describeProblem(this.base, problem), { cause: err });
+        }
         if (attempt < ATTEMPTS) await new Promise((r) => setTimeout(r, 200 * attempt));
       }
     }
-    const cause = lastError as Error & { cause?: Error };
-    throw new VbatchError(
-      "engine_unavailable",
-      `cannot reach ${this.base}${path}: ${cause.cause?.message ?? cause.message}`,
-      { cause: lastError },
-    );
+    const problem = engineProblem(this.base, lastError);
+    throw new VbatchError("engine_unavailable", `cannot reach ${this.base}${path}: ${problem.reason}`, {
+      cause: lastError,
+    });
   }
 
   /** GET /v1/models. */
   async models(): Promise<ServedModel[]> {
+    const unresolvable = unresolvableHost(this.base);
+    if (unresolvable) throw new VbatchError("usage", describeProblem(this.base, unresolvable));
     const { status, json } = await this.call("/v1/models");
+    const problem =
+      status === 200 ? null : engineProblem(this.base, new EngineAnswered(status, "/v1/models"));
+    if (problem?.kind === "wrong") throw new VbatchError("usage", describeProblem(this.base, problem));
     if (status !== 200 || !isPlainObject(json) || !Array.isArray(json.data)) {
       throw new VbatchError(
         "engine_unavailable",

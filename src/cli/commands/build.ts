@@ -1,6 +1,5 @@
 // `vbatch build`: flags to BuildOptions; a one-line summary on stderr (--json on stdout).
 import type { Command } from "commander";
-import { buildRequests } from "../../tools/build/index.js";
 import { ENDPOINT_KINDS, type EndpointKind } from "../../tools/build/request.js";
 import { int } from "../format.js";
 import { intFlag, numberFlag, oneOf } from "../options.js";
@@ -40,6 +39,8 @@ export function registerBuildCommand(program: Command): void {
     .option("--force", "replace output files that already exist")
     .option("--json", "print the summary as JSON on stdout")
     .action(async (flags: BuildFlags) => {
+      // The tool is loaded by its own command only: a CLI start loads no command it does not run.
+      const { buildRequests } = await import("../../tools/build/index.js");
       const s = await buildRequests({
         template: flags.template,
         rows: flags.rows,

@@ -1,18 +1,18 @@
+// `vbatch up | ps | down`: engines that outlive a run, recorded by name. The launchers (and execa
+// under them) are loaded by the command that uses them, not by every command at start-up.
 import type { Command } from "commander";
 import { VbatchError } from "../../errors.js";
 import { acquireLock } from "../../journal/lock.js";
+import type { LaunchKind } from "../../launch/index.js";
+import { engineStatus } from "../../launch/ps.js";
 import {
   checkEngineGroupName,
   engineGroupLockPath,
-  engineStatus,
-  type LaunchKind,
-  launchEngines,
   listEngines,
   readEngines,
   recordEngines,
   removeEngines,
-  stopRecorded,
-} from "../../launch/index.js";
+} from "../../launch/state.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
 import { oneOf } from "../options.js";
 import { addEngineFlags, type LaunchFlags, launchOptions } from "./launch-flags.js";
@@ -59,6 +59,7 @@ async function up(flags: UpFlags): Promise<void> {
 
 async function upLocked(flags: UpFlags): Promise<void> {
   const logger = createLogger({ level: flags.logLevel, file: flags.logFile, progressOnStderr: false });
+  const { launchEngines } = await import("../../launch/launch.js");
   const launch = await launchEngines({
     ...launchOptions(flags.launch, flags, flags.model),
     keep: true,
@@ -127,10 +128,22 @@ async function ps(flags: { json?: boolean; wakeModal?: boolean }): Promise<void>
 
 async function down(name: string): Promise<void> {
   const record = readEngines(name);
-  const { stopped, problems } = await stopRecorded(record);
-  removeEngines(name);
+  const { stopRecorded } = await import("../../launch/down.js");
+  const { stopped, problems, kept } = await stopRecorded(record);
   process.stdout.write(`stopped ${stopped.length} engine${stopped.length === 1 ? "" : "s"} of "${name}"\n`);
   for (const p of problems) process.stderr.write(`vbatch: ${p}\n`);
+  if (kept.length === 0) {
+    removeEngines(name);
+    return;
+  }
+  // An engine that may still serve keeps its record: forgetting it would leave it running unseen.
+  const keep = new Set(kept.map((k) => k.name));
+  const file = recordEngines({ ...record, engines: record.engines.filter((e) => keep.has(e.name)) });
+  for (const k of kept) process.stderr.write(`vbatch: ${k.message}\n`);
+  throw new VbatchError(
+    "engine_unavailable",
+    `kept ${file}: ${kept.length} engine${kept.length === 1 ? "" : "s"} of "${name}" may still be running; stop ${kept.length === 1 ? "it" : "them"} as above, then run vbatch down ${name} again (or remove that file if ${kept.length === 1 ? "it is" : "they are"} not yours)`,
+  );
 }
 
 export function registerEngineCommands(program: Command): void {

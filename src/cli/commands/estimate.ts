@@ -2,9 +2,18 @@
 // the same tokens would cost at provider batch prices.
 import type { Command } from "commander";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
-import { type EstimateReport, estimateJob } from "../../tools/estimate/index.js";
+import type { EstimateProgress, EstimateReport } from "../../tools/estimate/index.js";
 import { compact, duration, int } from "../format.js";
-import { intFlag, MAX_LINE_FLAG, maxLineBytesOf, maxLineMbFlag, numberFlag, oneOf } from "../options.js";
+import {
+  endpointFlag,
+  intFlag,
+  MAX_LINE_FLAG,
+  maxLineBytesOf,
+  maxLineMbFlag,
+  numberFlag,
+  oneOf,
+} from "../options.js";
+import { ProgressLine } from "../progress-line.js";
 
 interface EstimateFlags {
   endpoint?: string;
@@ -67,12 +76,59 @@ export function renderEstimate(r: EstimateReport): string {
   return `${lines.join("\n")}\n`;
 }
 
+/** The progress line's text: counting the input, then the probe's rows. */
+export function renderEstimateProgress(p: EstimateProgress): string {
+  if (p.phase === "counting") return `counting prompt tokens: ${int(p.rows)} rows`;
+  return `probing throughput: ${int(p.done)}/${int(p.rows)} rows, ${duration(p.elapsedSec)}`;
+}
+
+/** Seconds between log lines while nothing else is said (no terminal, or --json). */
+const LOG_EVERY_SEC = 5;
+
+/**
+ * How an estimate says what it is doing on stderr: a line redrawn in place on a terminal; else
+ * (or with --json) a line when each phase starts and every few seconds, so a long /tokenize pass
+ * or probe is never a silent wait.
+ */
+function estimateReporter(input: string, tty: boolean) {
+  if (tty) {
+    const line = new ProgressLine(process.stderr);
+    let last = 0;
+    return {
+      progress(p: EstimateProgress) {
+        const now = Date.now();
+        if (now - last < 100 && !(p.phase === "probing" && p.done === 0)) return;
+        last = now;
+        line.show(renderEstimateProgress(p));
+      },
+      done: () => line.clear(),
+    };
+  }
+  let phase = "";
+  let lastLog = Date.now();
+  const say = (text: string) => process.stderr.write(`vbatch: estimate: ${text}\n`);
+  return {
+    progress(p: EstimateProgress) {
+      if (p.phase !== phase) {
+        phase = p.phase;
+        lastLog = Date.now();
+        if (p.phase === "counting") say(`counting prompt tokens in ${input} (${p.how})`);
+        else say(`probing throughput with the first ${int(p.rows)} rows on ${p.endpoint}`);
+      } else if (Date.now() - lastLog >= LOG_EVERY_SEC * 1000) {
+        lastLog = Date.now();
+        say(renderEstimateProgress(p));
+      }
+    },
+    done: () => {},
+  };
+}
+
 export function registerEstimateCommand(program: Command): void {
   program
     .command("estimate")
     .description("count a batch input's tokens and estimate GPU time and cost before running it")
     .argument("<input>", "input .jsonl or .jsonl.gz file, or - for stdin")
-    .option("-e, --endpoint <url>", "a live engine: exact prompt tokens from its /tokenize")
+    .option("-e, --endpoint <url>", "a live engine: exact prompt tokens from its /tokenize", endpointFlag)
     .option("--tokenizer <file>", "a HuggingFace tokenizer.json for approximate counts without an engine")
     .option("-m, --model <id>", "model for rows without body.model (default: the engine's only model)")
     .option("-c, --concurrency <n>", "/tokenize requests in flight", intFlag("--concurrency"), 16)
@@ -104,7 +160,11 @@ export function registerEstimateCommand(program: Command): void {
     .option(...MAX_LINE_FLAG, maxLineMbFlag)
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: EstimateFlags) => {
+      const { estimateJob } = await import("../../tools/estimate/index.js");
+      const tty = Boolean(process.stderr.isTTY) && !flags.json;
+      const reporter = estimateReporter(input, tty);
       const r = await estimateJob({
+        onProgress: (p) => reporter.progress(p),
         input,
         format: flags.format,
         maxLineBytes: maxLineBytesOf(flags.maxLineMb),
@@ -116,7 +176,13 @@ export function registerEstimateCommand(program: Command): void {
         gpuHourPrice: flags.gpuHourPrice,
         throughput: flags.throughput,
         probe: flags.probe,
-      });
+      }).finally(() => reporter.done());
+      const probe = r.throughput?.probe;
+      if (probe && !tty) {
+        process.stderr.write(
+          `vbatch: estimate: probe done: ${int(probe.rows)} rows in ${(probe.wallMs / 1000).toFixed(1)} s\n`,
+        );
+      }
       process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : renderEstimate(r));
     });
 }

@@ -4,7 +4,8 @@
 // Each source registers how to release what it started.
 import type { Logger } from "pino";
 import { VbatchError } from "../../errors.js";
-import { type Launch, launchEngines, readEngines } from "../../launch/index.js";
+import type { Launch } from "../../launch/index.js";
+import { readEngines } from "../../launch/state.js";
 import { parseDnsTarget } from "../../run/dns-names.js";
 import { DnsEngineSource } from "../../run/dns-source.js";
 import type { EngineHint, EngineSource } from "../../run/options.js";
@@ -58,6 +59,8 @@ export async function jobEngines(flags: JobFlags, logger: Logger, signal: AbortS
   }
   if (flags.launch) {
     if (!flags.model) throw new VbatchError("usage", `--launch ${flags.launch} needs --model <id>`);
+    // Loaded only for a launch: the launchers and execa are a good part of a run's start-up.
+    const { launchEngines } = await import("../../launch/index.js");
     const launch = await launchEngines({ ...launchOptions(flags.launch, flags, flags.model), logger });
     const release = async () => {
       await launch.stop();

@@ -14,10 +14,12 @@ import { LOG_LEVELS } from "../logger.js";
 import { type MaxFailed, parseMaxFailed } from "../max-failed.js";
 import {
   collect,
+  collectEndpoint,
   intFlag,
   MAX_LINE_FLAG,
   maxLineBytesOf,
   maxLineMbFlag,
+  noteEndpoint,
   numberFlag,
   oneOf,
 } from "../options.js";
@@ -76,6 +78,7 @@ export function readEndpointsFile(path: string): string[] {
     if (line.length === 0) return;
     try {
       urls.push(normalizeEndpoint(line, `${path}:${i + 1}:`));
+      noteEndpoint(line, `${path}:${i + 1}:`);
     } catch (err) {
       throw new VbatchError("usage", (err as Error).message);
     }
@@ -120,7 +123,7 @@ export function addJobFlags(cmd: Command): Command {
   return addLaunchFlags(cmd)
     .option("--errors <file>", "errors JSONL for failed rows (default: <output>.errors.jsonl beside it)")
     .option("--journal <file>", "checkpoint journal (default: <output>.vbatch.db beside it)")
-    .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collect)
+    .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collectEndpoint)
     .option("--endpoints-file <file>", "engine URLs, one a line (# comments allowed)")
     .option(
       "--endpoints-dns <name[:port]>",

@@ -1,7 +1,7 @@
 // `vbatch merge`: shard outputs into one output and one errors file, refusing (exit 2) when a
 // custom_id is duplicated, or with --input missing or unknown.
 import type { Command } from "commander";
-import { type MergeOrder, mergeOutputs } from "../../tools/merge/index.js";
+import type { MergeOrder } from "../../tools/merge/index.js";
 import { int } from "../format.js";
 import { oneOf } from "../options.js";
 
@@ -33,6 +33,7 @@ export function registerMergeCommand(program: Command): void {
     .option("--force", "replace output files that already exist")
     .option("--json", "print the report as JSON on stdout")
     .action(async (outputs: string[], flags: MergeFlags) => {
+      const { mergeOutputs } = await import("../../tools/merge/index.js");
       const r = await mergeOutputs({
         outputs,
         output: flags.output,

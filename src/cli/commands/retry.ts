@@ -40,7 +40,7 @@ export function registerRetryCommand(program: Command, result: CommandResult): v
     .option("--input <file>", "the job's input (default: as recorded in its journal)")
     .option(
       "--codes <list>",
-      "only lines with these HTTP statuses or error codes, e.g. 429,500,connection_error",
+      "only lines with these codes: HTTP statuses (429,500) or a code the line shows (connection_error; Gemini 5 or NOT_FOUND)",
     );
   addJobFlags(cmd).action(async (output: string, flags: RetryFlags) => {
     const input = flags.input ?? recordedInput(output, flags.journal);
@@ -55,11 +55,19 @@ export function registerRetryCommand(program: Command, result: CommandResult): v
       const held = Object.entries(summary.codesInErrors)
         .map(([c, n]) => `${c} (${n})`)
         .join(", ");
+      const what =
+        summary.linesInErrors === 0
+          ? ", which is empty"
+          : held
+            ? `; it holds ${held}`
+            : `; its ${summary.linesInErrors} lines are invalid input lines, not failed rows`;
       process.stderr.write(
-        `vbatch: warning: --codes ${codes.join(",")} matched no line of the errors file${held ? `; it holds ${held}` : ", which is empty"}\n`,
+        `vbatch: warning: --codes ${codes.join(",")} matched no line of the errors file${what}\n`,
       );
     }
-    process.stderr.write(`vbatch: ${summary.reopened} rows taken from the errors file and sent again\n`);
+    process.stderr.write(
+      `vbatch: ${summary.reopened} row${summary.reopened === 1 ? "" : "s"} taken from the errors file and sent again\n`,
+    );
     result.exitCode = exitCodeOf(summary, flags.maxFailed);
   });
 }

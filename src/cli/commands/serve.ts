@@ -4,11 +4,10 @@
 import { readFileSync } from "node:fs";
 import { type Command, InvalidArgumentError, Option } from "commander";
 import { VbatchError } from "../../errors.js";
-import { parseDuration, startServer } from "../../server/index.js";
-import { checkApiKey, isLoopback, noKeyError } from "../../server/options.js";
+import { checkApiKey, isLoopback, noKeyError, parseDuration } from "../../server/options.js";
 import { startSim } from "../../sim/index.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
-import { collect, intFlag, oneOf } from "../options.js";
+import { collect, collectEndpoint, intFlag, oneOf } from "../options.js";
 
 interface ServeFlags {
   data: string;
@@ -65,7 +64,7 @@ export function registerServeCommand(program: Command): void {
       "key clients must send (repeatable; visible in ps: prefer --api-key-file or $VBATCH_API_KEYS, comma-separated)",
       collect,
     )
-    .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collect)
+    .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collectEndpoint)
     .option("--launch <kind>", "start an engine in process: sim", oneOf("--launch", ["sim"] as const))
     .option(
       "-m, --model <id>",
@@ -176,6 +175,8 @@ async function serve(flags: ServeFlags): Promise<void> {
       throw new VbatchError("usage", "no engine: pass --endpoint <url> (repeatable) or --launch sim");
     }
     let lost: (err: VbatchError) => void = () => {};
+    // Loaded by this command only: the server is not part of any other command's start-up.
+    const { startServer } = await import("../../server/index.js");
     const server = await startServer({
       endpoints,
       dataDir: flags.data,

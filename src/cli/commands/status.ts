@@ -1,6 +1,6 @@
 // `vbatch status`: where a job stands, read from its journal without disturbing it.
 import type { Command } from "commander";
-import { jobStatus, type StatusReport } from "../../tools/status/index.js";
+import type { StatusReport } from "../../tools/status/index.js";
 import { compact, duration, int } from "../format.js";
 import { numberFlag } from "../options.js";
 
@@ -50,6 +50,7 @@ export function registerStatusCommand(program: Command): void {
     )
     .option("--json", "print the report as JSON on stdout")
     .action(async (output: string | undefined, flags: StatusFlags) => {
+      const { jobStatus } = await import("../../tools/status/index.js");
       const r = await jobStatus({ output, journal: flags.journal, sampleMs: flags.sample * 1000 });
       process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : renderStatus(r));
     });

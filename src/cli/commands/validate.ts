@@ -1,12 +1,13 @@
 // `vbatch validate`: the run's validation on its own, with a summary of the input. Problems are
 // listed with line numbers and end the command with exit code 2.
 import type { Command } from "commander";
+import { VbatchError } from "../../errors.js";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import { problemsError } from "../../tools/problems.js";
-import { type ValidateReport, validateInput } from "../../tools/validate/index.js";
+import type { ValidateReport } from "../../tools/validate/index.js";
 import { echoId } from "../../util/echo.js";
 import { int } from "../format.js";
-import { intFlag, MAX_LINE_FLAG, maxLineBytesOf, maxLineMbFlag, oneOf } from "../options.js";
+import { endpointFlag, intFlag, MAX_LINE_FLAG, maxLineBytesOf, maxLineMbFlag, oneOf } from "../options.js";
 import { printable } from "../printable.js";
 
 interface ValidateFlags {
@@ -67,7 +68,11 @@ export function registerValidateCommand(program: Command): void {
       "flag rows whose prompt + max_tokens exceed this context",
       intFlag("--max-model-len"),
     )
-    .option("-e, --endpoint <url>", "a live engine: its max_model_len, and exact counts from its /tokenize")
+    .option(
+      "-e, --endpoint <url>",
+      "a live engine: its max_model_len, and exact counts from its /tokenize",
+      endpointFlag,
+    )
     .option("-m, --model <id>", "model for rows without body.model (default: the engine's only model)")
     .option("-c, --concurrency <n>", "/tokenize requests in flight", intFlag("--concurrency"), 16)
     .option(
@@ -78,6 +83,7 @@ export function registerValidateCommand(program: Command): void {
     .option(...MAX_LINE_FLAG, maxLineMbFlag)
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: ValidateFlags) => {
+      const { validateInput } = await import("../../tools/validate/index.js");
       const r = await validateInput({
         input,
         format: flags.format,
@@ -88,6 +94,7 @@ export function registerValidateCommand(program: Command): void {
         concurrency: flags.concurrency,
       });
       process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : renderValidate(r));
+      if (r.notJsonl) throw new VbatchError("invalid_input", r.notJsonl);
       if (!r.ok) {
         throw problemsError(input, { count: r.problemCount, listed: r.problems });
       }

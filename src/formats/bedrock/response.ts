@@ -5,6 +5,7 @@
 import { chatToMessage } from "../../anthropic/reply.js";
 import { isPlainObject } from "../../util/object.js";
 import { batchOutcome, chatUsage, errorMessage, firstChoice } from "../openai-reply.js";
+import type { FailureLine } from "../types.js";
 import type { BedrockShape } from "./request.js";
 
 type Obj = Record<string, unknown>;
@@ -97,4 +98,11 @@ export function bedrockRecord(
     }
   } else if (error && typeof error.code === "string") errorCode = STATUS_FOR[error.code] ?? 500;
   return `${head},"error":${JSON.stringify({ errorCode, errorMessage: errorMessageText })}}\n`;
+}
+
+/** A {recordId, error: {errorCode, errorMessage}} record: its id and its errorCode. */
+export function bedrockFailure(line: Obj): FailureLine | null {
+  if (typeof line.recordId !== "string" || !isPlainObject(line.error)) return null;
+  const code = line.error.errorCode;
+  return { id: line.recordId, codes: code === undefined || code === null ? [] : [String(code)] };
 }

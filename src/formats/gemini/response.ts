@@ -3,6 +3,7 @@
 // message) for a failure. The result file's lines are matched to requests by key.
 import { isPlainObject } from "../../util/object.js";
 import { batchOutcome, chatUsage, errorMessage } from "../openai-reply.js";
+import type { FailureLine } from "../types.js";
 import type { Obj } from "./fields.js";
 import { geminiLogprobs } from "./logprobs.js";
 
@@ -27,6 +28,27 @@ function grpcCode(status: number): number {
   if (status === 503) return 14; // UNAVAILABLE
   return 13; // INTERNAL
 }
+
+/** google.rpc.Code names by number (googleapis/googleapis google/rpc/code.proto). */
+const CODE_NAMES = [
+  "OK",
+  "CANCELLED",
+  "UNKNOWN",
+  "INVALID_ARGUMENT",
+  "DEADLINE_EXCEEDED",
+  "NOT_FOUND",
+  "ALREADY_EXISTS",
+  "PERMISSION_DENIED",
+  "RESOURCE_EXHAUSTED",
+  "FAILED_PRECONDITION",
+  "ABORTED",
+  "OUT_OF_RANGE",
+  "UNIMPLEMENTED",
+  "INTERNAL",
+  "UNAVAILABLE",
+  "DATA_LOSS",
+  "UNAUTHENTICATED",
+];
 
 /** For failures without an HTTP answer, by vbatch's error code. */
 const CODE_FOR: Record<string, number> = {
@@ -99,4 +121,13 @@ export function geminiResult(line: Obj): Obj {
   const code = error && typeof error.code === "string" ? (CODE_FOR[error.code] ?? 13) : 13;
   const message = error && typeof error.message === "string" ? error.message : "the request failed";
   return { key, error: { code, message } };
+}
+
+/** A {key, error: Status} result line: its key and its code, as a number and by name. */
+export function geminiFailure(line: Obj): FailureLine | null {
+  if (typeof line.key !== "string" || !isPlainObject(line.error)) return null;
+  const code = line.error.code;
+  if (typeof code !== "number") return { id: line.key, codes: [] };
+  const name = CODE_NAMES[code];
+  return { id: line.key, codes: name ? [String(code), name] : [String(code)] };
 }

@@ -5,6 +5,7 @@ import { once } from "node:events";
 import { createWriteStream, type WriteStream } from "node:fs";
 import type { FormatName } from "../../formats/types.js";
 import { readLineBatches } from "../../input/lines.js";
+import { type NotJsonl, notJsonlLine } from "../../input/not-jsonl.js";
 import { openInputOnce } from "../../input/open.js";
 import { type BatchRow, parseLine } from "../../input/row.js";
 import { mapLimit } from "../map-limit.js";
@@ -28,6 +29,8 @@ export interface TokenTotals {
   /** Chat rows with neither max_tokens nor max_completion_tokens (the assumption applied). */
   rowsWithoutMaxTokens: number;
   problems: ProblemList;
+  /** The file is JSON but not JSONL: where it shows (see input/not-jsonl.ts). */
+  notJsonl: NotJsonl | null;
 }
 
 export interface CountPassOptions {
@@ -43,6 +46,8 @@ export interface CountPassOptions {
   assumeOutputTokens: number;
   /** Copy the first `probeRows` valid lines here. */
   probe?: { rows: number; file: string } | undefined;
+  /** Rows counted so far, after each batch of lines. */
+  onRows?: ((rows: number) => void) | undefined;
 }
 
 function outputTokens(row: BatchRow, prompt: Prompt, assumed: number): { tokens: number; assumed: boolean } {
@@ -65,7 +70,9 @@ export async function countInput(o: CountPassOptions): Promise<TokenTotals> {
     outputTokens: 0,
     rowsWithoutMaxTokens: 0,
     problems: new ProblemList(),
+    notJsonl: null,
   };
+  let first = true;
   const probeOut: WriteStream | undefined = o.probe ? createWriteStream(o.probe.file) : undefined;
   let probeLeft = o.probe?.rows ?? 0;
   try {
@@ -74,6 +81,8 @@ export async function countInput(o: CountPassOptions): Promise<TokenTotals> {
       const rows: { row: BatchRow; line: number; prompt: Prompt }[] = [];
       for (const l of batch) {
         const parsed = parseLine(l, o.format);
+        if (!parsed.ok && t.notJsonl === null) t.notJsonl = notJsonlLine(l.text, l.lineNo, first);
+        first = false;
         if (!parsed.ok) {
           found.push({ line: l.lineNo, message: `line ${l.lineNo}: ${parsed.message}` });
           continue;
@@ -97,6 +106,7 @@ export async function countInput(o: CountPassOptions): Promise<TokenTotals> {
         if (out.assumed) t.rowsWithoutMaxTokens++;
       });
       t.problems.addSorted(found);
+      o.onRows?.(t.rows);
     }
   } finally {
     if (probeOut) {

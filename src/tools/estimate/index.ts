@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { VbatchError } from "../../errors.js";
 import type { FormatName } from "../../formats/types.js";
+import { notJsonlMessage } from "../../input/not-jsonl.js";
 import { EngineClient, type ServedModel } from "../engine-client.js";
 import { ModelTargets } from "../model-target.js";
 import {
@@ -52,7 +53,14 @@ export interface EstimateOptions {
   scratchDir?: string | undefined;
   /** @default BATCH_PRICES */
   prices?: readonly ProviderPrice[] | undefined;
+  /** What it is doing: counting the input's tokens, then running the probe (about every second). */
+  onProgress?: ((p: EstimateProgress) => void) | undefined;
 }
+
+/** How far an estimate has got, for a progress line or log lines. */
+export type EstimateProgress =
+  | { phase: "counting"; rows: number /** what counts the tokens */; how: string }
+  | { phase: "probing"; rows: number; done: number; elapsedSec: number; endpoint: string };
 
 export interface EstimateReport {
   input: string;
@@ -107,8 +115,11 @@ export async function estimateJob(o: EstimateOptions): Promise<EstimateReport> {
   const assumed = o.assumeOutputTokens ?? DEFAULT_ASSUMED_OUTPUT_TOKENS;
   const dir =
     o.probe !== undefined ? mkdtempSync(join(o.scratchDir ?? tmpdir(), "vbatch-probe-")) : undefined;
+  const how = base !== undefined ? `${base}/tokenize` : (o.tokenizer ?? "about 4 characters a token");
+  o.onProgress?.({ phase: "counting", rows: 0, how });
   try {
     const totals = await countInput({
+      onRows: (rows) => o.onProgress?.({ phase: "counting", rows, how }),
       input: o.input,
       format: o.format,
       maxLineBytes: o.maxLineBytes,
@@ -118,6 +129,12 @@ export async function estimateJob(o: EstimateOptions): Promise<EstimateReport> {
       assumeOutputTokens: assumed,
       probe: dir && o.probe !== undefined ? { rows: o.probe, file: join(dir, "probe.in.jsonl") } : undefined,
     });
+    if (totals.notJsonl && totals.rows === 0) {
+      throw new VbatchError(
+        "invalid_input",
+        notJsonlMessage(o.input === "-" ? "stdin" : o.input, totals.notJsonl),
+      );
+    }
     if (totals.problems.count > 0) {
       throw problemsError(
         o.input,
@@ -131,12 +148,23 @@ export async function estimateJob(o: EstimateOptions): Promise<EstimateReport> {
     let throughput: EstimateReport["throughput"] = null;
     if (o.throughput !== undefined) throughput = { tokensPerSec: o.throughput, source: "flag", probe: null };
     else if (dir && o.endpoint !== undefined) {
+      const endpoint = base ?? o.endpoint;
+      const rows = Math.min(o.probe ?? 0, totals.rows);
+      o.onProgress?.({ phase: "probing", rows, done: 0, elapsedSec: 0, endpoint });
       const probe = await probeThroughput({
         file: join(dir, "probe.in.jsonl"),
         dir,
         endpoint: o.endpoint,
         model: o.model,
         apiKey: o.apiKey,
+        onProgress: (p) =>
+          o.onProgress?.({
+            phase: "probing",
+            rows,
+            done: p.succeeded + p.failed,
+            elapsedSec: p.elapsedMs / 1000,
+            endpoint,
+          }),
       });
       throughput = { tokensPerSec: probe.tokensPerSec, source: "probe", probe };
     }

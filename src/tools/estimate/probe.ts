@@ -2,6 +2,7 @@
 // engine, into a temporary directory, and the tokens it processed per second are the rate.
 import { join } from "node:path";
 import { VbatchError } from "../../errors.js";
+import type { RunProgress } from "../../run/progress.js";
 import { runBatch } from "../../run/run-batch.js";
 
 export interface ProbeResult {
@@ -22,8 +23,11 @@ export async function probeThroughput(o: {
   endpoint: string;
   model?: string | undefined;
   apiKey?: string | undefined;
+  /** The job's progress, about once a second. */
+  onProgress?: ((p: RunProgress) => void) | undefined;
 }): Promise<ProbeResult> {
   const s = await runBatch({
+    onProgress: o.onProgress,
     input: o.file,
     output: join(o.dir, "probe.out.jsonl"),
     endpoints: [o.endpoint],

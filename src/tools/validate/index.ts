@@ -4,6 +4,7 @@
 import { resolve } from "node:path";
 import type { FormatName } from "../../formats/types.js";
 import { readLineBatches } from "../../input/lines.js";
+import { type NotJsonl, notJsonlLine, notJsonlMessage } from "../../input/not-jsonl.js";
 import { openInputOnce } from "../../input/open.js";
 import { parseLine } from "../../input/row.js";
 import { requestHash } from "../../run/dedupe.js";
@@ -45,6 +46,8 @@ export interface ValidateReport extends InputStats {
   problems: string[];
   /** The context-length check, when one ran. */
   context: ContextReport | null;
+  /** The file is JSON but not JSONL, when no line of it is a row: one line saying so and the fix. */
+  notJsonl: string | null;
   ok: boolean;
 }
 
@@ -55,6 +58,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
   const scratch = new ScratchDb(o.scratchDir);
   let lines = 0;
   let rows = 0;
+  let shape: NotJsonl | null = null;
   try {
     const db = scratch.db;
     db.exec(`CREATE TABLE ids (custom_id TEXT PRIMARY KEY, line INTEGER NOT NULL) WITHOUT ROWID;
@@ -69,6 +73,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
         for (const l of batch) {
           lines++;
           const parsed = parseLine(l, o.format);
+          if (!parsed.ok && shape === null) shape = notJsonlLine(l.text, l.lineNo, lines === 1);
           if (!parsed.ok) {
             found.push({ line: l.lineNo, message: `line ${l.lineNo}: ${parsed.message}` });
             continue;
@@ -104,6 +109,7 @@ export async function validateInput(o: ValidateOptions): Promise<ValidateReport>
     problemCount: problems.count,
     problems: [...problems.listed],
     context: checker?.report ?? null,
+    notJsonl: shape && rows === 0 ? notJsonlMessage(o.input === "-" ? "stdin" : o.input, shape) : null,
     ok: problems.count === 0,
   };
 }
