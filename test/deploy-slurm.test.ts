@@ -2,7 +2,7 @@
 // first command), the array they declare gives every shard once through --shard auto, and the
 // scripts run for real outside Slurm: a stand-in `vllm` (the simulator) per GPU group, vbatch with
 // --shard auto from the array's variables, then the merge step over both shards.
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
@@ -287,31 +287,38 @@ exec "${process.execPath}" "${BIN}" sim --host "$host" --port "$port" --model "$
     expect(readFileSync(out, "utf8")).toBe(before);
   });
 
-  it("the merge refuses a shard that stopped with rows pending, and one that never got a journal", () => {
+  it("the merge refuses a shard that stopped with rows pending, and one that never got a journal", async () => {
     const w = join(dir, "work-stopped");
-    // Shard 0 stopped: its only engine is gone and vbatch gave up waiting, rows still pending.
+    // Shard 0 stopped: its only engine died after 20 requests and vbatch gave up waiting for it,
+    // rows still pending. (An engine that never answers leaves no journal: that is task 1's case.)
     mkdirSync(join(w, "shards", "0"), { recursive: true });
+    const port = await freePorts(1);
+    const sim = spawn(process.execPath, [BIN, "sim", "--port", `${port}`, "--exit-after", "20"], {
+      stdio: "ignore",
+    });
     const r = spawnSync(
       process.execPath,
       [BIN, "run", input, "-o", join(w, "shards", "0", "answers.jsonl"), "--shard", "0/2"].concat([
         "-e",
-        "http://127.0.0.1:9",
+        `http://127.0.0.1:${port}`,
         "--engine-wait",
-        "1",
+        "5",
         "--no-progress",
       ]),
       { encoding: "utf8" },
     );
+    sim.kill();
     expect(r.status).toBe(1);
     mkdirSync(join(w, "shards", "1")); // a task that died before vbatch started
     const m = run("vbatch-merge.sbatch", env({ WORKDIR: w, VBATCH_ARRAY_JOB: "21" }));
     expect(m.status).toBe(1);
     const pending = 120 - readJsonl(join(workdir, "shards", "1", "answers.jsonl")).length;
+    const done = readJsonl(join(w, "shards", "0", "answers.jsonl")).length;
     expect(m.stderr).toContain(
-      `vbatch: shard 0/2, task 0 (${w}/shards/0): stopped with ${pending} rows pending; rerun it: scontrol requeue 21_0 (it resumes from its journal)`,
+      `vbatch: shard 0/2, task 0 (${w}/shards/0): stopped with ${pending - done} rows pending; rerun it: scontrol requeue 21_0 (it resumes from its journal)`,
     );
     expect(m.stderr).toContain(
-      `vbatch: task 1 (${w}/shards/1): no journal: the task stopped before vbatch started`,
+      `vbatch: task 1 (${w}/shards/1): no journal: the task stopped before vbatch sent a request`,
     );
     expect(m.stderr).toContain("vbatch: shard 1/2: no journal of it");
     expect(m.stderr).toMatch(/vbatch: error: not every shard is complete \(above\), nothing merged/);
