@@ -4,11 +4,11 @@
 // Each source registers how to release what it started.
 import type { Logger } from "pino";
 import { VbatchError } from "../../errors.js";
+import type { EngineHint, EngineSource } from "../../job/options.js";
 import type { Launch } from "../../launch/index.js";
-import { readEngines } from "../../launch/state.js";
-import { parseDnsTarget } from "../../run/dns-names.js";
-import { DnsEngineSource } from "../../run/dns-source.js";
-import type { EngineHint, EngineSource } from "../../run/options.js";
+import { readEngines } from "../../launch/up/state.js";
+import { parseDnsTarget } from "../../pool/dns-names.js";
+import { DnsEngineSource } from "../../pool/dns-source.js";
 import { startSim } from "../../sim/index.js";
 import { type JobFlags, readEndpointsFile } from "./job-flags.js";
 import { launchOptions } from "./launch-flags.js";

@@ -5,11 +5,11 @@ import { type Command, InvalidArgumentError } from "commander";
 import { normalizeEndpoint } from "../../client/endpoint.js";
 import { VbatchError } from "../../errors.js";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
+import type { RunOptions } from "../../job/options.js";
+import { parseTags } from "../../job/tags.js";
 import type { LaunchKind } from "../../launch/index.js";
-import { parseModelMap } from "../../run/model-check.js";
-import type { RunOptions } from "../../run/options.js";
-import { type Shard, shardFromEnv } from "../../run/shard-env.js";
-import { parseTags } from "../../run/tags.js";
+import { parseModelMap } from "../../pool/model-check.js";
+import { type Shard, shardFromEnv } from "../../shard/env.js";
 import { LOG_LEVELS } from "../logger.js";
 import { type MaxFailed, parseMaxFailed } from "../max-failed.js";
 import {

@@ -1,11 +1,12 @@
 // One job run from the terminal: engines to use (or start), signals to an AbortSignal (first
 // Ctrl-C drains, second exits), the progress line, and the summary. run and retry share it.
+
+import { lockJob } from "../../job/job-lock.js";
+import type { RunOptions } from "../../job/options.js";
+import { resolvePaths } from "../../job/paths.js";
+import { checkPaths } from "../../job/run-batch.js";
 import type { FileLock } from "../../journal/lock.js";
-import { lockJob } from "../../run/job-lock.js";
-import type { RunOptions } from "../../run/options.js";
-import { resolvePaths } from "../../run/paths.js";
-import type { RunSummary } from "../../run/progress.js";
-import { checkPaths } from "../../run/run-batch.js";
+import type { RunSummary } from "../../progress/progress.js";
 import { createLogger } from "../logger.js";
 import { ProgressLine } from "../progress-line.js";
 import { renderSummary } from "../summary.js";

@@ -1,7 +1,7 @@
 // `vbatch run`: the flags and the session around runBatch. All the work is runBatch's.
 import type { Command } from "commander";
-import type { RunSummary } from "../../run/progress.js";
-import { runJob } from "../../run/run-batch.js";
+import { runJob } from "../../job/run-batch.js";
+import type { RunSummary } from "../../progress/progress.js";
 import { failedTooMany, type MaxFailed } from "../max-failed.js";
 import { addJobFlags, type JobFlags } from "./job-flags.js";
 import { runJobSession } from "./job-session.js";
