@@ -1,77 +1,14 @@
-// The simulator's /v1/responses (answered as a chat turn, in the Responses API's shape) and its
-// score and rerank endpoints (pooling work: a prefill, no decode), with vLLM's field names:
+// POST /v1/score and /v1/rerank (also served at /score, /rerank and /v2/rerank), vLLM's
+// pooling/score/serving.py: pooling work, a prefill and no decode, with vLLM's field names:
 // ScoreRequest {text_1, text_2} or {queries, documents}, RerankRequest {query, documents, top_n};
 // ScoreResponse {data: [{index, object: "score", score}]}, RerankResponse {results: [{index,
 // document: {text}, relevance_score}]} (vllm/entrypoints/pooling/score/protocol.py).
-import { contentText } from "../input/content.js";
-import { isPlainObject } from "../util/object.js";
-import { type ErrorInfo, fieldMissing } from "./errors.js";
-import type { SimConfig } from "./options.js";
-import { type Generated, hash16 } from "./replies.js";
-import type { Work } from "./requests.js";
-import { textTokenCount } from "./tokens.js";
-
-type Body = Record<string, unknown>;
-
-/** A Responses API request as the chat request it is simulated by. */
-export function responsesAsChat(body: Body): Body | ErrorInfo {
-  const input = body.input;
-  if (input === undefined) return fieldMissing("input");
-  const messages: Body[] = [];
-  if (typeof body.instructions === "string") messages.push({ role: "system", content: body.instructions });
-  if (typeof input === "string") messages.push({ role: "user", content: input });
-  else if (Array.isArray(input)) {
-    for (const item of input) {
-      if (isPlainObject(item))
-        messages.push({ role: item.role ?? "user", content: contentText(item.content) });
-    }
-  }
-  const chat: Body = { messages };
-  if (body.model !== undefined) chat.model = body.model;
-  if (typeof body.max_output_tokens === "number") chat.max_tokens = body.max_output_tokens;
-  return chat;
-}
-
-/**
- * A Responses API answer with every field the openai SDK's `Response` type requires
- * (openai/resources/responses/responses.d.ts; `output_text` excepted: the SDK computes it from
- * `output` when it parses a response, in lib/ResponsesParser addOutputText).
- */
-export function responsesBody(id: string, r: Generated, model: string, created: number): string {
-  const incomplete = r.finishReason === "length";
-  return JSON.stringify({
-    id: `resp_${id}`,
-    object: "response",
-    created_at: created,
-    model,
-    status: incomplete ? "incomplete" : "completed",
-    error: null,
-    incomplete_details: incomplete ? { reason: "max_output_tokens" } : null,
-    instructions: null,
-    metadata: null,
-    output: [
-      {
-        id: `msg_${id}`,
-        type: "message",
-        role: "assistant",
-        status: incomplete ? "incomplete" : "completed",
-        content: [{ type: "output_text", text: r.text, annotations: [] }],
-      },
-    ],
-    parallel_tool_calls: true,
-    temperature: null,
-    tool_choice: "auto",
-    tools: [],
-    top_p: null,
-    usage: {
-      input_tokens: r.promptTokens,
-      input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
-      output_tokens: r.completionTokens,
-      output_tokens_details: { reasoning_tokens: 0 },
-      total_tokens: r.promptTokens + r.completionTokens,
-    },
-  });
-}
+import { type ErrorInfo, fieldMissing } from "../errors.js";
+import type { SimConfig } from "../options.js";
+import { hash16 } from "../replies.js";
+import { checkModel, isErrorInfo, type Work } from "../requests.js";
+import { textTokenCount } from "../tokens.js";
+import type { Body, RequestKind } from "./kind.js";
 
 function texts(v: unknown): string[] | null {
   if (typeof v === "string") return [v];
@@ -148,3 +85,22 @@ export function rerankBody(id: string, model: string, work: Work): string {
     results: topN > 0 ? results.slice(0, topN) : results,
   });
 }
+
+/** Score and rerank: pooling work over the pairs the body compares. */
+function pairWork(cfg: SimConfig, body: Body, rerank: boolean): Work | ErrorInfo {
+  const modelError = checkModel(cfg, body);
+  if (modelError) return modelError;
+  const p = pairsOf(body, rerank);
+  if (isErrorInfo(p)) return p;
+  return poolingWork(cfg, p.tokens, p.pairs, typeof body.top_n === "number" ? body.top_n : 0);
+}
+
+export const score: RequestKind = {
+  work: (cfg, body) => pairWork(cfg, body, false),
+  reply: (cfg, id, work, created) => scoreBody(id, created, cfg.model, work),
+};
+
+export const rerank: RequestKind = {
+  work: (cfg, body) => pairWork(cfg, body, true),
+  reply: (cfg, id, work) => rerankBody(id, cfg.model, work),
+};
