@@ -4,13 +4,22 @@
 import type { Logger } from "pino";
 import { normalizeEndpoint } from "../client/endpoint.js";
 import type { EngineHint, EngineSource } from "../job/options.js";
-import type { Runner } from "../send/runner.js";
 import type { Engine } from "./engine.js";
 import { createEngine, type EnginePoolOptions } from "./engines.js";
+import type { Router } from "./router.js";
 
 type EngineEvent =
   | { kind: "ready"; url: string; hint: EngineHint }
   | { kind: "lost"; url: string; reason: string };
+
+/** What the events change: the send loop's pool (the Runner), seen only through what they need. */
+export interface PoolUser {
+  readonly router: Router;
+  /** Probes a lost engine until its /health answers, then re-admits it. */
+  probeBack(e: Engine): void;
+  /** The pool's capacity changed. */
+  syncCapacity(): void;
+}
 
 export interface EngineEventsOptions {
   engineOptions: Omit<EnginePoolOptions, "endpoints">;
@@ -24,7 +33,7 @@ export interface EngineEventsOptions {
 
 export class EngineEvents {
   private readonly early: EngineEvent[] = [];
-  private runner: Runner | undefined;
+  private runner: PoolUser | undefined;
 
   constructor(
     source: EngineSource | undefined,
@@ -35,7 +44,7 @@ export class EngineEvents {
   }
 
   /** From now on events go to `runner`; those that came before are replayed. */
-  attach(runner: Runner): void {
+  attach(runner: PoolUser): void {
     this.runner = runner;
     for (const ev of this.early.splice(0)) this.handle(ev);
   }

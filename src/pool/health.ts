@@ -2,7 +2,7 @@
 // and brings it back once its /health answers again. Probing backs off so a dead engine costs
 // almost nothing while the others work.
 import type { Logger } from "pino";
-import type { Engine } from "./engine.js";
+import type { Transport } from "../client/wire.js";
 
 /** Consecutive failures (with no success between) that take an engine out. */
 export const FAILURES_TO_EVICT = 3;
@@ -15,12 +15,20 @@ export interface ProbeOptions {
   logger?: Logger | undefined;
 }
 
+/** What a probe needs of its engine (an Engine; kept this small so engine.ts can own a health). */
+export interface ProbeTarget {
+  readonly base: string;
+  readonly transport: Pick<Transport, "getText">;
+  /** Asks the engine again what it serves, before it is re-admitted. */
+  discover(timeoutMs: number): Promise<unknown>;
+}
+
 export class EngineHealth {
   up = true;
   consecutiveFailures = 0;
   private stopProbe: (() => void) | undefined;
 
-  constructor(private readonly engine: Engine) {}
+  constructor(private readonly engine: ProbeTarget) {}
 
   noteSuccess(): void {
     this.consecutiveFailures = 0;

@@ -6,7 +6,7 @@ import type { RunOptions } from "../../job/options.js";
 import { runBatch } from "../../job/run-batch.js";
 import type { RunProgress, RunSummary } from "../../progress/progress.js";
 import { pause } from "../../util/pause.js";
-import type { JobContext } from "../context.js";
+import type { JobContext } from "../job-context.js";
 import type { BatchPatch, BatchRecord } from "../store/batches.js";
 import { batchPaths } from "./finish.js";
 import { type ModelMap, modelMap, NoEngineError, servedModels } from "./models.js";
