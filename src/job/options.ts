@@ -5,8 +5,8 @@ import type { FormatName } from "../formats/types.js";
 import type { FileOps } from "../io/file-ops.js";
 import type { TransportKind } from "../pool/engine.js";
 import type { RunProgress } from "../progress/progress.js";
+import type { Shard } from "../shard/shard.js";
 import type { DedupeMode } from "./dedupe.js";
-import type { Shard } from "./ingest.js";
 
 /** The error given to rows a stopped run closes out (see `finalizePending`). */
 export interface PendingFinal {

@@ -2,6 +2,7 @@
 // line. Every step registers what it acquires with one Cleanup, released in reverse, once,
 // whatever happens; the result is data (the summary), never an exit.
 import type { FormatName } from "../formats/index.js";
+import { lockJob } from "../journal/job-lock.js";
 import type { FileLock } from "../journal/lock.js";
 import { findEngines, type ReadyEngines } from "../pool/find-engines.js";
 import { startRunMetrics } from "../progress/metrics.js";
@@ -9,7 +10,6 @@ import type { RunSummary } from "../progress/progress.js";
 import { Cleanup } from "../util/cleanup.js";
 import { checkPaths } from "./check-options.js";
 import { closeOut, summarise } from "./close-out.js";
-import { lockJob } from "./job-lock.js";
 import { type JobRun, type PreparedRun, pendingFinal, setUp } from "./job-run.js";
 import { openSink } from "./open-sink.js";
 import type { RunOptions } from "./options.js";

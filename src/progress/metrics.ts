@@ -17,71 +17,15 @@ export async function startRunMetrics(
   progress: () => RunProgress,
 ): Promise<RunMetrics> {
   // Loaded for --metrics-port only, not by every run that starts.
-  const { Counter, Gauge, Histogram, Registry } = await import("prom-client");
-  const registry = new Registry();
-  const rows = new Gauge({
-    name: "vbatch_rows",
-    help: "Rows of the job by state.",
-    labelNames: ["state"],
-    registers: [registry],
-  });
-  const inFlight = new Gauge({
-    name: "vbatch_in_flight",
-    help: "Requests in flight per engine.",
-    labelNames: ["engine"],
-    registers: [registry],
-  });
-  const limit = new Gauge({
-    name: "vbatch_engine_limit",
-    help: "Adaptive in-flight limit per engine.",
-    labelNames: ["engine"],
-    registers: [registry],
-  });
-  const up = new Gauge({
-    name: "vbatch_engine_up",
-    help: "1 while the engine is in the pool.",
-    labelNames: ["engine"],
-    registers: [registry],
-  });
-  const tokens = new Gauge({
-    name: "vbatch_tokens",
-    help: "Tokens of finished rows.",
-    labelNames: ["kind"],
-    registers: [registry],
-  });
-  const requests = new Counter({
-    name: "vbatch_requests_total",
-    help: "Requests sent, by engine and HTTP status (none: no answer).",
-    labelNames: ["engine", "status"],
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: "vbatch_request_duration_seconds",
-    help: "Time from sending a request to its whole answer.",
-    labelNames: ["engine"],
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
-    registers: [registry],
-  });
-  const refresh = () => {
-    const p = progress();
-    rows.set({ state: "succeeded" }, p.succeeded);
-    rows.set({ state: "failed" }, p.failed);
-    rows.set({ state: "invalid" }, p.invalid);
-    rows.set({ state: "pending" }, Math.max(0, p.total - p.succeeded - p.failed));
-    tokens.set({ kind: "prompt" }, p.promptTokens);
-    tokens.set({ kind: "completion" }, p.completionTokens);
-    for (const e of p.engines) {
-      inFlight.set({ engine: e.url }, e.inFlight);
-      limit.set({ engine: e.url }, e.limit);
-      up.set({ engine: e.url }, e.up ? 1 : 0);
-    }
-  };
+  const prom = await import("prom-client");
+  const registry = new prom.Registry();
+  const m = declareMetrics(prom, registry);
   const server: Server = createServer((req, res) => {
     if (req.method !== "GET" || req.url !== "/metrics") {
       res.writeHead(404).end();
       return;
     }
-    refresh();
+    refresh(m, progress());
     registry.metrics().then(
       (text) => res.writeHead(200, { "content-type": registry.contentType }).end(text),
       () => res.writeHead(500).end(),
@@ -98,9 +42,52 @@ export async function startRunMetrics(
   return {
     url: `http://${host}:${actualPort}/metrics`,
     observe(engine, ms, status) {
-      requests.inc({ engine, status: status === null ? "none" : String(status) });
-      latency.observe({ engine }, ms / 1000);
+      m.requests.inc({ engine, status: status === null ? "none" : String(status) });
+      m.latency.observe({ engine }, ms / 1000);
     },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+type PromClient = typeof import("prom-client");
+type Metrics = ReturnType<typeof declareMetrics>;
+
+function declareMetrics(prom: PromClient, registry: InstanceType<PromClient["Registry"]>) {
+  const gauge = (name: string, help: string, label: string) =>
+    new prom.Gauge({ name, help, labelNames: [label], registers: [registry] });
+  return {
+    rows: gauge("vbatch_rows", "Rows of the job by state.", "state"),
+    inFlight: gauge("vbatch_in_flight", "Requests in flight per engine.", "engine"),
+    limit: gauge("vbatch_engine_limit", "Adaptive in-flight limit per engine.", "engine"),
+    up: gauge("vbatch_engine_up", "1 while the engine is in the pool.", "engine"),
+    tokens: gauge("vbatch_tokens", "Tokens of finished rows.", "kind"),
+    requests: new prom.Counter({
+      name: "vbatch_requests_total",
+      help: "Requests sent, by engine and HTTP status (none: no answer).",
+      labelNames: ["engine", "status"],
+      registers: [registry],
+    }),
+    latency: new prom.Histogram({
+      name: "vbatch_request_duration_seconds",
+      help: "Time from sending a request to its whole answer.",
+      labelNames: ["engine"],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
+      registers: [registry],
+    }),
+  };
+}
+
+/** The gauges, from the job's progress at the moment of a scrape. */
+function refresh(m: Metrics, p: RunProgress): void {
+  m.rows.set({ state: "succeeded" }, p.succeeded);
+  m.rows.set({ state: "failed" }, p.failed);
+  m.rows.set({ state: "invalid" }, p.invalid);
+  m.rows.set({ state: "pending" }, Math.max(0, p.total - p.succeeded - p.failed));
+  m.tokens.set({ kind: "prompt" }, p.promptTokens);
+  m.tokens.set({ kind: "completion" }, p.completionTokens);
+  for (const e of p.engines) {
+    m.inFlight.set({ engine: e.url }, e.inFlight);
+    m.limit.set({ engine: e.url }, e.limit);
+    m.up.set({ engine: e.url }, e.up ? 1 : 0);
+  }
 }

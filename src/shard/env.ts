@@ -1,7 +1,7 @@
 // `--shard auto`: this process's shard, read from the scheduler that started it (a Kubernetes
 // Indexed Job or a Slurm job array), so one manifest or one sbatch script serves every index.
 import { VbatchError } from "../errors.js";
-import type { Shard } from "../job/ingest.js";
+import type { Shard } from "./shard.js";
 
 export type { Shard };
 

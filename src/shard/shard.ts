@@ -2,6 +2,12 @@
 // (`vbatch run --shard i/N`): a stable hash of its custom_id, so every process agrees without
 // talking to the others, and a re-run puts every row in the same shard again.
 
+/** This process's part of an input split across orchestrators: shard `index` of `count`. */
+export interface Shard {
+  index: number;
+  count: number;
+}
+
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;
 

@@ -10,7 +10,8 @@ import { readEngines } from "../../launch/up/state.js";
 import { parseDnsTarget } from "../../pool/dns-names.js";
 import { DnsEngineSource } from "../../pool/dns-source.js";
 import { startSim } from "../../sim/index.js";
-import { type JobFlags, readEndpointsFile } from "./job-flags.js";
+import type { JobFlags } from "./job-flags.js";
+import { readEndpointsFile } from "./job-options.js";
 import { launchOptions } from "./launch-flags.js";
 
 export interface JobEngines {

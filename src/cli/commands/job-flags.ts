@@ -1,14 +1,10 @@
 // The flags every job command shares (run, retry): engines, limits, retries, outputs, logs.
-// Declared once so a new option cannot reach one command and not the other.
-import { readFileSync } from "node:fs";
+// Declared once so a new option cannot reach one command and not the other; what they map to is
+// job-options.ts.
 import { type Command, InvalidArgumentError } from "commander";
-import { normalizeEndpoint } from "../../client/endpoint.js";
 import { VbatchError } from "../../errors.js";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
-import type { RunOptions } from "../../job/options.js";
-import { parseTags } from "../../job/tags.js";
 import type { LaunchKind } from "../../launch/index.js";
-import { parseModelMap } from "../../pool/model-check.js";
 import { type Shard, shardFromEnv } from "../../shard/env.js";
 import { LOG_LEVELS } from "../logger.js";
 import { type MaxFailed, parseMaxFailed } from "../max-failed.js";
@@ -17,9 +13,7 @@ import {
   collectEndpoint,
   intFlag,
   MAX_LINE_FLAG,
-  maxLineBytesOf,
   maxLineMbFlag,
-  noteEndpoint,
   numberFlag,
   oneOf,
 } from "../options.js";
@@ -64,29 +58,6 @@ export interface JobFlags extends LaunchFlags {
   logFile?: string;
 }
 
-/** URLs from --endpoints-file: one a line; blank lines and # comments skipped. */
-export function readEndpointsFile(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (err) {
-    throw new VbatchError("usage", `--endpoints-file ${path}: ${(err as Error).message}`);
-  }
-  const urls: string[] = [];
-  text.split("\n").forEach((raw, i) => {
-    const line = raw.replace(/#.*/, "").trim();
-    if (line.length === 0) return;
-    try {
-      urls.push(normalizeEndpoint(line, `${path}:${i + 1}:`));
-      noteEndpoint(line, `${path}:${i + 1}:`);
-    } catch (err) {
-      throw new VbatchError("usage", (err as Error).message);
-    }
-  });
-  if (urls.length === 0) throw new VbatchError("usage", `--endpoints-file ${path} lists no URL`);
-  return urls;
-}
-
 export function parseShard(value: string): Shard | "auto" {
   if (value.trim() === "auto") return "auto";
   const m = /^(\d+)\/(\d+)$/.exec(value.trim());
@@ -112,15 +83,14 @@ export function resolveShard(
   return flags.shard === "auto" ? shardFromEnv(env, flags.shards) : flags.shard;
 }
 
-/** The shard the job runs, as the journal records it (i/N, without where "auto" found it). */
-function jobShard(flags: Pick<JobFlags, "shard" | "shards">): Shard | undefined {
-  const shard = resolveShard(flags);
-  return shard && { index: shard.index, count: shard.count };
+/** Adds the shared flags (everything but the input and -o) to a command, in --help's order. */
+export function addJobFlags(cmd: Command): Command {
+  return reportFlags(requestFlags(limitAndInputFlags(fileAndEngineFlags(addLaunchFlags(cmd)))));
 }
 
-/** Adds the shared flags (everything but the input and -o) to a command. */
-export function addJobFlags(cmd: Command): Command {
-  return addLaunchFlags(cmd)
+/** Where the job's files go and which engines it uses. */
+function fileAndEngineFlags(cmd: Command): Command {
+  return cmd
     .option("--errors <file>", "errors JSONL for failed rows (default: <output>.errors.jsonl beside it)")
     .option("--journal <file>", "checkpoint journal (default: <output>.vbatch.db beside it)")
     .option("-e, --endpoint <url>", "engine URL, http://host:8000 or .../v1 (repeatable)", collectEndpoint)
@@ -147,7 +117,12 @@ export function addJobFlags(cmd: Command): Command {
       "send rows naming model FROM to model TO instead, e.g. gpt-4o=Qwen/Qwen3-8B (repeatable)",
       collect,
     )
-    .option("--api-key <key>", "API key for the engines (default: $VBATCH_ENGINE_API_KEY)")
+    .option("--api-key <key>", "API key for the engines (default: $VBATCH_ENGINE_API_KEY)");
+}
+
+/** How hard engines are pushed, and which input rows the job takes. */
+function limitAndInputFlags(cmd: Command): Command {
+  return cmd
     .option(
       "-c, --concurrency <n>",
       "fixed requests in flight per engine (default: adaptive)",
@@ -177,7 +152,12 @@ export function addJobFlags(cmd: Command): Command {
     )
     .option("--skip-invalid", "send the valid rows and write invalid lines to the errors file")
     .option(...MAX_LINE_FLAG, maxLineMbFlag)
-    .option("--restart", "discard an earlier run's journal and outputs and start over")
+    .option("--restart", "discard an earlier run's journal and outputs and start over");
+}
+
+/** How each request is sent and what its answer must be. */
+function requestFlags(cmd: Command): Command {
+  return cmd
     .option(
       "--transport <kind>",
       "http (lean, default) or sdk (the openai SDK)",
@@ -217,7 +197,12 @@ export function addJobFlags(cmd: Command): Command {
       intFlag("--json-retries", 0),
       2,
     )
-    .option("--no-coalesce", "send every embedding row as its own request")
+    .option("--no-coalesce", "send every embedding row as its own request");
+}
+
+/** What the run reports, and when it counts as failed. */
+function reportFlags(cmd: Command): Command {
+  return cmd
     .option(
       "--max-failed <n|p%>",
       "exit 3 when more rows than this (a count, or a percentage of the lines) end in the errors file",
@@ -235,35 +220,4 @@ export function addJobFlags(cmd: Command): Command {
         process.stderr.write(`vbatch: --shard auto: shard ${shard.index}/${shard.count} (${shard.from})\n`);
       }
     });
-}
-
-/** Maps the shared flags onto RunOptions (engines, signal and callbacks are the session's). */
-export function jobOptions(input: string, flags: JobFlags): Omit<RunOptions, "endpoints"> {
-  return {
-    input,
-    output: flags.output,
-    errors: flags.errors,
-    journal: flags.journal,
-    model: flags.model,
-    modelMap: Object.fromEntries(parseModelMap(flags.modelMap ?? [])),
-    format: flags.format,
-    apiKey: flags.apiKey,
-    concurrency: flags.concurrency,
-    maxAttempts: flags.maxAttempts,
-    engineWaitMs: flags.engineWait * 1000,
-    shard: jobShard(flags),
-    requestTimeoutMs: flags.requestTimeout * 1000,
-    maxRequestsPerSecond: flags.maxRps,
-    skipInvalid: flags.skipInvalid ?? false,
-    maxLineBytes: maxLineBytesOf(flags.maxLineMb),
-    restart: flags.restart ?? false,
-    transport: flags.transport,
-    coalesce: flags.coalesce,
-    dedupe: flags.dedupe,
-    validateJson: flags.validateJson ?? false,
-    jsonRetries: flags.jsonRetries,
-    tags: parseTags(flags.tag ?? []),
-    priority: flags.priority,
-    metricsPort: flags.metricsPort,
-  };
 }

@@ -1,17 +1,18 @@
 // One job run from the terminal: engines to use (or start), signals to an AbortSignal (first
 // Ctrl-C drains, second exits), the progress line, and the summary. run and retry share it.
 
-import { lockJob } from "../../job/job-lock.js";
 import type { RunOptions } from "../../job/options.js";
 import { resolvePaths } from "../../job/paths.js";
 import { checkPaths } from "../../job/run-batch.js";
+import { lockJob } from "../../journal/job-lock.js";
 import type { FileLock } from "../../journal/lock.js";
 import type { RunSummary } from "../../progress/progress.js";
 import { createLogger } from "../logger.js";
 import { ProgressLine } from "../progress-line.js";
 import { renderSummary } from "../summary.js";
 import { type JobEngines, jobEngines } from "./job-engines.js";
-import { type JobFlags, jobOptions } from "./job-flags.js";
+import type { JobFlags } from "./job-flags.js";
+import { jobOptions } from "./job-options.js";
 
 export async function runJobSession<S extends RunSummary>(
   input: string,

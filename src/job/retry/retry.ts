@@ -4,13 +4,13 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import { VbatchError } from "../../errors.js";
 import { type BatchFormat, type FailureLine, type FormatName, formatNamed } from "../../formats/index.js";
+import { lockJob } from "../../journal/job-lock.js";
 import { Journal } from "../../journal/journal.js";
 import type { FileLock } from "../../journal/lock.js";
 import { RowState } from "../../journal/schema.js";
 import { probeEngines } from "../../pool/discover.js";
 import type { RunSummary } from "../../progress/progress.js";
 import { isPlainObject } from "../../util/object.js";
-import { lockJob } from "../job-lock.js";
 import type { RunOptions } from "../options.js";
 import { resolvePaths } from "../paths.js";
 import { checkPaths, runJob } from "../run-batch.js";

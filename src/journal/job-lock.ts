@@ -1,7 +1,7 @@
 // The lock of one job, beside its journal: `run`, `retry` and `merge` take it (or test it), so a
 // cron that starts tonight's run while last night's is still going is refused, not mixed in.
-import { acquireLock, describeOwner, FileLock, type JobOwner, lockPathOf } from "../journal/lock.js";
-import { readOwnerOf } from "../journal/owner.js";
+import { acquireLock, describeOwner, FileLock, type JobOwner, lockPathOf } from "./lock.js";
+import { readOwnerOf } from "./owner.js";
 
 /** Who holds a job's lock, as its journal records it. */
 export function readOwner(journal: string): JobOwner | undefined {
