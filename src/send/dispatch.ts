@@ -1,6 +1,7 @@
 // Where each request goes and when: one p-queue whose concurrency follows the engines' limits,
 // the reservation of room on an engine in the same tick as the pick, the wait (up to
-// --engine-wait) while every engine is out of the pool, and the failures that take an engine out.
+// --engine-wait) while every engine is out of the pool, the failures that take an engine out, and
+// the rows waiting out a retry's backoff before they re-enter the queue.
 import PQueue from "p-queue";
 import type { Logger } from "pino";
 import { isEngineFailure } from "../client/retry.js";
@@ -23,6 +24,8 @@ export interface DispatchOptions {
 export class Dispatch {
   readonly queue: PQueue;
   private allDownSince: number | null = null;
+  /** Pending retries and how many rows each carries. */
+  private readonly retryTimers = new Map<NodeJS.Timeout, number>();
 
   constructor(private readonly o: DispatchOptions) {
     this.queue = new PQueue({ concurrency: Math.max(1, o.router.capacity()) });
@@ -117,5 +120,25 @@ export class Dispatch {
   /** Stops every probe: a stopping run sends nothing more. */
   stopProbes(): void {
     for (const e of this.o.router.engines) e.health.stop();
+  }
+
+  /** After `delayMs`, `enqueue` puts a retried job (of `rows` rows) back in the queue. */
+  retryLater(rows: number, delayMs: number, enqueue: () => void): void {
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      enqueue();
+    }, delayMs);
+    this.retryTimers.set(timer, rows);
+  }
+
+  /** Cancels every pending retry; returns how many rows they carried. */
+  cancelRetries(): number {
+    let rows = 0;
+    for (const [t, n] of this.retryTimers) {
+      clearTimeout(t);
+      rows += n;
+    }
+    this.retryTimers.clear();
+    return rows;
   }
 }

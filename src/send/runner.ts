@@ -4,51 +4,23 @@
 // error (a failed commit, a changed input, no engine for --engine-wait) ends the run at once:
 // in-flight requests are abandoned, their rows stay pending for the next run.
 import { performance } from "node:perf_hooks";
-import Bottleneck from "bottleneck";
-import type { Logger } from "pino";
-import { type BackoffOptions, isRetryableStatus, retryDelay } from "../client/retry.js";
+import { isRetryableStatus, retryDelay } from "../client/retry.js";
 import { TransportFailure, type WireResponse } from "../client/wire.js";
-import type { ResultSink } from "../output/sink.js";
 import type { Engine } from "../pool/engine.js";
 import type { Router } from "../pool/router.js";
 import { splitEmbeddings } from "./coalesce.js";
 import { Dispatch } from "./dispatch.js";
 import { JsonReplyChecker } from "./json-check.js";
 import { decide } from "./outcome.js";
-import { Recorder, type RecorderOptions, type RunnerCounters } from "./recorder.js";
-import { type RowReaderOptions, readSendJobs } from "./row-reader.js";
+import { Recorder, type RunnerCounters } from "./recorder.js";
+import { RequestSender } from "./request.js";
+import { readSendJobs } from "./row-reader.js";
+import type { RunnerOptions } from "./runner-options.js";
 import { type SendJob, singleJob } from "./send-job.js";
 import type { RowTask } from "./task.js";
 
 export type { RunnerCounters } from "./recorder.js";
-
-export interface RunnerOptions {
-  /** Which rows to send and how to build their requests. */
-  reader: RowReaderOptions;
-  router: Router;
-  sink: ResultSink;
-  /** Start of every request id sent: "vbatch-<job>" plus the job's tags. */
-  requestIdPrefix: string;
-  /** Check replies to rows that ask for JSON; retry a bad one up to jsonRetries times. */
-  validateJson?: boolean | undefined;
-  jsonRetries?: number | undefined;
-  /** Duplicate rows that share a pending row's answer (dedupe). */
-  leaders?: RecorderOptions["leaders"];
-  followersOf?: RecorderOptions["followersOf"];
-  /** Sees every attempt's result (metrics). */
-  onAttempt?: ((engine: Engine, latencyMs: number, status: number | null) => void) | undefined;
-  maxAttempts: number;
-  backoff: BackoffOptions;
-  maxRequestsPerSecond?: number | undefined;
-  signal?: AbortSignal | undefined;
-  drainMs: number;
-  commitIntervalMs: number;
-  /** How long to wait for an engine when every engine is down, before exit 1. */
-  engineWaitMs: number;
-  /** An engine came back into the pool (e.g. to give it a fresh adaptive limit). */
-  onEngineUp?: ((engine: Engine) => void) | undefined;
-  logger?: Logger | undefined;
-}
+export type { RunnerOptions } from "./runner-options.js";
 
 /** Rows the reader keeps queued ahead of the engines. */
 const HIGH_WATER = 1024;
@@ -59,12 +31,9 @@ export class Runner {
   private readonly recorder: Recorder;
   /** Set when in-flight requests are abandoned: their failures then mean "stopped", not "failed". */
   private abandoned = false;
-  /** Pending retries and how many rows each carries. */
-  private readonly retryTimers = new Map<NodeJS.Timeout, number>();
-  private readonly limiter: Bottleneck | undefined;
+  private readonly sender: RequestSender;
   /** Rows read and not yet final or dropped. */
   private outstanding = 0;
-  private warnedPriority = false;
   private readingDone = false;
   private stopping = false;
   private fatal: unknown;
@@ -87,9 +56,7 @@ export class Runner {
       leaders: options.leaders,
       followersOf: options.followersOf,
     });
-    if (options.maxRequestsPerSecond) {
-      this.limiter = new Bottleneck({ minTime: 1000 / options.maxRequestsPerSecond, maxConcurrent: null });
-    }
+    this.sender = new RequestSender(options.maxRequestsPerSecond, options.logger);
   }
 
   get counters(): RunnerCounters {
@@ -138,10 +105,9 @@ export class Runner {
     } finally {
       clearInterval(commitTimer);
       this.o.signal?.removeEventListener("abort", onAbort);
-      for (const t of this.retryTimers.keys()) clearTimeout(t);
-      this.retryTimers.clear();
+      this.dispatch.cancelRetries();
       this.dispatch.stopProbes();
-      await this.limiter?.stop({ dropWaitingJobs: true }).catch(() => {});
+      await this.sender.stop();
     }
     if (this.fatal) {
       // Answers already in hand are answers to validated rows: keep them, unless writing is what failed.
@@ -179,11 +145,7 @@ export class Runner {
     const dropped = queue.size;
     queue.clear();
     this.outstanding -= dropped;
-    for (const [t, rows] of this.retryTimers) {
-      clearTimeout(t);
-      this.outstanding -= rows;
-    }
-    this.retryTimers.clear();
+    this.outstanding -= this.dispatch.cancelRetries();
     this.dispatch.stopProbes();
     // Closing the pools fails every in-flight request at once, without an abort listener per request.
     const abort = () => {
@@ -244,7 +206,7 @@ export class Runner {
     engine.sent++;
     this.counters.requests++;
     const started = performance.now();
-    const result = await this.send(engine, job, `${this.o.requestIdPrefix}-${first.line}-${attempts}`);
+    const result = await this.sender.send(engine, job, `${this.o.requestIdPrefix}-${first.line}-${attempts}`);
     if (result instanceof TransportFailure && (result.kind === "aborted" || this.abandoned)) {
       // Abandoned by a stop: the rows stay pending in the journal and are sent on resume.
       return this.drop(tasks.length);
@@ -259,7 +221,7 @@ export class Runner {
     }
     const latency = performance.now() - started;
     this.o.onAttempt?.(engine, latency, result instanceof TransportFailure ? null : result.status);
-    this.warnAboutPriority(engine, result);
+    this.sender.warnAboutPriority(engine, result);
     if (tasks.length > 1 && !(result instanceof TransportFailure)) {
       const pieces =
         result.status >= 200 && result.status < 300 ? splitEmbeddings(result.body, job.weights ?? []) : null;
@@ -285,55 +247,19 @@ export class Runner {
       if (this.stopping) return this.drop(tasks.length);
       this.counters.retries += tasks.length;
       const delay = retryDelay(attempts, outcome.retryAfterMs, this.o.backoff);
-      this.o.logger?.debug(
-        {
-          custom_id: first.customId,
-          rows: tasks.length,
-          attempt: attempts,
-          reason: outcome.reason,
-          delay_ms: Math.round(delay),
-        },
-        "retrying",
-      );
-      const timer = setTimeout(() => {
-        this.retryTimers.delete(timer);
-        this.enqueue(job, 1);
-      }, delay);
-      this.retryTimers.set(timer, tasks.length);
+      const why = {
+        custom_id: first.customId,
+        rows: tasks.length,
+        attempt: attempts,
+        reason: outcome.reason,
+      };
+      this.o.logger?.debug({ ...why, delay_ms: Math.round(delay) }, "retrying");
+      this.dispatch.retryLater(tasks.length, delay, () => this.enqueue(job, 1));
       return;
     }
     engine.limit.onResult(latency, false, engine.inFlight + 1);
     if (tasks.length === 1) this.finish(engine, first, outcome, result);
     else for (const t of tasks) this.settle(engine, t, result);
-  }
-
-  /** One request on the wire; every failure to get an HTTP answer becomes a TransportFailure. */
-  private async send(
-    engine: Engine,
-    job: SendJob,
-    requestId: string,
-  ): Promise<WireResponse | TransportFailure> {
-    const send = () => engine.transport.send({ path: job.url, body: job.body, requestId });
-    try {
-      return this.limiter ? await this.limiter.schedule(send) : await send();
-    } catch (err) {
-      return err instanceof TransportFailure
-        ? err
-        : new TransportFailure("connection", (err as Error).message, err);
-    } finally {
-      engine.inFlight--;
-    }
-  }
-
-  private warnAboutPriority(engine: Engine, result: WireResponse | TransportFailure): void {
-    if (this.warnedPriority || result instanceof TransportFailure || result.status !== 400) return;
-    if (/priority scheduling is not enabled/i.test(result.body)) {
-      this.warnedPriority = true;
-      this.o.logger?.error(
-        { engine: engine.base },
-        "the engine refuses request priorities: start vLLM with --scheduling-policy priority, or drop --priority",
-      );
-    }
   }
 
   /** One row of a group answered as a whole: it cannot retry alone, so it is recorded as it stands. */
