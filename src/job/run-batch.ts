@@ -1,3 +1,7 @@
+// src/job/ holds the life of one job: options and paths, the lock, prepare and the validation
+// pass (ingest), then the steps below; `vbatch retry` is job/retry/. The send loop is src/send/,
+// the engines src/pool/, the numbers it reports src/progress/.
+//
 // runBatch(): the library entry point behind `vbatch run`, told as the life of a job, one step a
 // line. Every step registers what it acquires with one Cleanup, released in reverse, once,
 // whatever happens; the result is data (the summary), never an exit.

@@ -1,3 +1,7 @@
+// src/pool/ is where engines come from and how they are: created from URLs here, found and
+// checked at the start (discover, find-engines, model-check, priority-check), joined or lost
+// while a job runs (engine-events, dns-source), kept healthy (health) and picked (router).
+//
 // Builds the engine pool from endpoint URLs, with the limit each engine gets, and the model for
 // rows that name none. Finding out what each serves is discover.ts.
 import { normalizeEndpoint } from "../client/endpoint.js";

@@ -1,3 +1,6 @@
+// src/progress/ is what a job reports: these shapes, the counters behind them (job-progress),
+// and the runner's own Prometheus endpoint (metrics).
+//
 // The numbers a job reports while it runs and when it ends. Plain data: the CLI renders it, tests
 // assert on it, `vbatch serve` copies it into Batch objects.
 import type { InputGrowth } from "../job/input-growth.js";

@@ -1,3 +1,7 @@
+// src/send/ is the hot path, run once per row: row-reader (pending lines to requests), dispatch
+// (where and when), runner (what an answer means), recorder (what a finished row leaves). Add
+// nothing here that costs per row what the batch can pay once (see docs/architecture.md).
+//
 // The send loop: takes the pending rows from the reader, keeps the engines' in-flight limits full
 // through the dispatch queue, decides what each answer means (done, retry, split a group), and
 // hands finished rows to the recorder. Retries re-enter the queue ahead of new rows. A fatal

@@ -1,3 +1,6 @@
+// src/shard/ splits one input across orchestrators: a row's shard (here) and, for --shard auto,
+// this process's shard from the cluster scheduler's environment (env.ts).
+//
 // Which shard a row belongs to when one input is split across several orchestrators
 // (`vbatch run --shard i/N`): a stable hash of its custom_id, so every process agrees without
 // talking to the others, and a re-run puts every row in the same shard again.
