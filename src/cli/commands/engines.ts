@@ -13,9 +13,9 @@ import {
   recordEngines,
   removeEngines,
 } from "../../launch/up/state.js";
+import { addEngineFlags, type LaunchFlags, launchOptions } from "../launch-flags.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
 import { oneOf } from "../options.js";
-import { addEngineFlags, type LaunchFlags, launchOptions } from "./launch-flags.js";
 
 interface UpFlags extends LaunchFlags {
   launch: LaunchKind;

@@ -7,8 +7,8 @@ import { VbatchError } from "../../errors.js";
 import { resolvePaths } from "../../job/paths.js";
 import { retryFailed } from "../../job/retry/retry.js";
 import { Journal } from "../../journal/journal.js";
-import { addJobFlags, type JobFlags } from "./job-flags.js";
-import { runJobSession } from "./job-session.js";
+import { addJobFlags, type JobFlags } from "../job/flags.js";
+import { runJobSession } from "../job/session.js";
 import { type CommandResult, exitCodeOf } from "./run.js";
 
 interface RetryFlags extends JobFlags {

@@ -3,10 +3,10 @@
 // --max-restarts and --keep are for a job's engines only: `up` always keeps its engines and stops
 // watching them once they have all started, so it does not offer them.
 import type { Command } from "commander";
-import { parseGpuList } from "../../launch/gpus.js";
-import type { LaunchKind, LaunchOptions } from "../../launch/index.js";
-import { DEFAULT_VLLM_IMAGE } from "../../launch/options.js";
-import { collect, intFlag, numberFlag } from "../options.js";
+import { parseGpuList } from "../launch/gpus.js";
+import type { LaunchKind, LaunchOptions } from "../launch/index.js";
+import { DEFAULT_VLLM_IMAGE } from "../launch/options.js";
+import { collect, intFlag, numberFlag } from "./options.js";
 
 export interface LaunchFlags {
   model?: string;

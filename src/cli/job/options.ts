@@ -1,5 +1,5 @@
 // The shared job flags turned into what the job takes: RunOptions (the engines, signal and
-// callbacks are the session's), and the URLs of --endpoints-file. Declarations: job-flags.ts.
+// callbacks are the session's), and the URLs of --endpoints-file. Declarations: flags.ts.
 import { readFileSync } from "node:fs";
 import { normalizeEndpoint } from "../../client/endpoint.js";
 import { VbatchError } from "../../errors.js";
@@ -8,7 +8,7 @@ import { parseTags } from "../../job/tags.js";
 import { parseModelMap } from "../../pool/model-check.js";
 import type { Shard } from "../../shard/shard.js";
 import { maxLineBytesOf, noteEndpoint } from "../options.js";
-import { type JobFlags, resolveShard } from "./job-flags.js";
+import { type JobFlags, resolveShard } from "./flags.js";
 
 /** URLs from --endpoints-file: one a line; blank lines and # comments skipped. */
 export function readEndpointsFile(path: string): string[] {

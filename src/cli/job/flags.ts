@@ -1,11 +1,15 @@
+// src/cli/job/ is what `vbatch run` and `vbatch retry` share: these flags, their mapping onto
+// RunOptions (options.ts), where the engines come from (engines.ts) and the terminal session.
+//
 // The flags every job command shares (run, retry): engines, limits, retries, outputs, logs.
 // Declared once so a new option cannot reach one command and not the other; what they map to is
-// job-options.ts.
+// options.ts.
 import { type Command, InvalidArgumentError } from "commander";
 import { VbatchError } from "../../errors.js";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import type { LaunchKind } from "../../launch/index.js";
 import { type Shard, shardFromEnv } from "../../shard/env.js";
+import { addLaunchFlags, type LaunchFlags } from "../launch-flags.js";
 import { LOG_LEVELS } from "../logger.js";
 import { type MaxFailed, parseMaxFailed } from "../max-failed.js";
 import {
@@ -17,7 +21,6 @@ import {
   numberFlag,
   oneOf,
 } from "../options.js";
-import { addLaunchFlags, type LaunchFlags } from "./launch-flags.js";
 
 export interface JobFlags extends LaunchFlags {
   output: string;

@@ -10,9 +10,9 @@ import type { RunSummary } from "../../progress/progress.js";
 import { createLogger } from "../logger.js";
 import { ProgressLine } from "../progress-line.js";
 import { renderSummary } from "../summary.js";
-import { type JobEngines, jobEngines } from "./job-engines.js";
-import type { JobFlags } from "./job-flags.js";
-import { jobOptions } from "./job-options.js";
+import { type JobEngines, jobEngines } from "./engines.js";
+import type { JobFlags } from "./flags.js";
+import { jobOptions } from "./options.js";
 
 export async function runJobSession<S extends RunSummary>(
   input: string,

@@ -10,9 +10,9 @@ import { readEngines } from "../../launch/up/state.js";
 import { parseDnsTarget } from "../../pool/dns-names.js";
 import { DnsEngineSource } from "../../pool/dns-source.js";
 import { startSim } from "../../sim/index.js";
-import type { JobFlags } from "./job-flags.js";
-import { readEndpointsFile } from "./job-options.js";
-import { launchOptions } from "./launch-flags.js";
+import { launchOptions } from "../launch-flags.js";
+import type { JobFlags } from "./flags.js";
+import { readEndpointsFile } from "./options.js";
 
 export interface JobEngines {
   endpoints: string[];
