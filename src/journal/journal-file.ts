@@ -1,7 +1,8 @@
 // The journal as a file this process holds: opening it (WAL, the schema, migrations), the
 // owner's claim, the one write transaction every change goes through and the checks a commit
 // makes first, its metadata, and a close that reports what SQLite's own would swallow. The rows
-// it keeps are journal.ts.
+// it keeps are journal.ts, whose Journal owns one of these (privately: SQLite's types stay out of
+// the package's declarations).
 import { statSync } from "node:fs";
 import Database from "better-sqlite3";
 import { VbatchError } from "../errors.js";
@@ -9,25 +10,20 @@ import { type FileOps, nodeFileOps } from "../io/file-ops.js";
 import { addColumnIfMissing } from "../util/sqlite.js";
 import type { JobOwner } from "./lock.js";
 import { claimOwner, clearOwner, migrateOwner, ownerToken, readOwnerRow, takenOver } from "./owner.js";
-import type { Offsets } from "./records.js";
+import type { JournalOpenOptions, Offsets } from "./records.js";
 import { SCHEMA } from "./schema.js";
-
-export interface JournalOpenOptions {
-  readonly?: boolean;
-  ops?: FileOps | undefined;
-}
 
 export class JournalFile {
   readonly path: string;
-  protected readonly db: Database.Database;
-  protected readonly ops: FileOps;
-  protected readonly setMetaStmt: Database.Statement<[string, string]>;
+  readonly db: Database.Database;
+  readonly ops: FileOps;
+  readonly setMetaStmt: Database.Statement<[string, string]>;
   /** This process's claim on the job (see owner.ts); null until `claim`. */
   private token: string | null = null;
   /** The journal file this connection opened: a file put in its place is another job's. */
   private readonly identity: { dev: number; ino: number } | null;
   /** The committed lengths as this process last wrote or read them. */
-  protected expected: Offsets = { out: 0, err: 0 };
+  expected: Offsets = { out: 0, err: 0 };
 
   constructor(path: string, options: JournalOpenOptions = {}) {
     this.path = path;
@@ -55,7 +51,7 @@ export class JournalFile {
   }
 
   /** Runs `fn`, turning a SQLite failure into one clear VbatchError. */
-  protected guard<T>(what: string, fn: () => T): T {
+  guard<T>(what: string, fn: () => T): T {
     try {
       return fn();
     } catch (err) {
@@ -96,7 +92,7 @@ export class JournalFile {
    * Every write of the journal: one write transaction that first checks the claim. (A check per
    * transaction, not a trigger per row: a trigger made inserting and updating rows about 30% slower.)
    */
-  protected write<T>(what: string, fn: () => T): T {
+  write<T>(what: string, fn: () => T): T {
     return this.guard(what, () =>
       this.db
         .transaction(() => {
@@ -113,7 +109,7 @@ export class JournalFile {
    * committed lengths are the ones this process last saw. Call inside a write transaction, so
    * nothing can change between the check and the writes that follow it.
    */
-  protected checkHeld(): void {
+  checkHeld(): void {
     const st = statSync(this.path, { throwIfNoEntry: false });
     if (this.identity && (!st || st.dev !== this.identity.dev || st.ino !== this.identity.ino)) {
       throw this.taken(`the journal file was ${st ? "replaced" : "removed"} while this process used it`);

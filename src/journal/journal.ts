@@ -6,12 +6,14 @@
 // file that is not a journal) leaves here as one VbatchError naming the file.
 import type Database from "better-sqlite3";
 import { LineSet } from "./bitset.js";
-import { JournalFile, type JournalOpenOptions, journalError } from "./journal-file.js";
+import { JournalFile, journalError } from "./journal-file.js";
+import type { JobOwner } from "./lock.js";
 import {
   type DuplicateId,
   emptyCounts,
   type InvalidLine,
   type JournalCounts,
+  type JournalOpenOptions,
   type Offsets,
   type PendingRow,
   type RowUpdate,
@@ -21,7 +23,8 @@ import { JOURNAL_VERSION, RowState } from "./schema.js";
 export * from "./records.js";
 
 /** The job's rows: recorded once by the validation pass, then read and finished by the send pass. */
-export class Journal extends JournalFile {
+export class Journal {
+  private readonly file: JournalFile;
   // Prepared on first use: a read-only open of a journal from an older version lacks the columns.
   private insertRowStmt:
     | Database.Statement<[number, string, string | null, number | null, number]>
@@ -36,8 +39,8 @@ export class Journal extends JournalFile {
   private pendingAfterStmt: Database.Statement<[number, number], PendingRow> | undefined;
 
   constructor(path: string, options: JournalOpenOptions = {}) {
-    super(path, options);
-    const db = this.db;
+    this.file = new JournalFile(path, options);
+    const db = this.file.db;
     try {
       this.findLeader = db.prepare("SELECT line FROM rows WHERE dkey = ? AND dup_of IS NULL LIMIT 1");
       this.addFollower = db.prepare("UPDATE rows SET followers = followers + 1 WHERE line = ?");
@@ -51,18 +54,64 @@ export class Journal extends JournalFile {
       ) as unknown as Database.Statement<[number, number | null, number, number, number]>;
       this.markInvalidWritten = db.prepare("UPDATE invalid SET written = 1 WHERE line = ?");
     } catch (err) {
-      this.close();
+      this.file.close();
       throw journalError(path, err, "cannot open");
     }
   }
 
+  get path(): string {
+    return this.file.path;
+  }
+
+  /** See JournalFile.claim: this process owns the job from now on. */
+  claim(command: string): void {
+    this.file.claim(command);
+  }
+
+  /** See JournalFile.whileHeld: `fn` runs in a write transaction once the job is proved ours. */
+  whileHeld<T>(fn: () => T): T {
+    return this.file.whileHeld(fn);
+  }
+
+  close(): void {
+    this.file.close();
+  }
+
+  finish(): void {
+    this.file.finish();
+  }
+
+  getMeta(key: string): string | undefined {
+    return this.file.getMeta(key);
+  }
+
+  setMeta(entries: Record<string, string>): void {
+    this.file.setMeta(entries);
+  }
+
+  get ingested(): boolean {
+    return this.file.ingested;
+  }
+
+  offsets(): Offsets {
+    return this.file.offsets();
+  }
+
+  clearOwner(): void {
+    this.file.clearOwner();
+  }
+
+  owner(): JobOwner | undefined {
+    return this.file.owner();
+  }
+
   /** Forget every row (a fresh start, or an ingest interrupted half-way). */
   reset(): void {
-    this.write("reset", () => {
-      this.db.exec("DELETE FROM rows; DELETE FROM invalid; DELETE FROM meta;");
+    this.file.write("reset", () => {
+      this.file.db.exec("DELETE FROM rows; DELETE FROM invalid; DELETE FROM meta;");
     });
-    this.setMeta({ version: JOURNAL_VERSION });
-    this.expected = this.offsets();
+    this.file.setMeta({ version: JOURNAL_VERSION });
+    this.file.expected = this.file.offsets();
   }
 
   /** Records a batch of valid rows and invalid lines; returns the rows whose custom_id was seen before. */
@@ -71,13 +120,13 @@ export class Journal extends JournalFile {
     invalid: InvalidLine[],
   ): DuplicateId[] {
     const dups: DuplicateId[] = [];
-    this.insertRowStmt ??= this.guard("recording the input", () =>
-      this.db.prepare(
+    this.insertRowStmt ??= this.file.guard("recording the input", () =>
+      this.file.db.prepare(
         "INSERT OR IGNORE INTO rows (line, custom_id, dkey, dup_of, fp) VALUES (?, ?, ?, ?, ?)",
       ),
     );
     const insert = this.insertRowStmt;
-    this.write("recording the input", () => {
+    this.file.write("recording the input", () => {
       for (const r of rows) {
         const dkey = r.dkey ?? null;
         const leader = dkey === null ? undefined : this.findLeader.get(dkey)?.line;
@@ -103,29 +152,29 @@ export class Journal extends JournalFile {
    */
   commit(updates: RowUpdate[], invalidWritten: number[], write: () => Offsets): void {
     let offsets: Offsets | undefined;
-    this.guard("commit", () =>
-      this.db
+    this.file.guard("commit", () =>
+      this.file.db
         .transaction(() => {
-          this.checkHeld();
+          this.file.checkHeld();
           offsets = write();
           for (const u of updates) {
             this.updateRow.run(u.state, u.status, u.promptTokens, u.completionTokens, u.line);
           }
           for (const line of invalidWritten) this.markInvalidWritten.run(line);
-          this.setMetaStmt.run("out_offset", String(offsets.out));
-          this.setMetaStmt.run("err_offset", String(offsets.err));
-          this.ops.commit();
+          this.file.setMetaStmt.run("out_offset", String(offsets.out));
+          this.file.setMetaStmt.run("err_offset", String(offsets.err));
+          this.file.ops.commit();
         })
         .immediate(),
     );
-    if (offsets) this.expected = offsets;
-    this.ops.committed();
+    if (offsets) this.file.expected = offsets;
+    this.file.ops.committed();
   }
 
   /** Up to `limit` rows to send after `line`, in input order (a cursor that holds no statement open). */
   pendingPage(line: number, limit: number): PendingRow[] {
-    return this.guard("read", () => {
-      this.pendingAfterStmt ??= this.db.prepare(
+    return this.file.guard("read", () => {
+      this.pendingAfterStmt ??= this.file.db.prepare(
         "SELECT line, fp FROM rows WHERE line > ? AND state = 0 AND dup_of IS NULL ORDER BY line LIMIT ?",
       );
       return this.pendingAfterStmt.all(line, limit);
@@ -139,25 +188,30 @@ export class Journal extends JournalFile {
 
   /** The pending rows that share `line`'s answer. */
   followers(line: number): { line: number; customId: string }[] {
-    return this.guard("read", () =>
+    return this.file.guard("read", () =>
       this.followersOf.all(line).map((r) => ({ line: r.line, customId: r.custom_id })),
     );
   }
 
   /** Rows answered by another row's request: requests dedupe saved. */
   dedupedCount(): number {
-    return this.guard(
+    return this.file.guard(
       "read",
       () =>
-        (this.db.prepare("SELECT count(*) AS n FROM rows WHERE dup_of IS NOT NULL").get() as { n: number }).n,
+        (
+          this.file.db.prepare("SELECT count(*) AS n FROM rows WHERE dup_of IS NOT NULL").get() as {
+            n: number;
+          }
+        ).n,
     );
   }
 
   private lineSet(sql: string): LineSet {
-    return this.guard("read", () => {
-      const maxRow = this.db.prepare("SELECT max(line) AS m FROM rows").get() as { m: number | null };
+    return this.file.guard("read", () => {
+      const maxRow = this.file.db.prepare("SELECT max(line) AS m FROM rows").get() as { m: number | null };
       const set = new LineSet(maxRow.m ?? 0);
-      for (const line of this.db.prepare(sql).pluck().iterate() as IterableIterator<number>) set.add(line);
+      for (const line of this.file.db.prepare(sql).pluck().iterate() as IterableIterator<number>)
+        set.add(line);
       return set;
     });
   }
@@ -167,10 +221,10 @@ export class Journal extends JournalFile {
    * status of its final answer (null without one).
    */
   rowOf(customId: string): { line: number; state: number; status: number | null } | undefined {
-    return this.guard(
+    return this.file.guard(
       "read",
       () =>
-        this.db.prepare("SELECT line, state, status FROM rows WHERE custom_id = ?").get(customId) as
+        this.file.db.prepare("SELECT line, state, status FROM rows WHERE custom_id = ?").get(customId) as
           | { line: number; state: number; status: number | null }
           | undefined,
     );
@@ -182,26 +236,28 @@ export class Journal extends JournalFile {
    * after this commit; `finishErrorsRewrite` completes a rename a crash interrupted).
    */
   reopen(lines: number[], errOffset: number, rewritePath: string): void {
-    this.write("reopening failed rows", () => {
-      const stmt = this.db.prepare(
+    this.file.write("reopening failed rows", () => {
+      const stmt = this.file.db.prepare(
         "UPDATE rows SET state = 0, status = NULL, prompt_tokens = NULL, completion_tokens = NULL WHERE line = ? AND state = 2",
       );
       for (const line of lines) stmt.run(line);
-      this.setMetaStmt.run("err_offset", String(errOffset));
-      this.setMetaStmt.run("errors_rewrite", rewritePath);
+      this.file.setMetaStmt.run("err_offset", String(errOffset));
+      this.file.setMetaStmt.run("errors_rewrite", rewritePath);
     });
-    this.expected = this.offsets();
+    this.file.expected = this.file.offsets();
   }
 
   clearErrorsRewrite(): void {
-    this.write("write", () => this.db.prepare("DELETE FROM meta WHERE key = 'errors_rewrite'").run());
+    this.file.write("write", () =>
+      this.file.db.prepare("DELETE FROM meta WHERE key = 'errors_rewrite'").run(),
+    );
   }
 
   /** Rows not yet final, in input order (for closing a stopped job's rows out). */
   pendingRows(): { line: number; customId: string }[] {
-    return this.guard("read", () =>
+    return this.file.guard("read", () =>
       (
-        this.db.prepare("SELECT line, custom_id FROM rows WHERE state = 0 ORDER BY line").all() as {
+        this.file.db.prepare("SELECT line, custom_id FROM rows WHERE state = 0 ORDER BY line").all() as {
           line: number;
           custom_id: string;
         }[]
@@ -211,8 +267,8 @@ export class Journal extends JournalFile {
 
   /** Invalid lines not yet written to the errors file. */
   unwrittenInvalid(): InvalidLine[] {
-    return this.guard("read", () => {
-      const rows = this.db
+    return this.file.guard("read", () => {
+      const rows = this.file.db
         .prepare("SELECT line, custom_id, message FROM invalid WHERE written = 0 ORDER BY line")
         .all() as { line: number; custom_id: string | null; message: string }[];
       return rows.map((r) => ({ line: r.line, customId: r.custom_id ?? undefined, message: r.message }));
@@ -220,13 +276,13 @@ export class Journal extends JournalFile {
   }
 
   counts(): JournalCounts {
-    return this.guard("read", () => {
-      const by = this.db
+    return this.file.guard("read", () => {
+      const by = this.file.db
         .prepare(
           "SELECT state, count(*) AS n, coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c FROM rows GROUP BY state",
         )
         .all() as { state: number; n: number; p: number; c: number }[];
-      const invalid = (this.db.prepare("SELECT count(*) AS n FROM invalid").get() as { n: number }).n;
+      const invalid = (this.file.db.prepare("SELECT count(*) AS n FROM invalid").get() as { n: number }).n;
       const counts: JournalCounts = { ...emptyCounts(), invalid };
       for (const s of by) {
         counts.total += s.n;

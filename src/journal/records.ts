@@ -1,5 +1,6 @@
 // The shapes the journal hands out and takes in: row updates, invalid lines, counts, the
 // committed lengths. Kept apart so readers of a journal need not load SQLite's types.
+import type { FileOps } from "../io/file-ops.js";
 import type { RowStateValue } from "./schema.js";
 
 export interface RowUpdate {
@@ -46,4 +47,10 @@ export interface Offsets {
 export interface PendingRow {
   line: number;
   fp: number | null;
+}
+
+/** How a journal is opened: read-only (status, merge), and the file-operations seam of its commits. */
+export interface JournalOpenOptions {
+  readonly?: boolean;
+  ops?: FileOps | undefined;
 }
