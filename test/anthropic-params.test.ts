@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import Anthropic from "@anthropic-ai/sdk";
 import { describe, expect, it } from "vitest";
-import { runBatch } from "../src/run/run-batch.js";
+import { runBatch } from "../src/job/run-batch.js";
 import { startServer } from "../src/server/index.js";
 import { simReasoningText, simReplyText } from "../src/sim/index.js";
 import { bodyWith, captureBodies } from "./helpers/capture.js";

@@ -9,7 +9,7 @@ import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { VbatchError } from "../src/errors.js";
 import { type FaultOp, faultyFileOps } from "../src/io/faults.js";
-import { runBatch } from "../src/run/run-batch.js";
+import { runBatch } from "../src/job/run-batch.js";
 import { type SimServer, startSim } from "../src/sim/index.js";
 import { chatRow, tempDir, writeJsonl } from "./helpers/files.js";
 import { committed, size } from "./helpers/journal.js";

@@ -7,8 +7,8 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "n
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { shardFromEnv } from "../src/run/shard-env.js";
-import { shardOf } from "../src/tools/shard.js";
+import { shardFromEnv } from "../src/shard/env.js";
+import { shardOf } from "../src/shard/shard.js";
 import { BIN } from "./helpers/cli.js";
 import { readJsonl, tempDir, writeChatInput } from "./helpers/files.js";
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { renderProgress } from "../src/cli/progress-line.js";
 import { normalizeEndpoint } from "../src/client/endpoint.js";
 import { engineProblem } from "../src/client/engine-problem.js";
-import type { RunProgress } from "../src/run/progress.js";
+import type { RunProgress } from "../src/progress/progress.js";
 import { runCli } from "./helpers/cli.js";
 import { readJsonl, tempDir, writeChatInput } from "./helpers/files.js";
 import { useSims } from "./helpers/sims.js";

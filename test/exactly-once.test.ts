@@ -5,7 +5,7 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
-import { runBatch } from "../src/run/run-batch.js";
+import { runBatch } from "../src/job/run-batch.js";
 import { simReplyText } from "../src/sim/index.js";
 import { runCli, startCli } from "./helpers/cli.js";
 import { chatRow, idCounts, readJsonl, tempDir, writeChatInput } from "./helpers/files.js";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { bedrockToOpenAI } from "../src/formats/bedrock/request.js";
 import { geminiToChat } from "../src/formats/gemini/request.js";
-import { runBatch } from "../src/run/run-batch.js";
+import { runBatch } from "../src/job/run-batch.js";
 import { simReplyText } from "../src/sim/index.js";
 import { runCli } from "./helpers/cli.js";
 import { readJsonl, tempDir, writeJsonl } from "./helpers/files.js";

@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { geminiResult } from "../src/formats/gemini/response.js";
-import { runBatch } from "../src/run/run-batch.js";
+import { runBatch } from "../src/job/run-batch.js";
 import { simReplyText } from "../src/sim/index.js";
 import { bodyWith, captureBodies } from "./helpers/capture.js";
 import { runCli } from "./helpers/cli.js";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { faultyFileOps } from "../src/io/faults.js";
-import { runBatch } from "../src/run/run-batch.js";
+import { runBatch } from "../src/job/run-batch.js";
 import { runCli } from "./helpers/cli.js";
 import { chatRow, readJsonl, tempDir, writeChatInput, writeJsonl } from "./helpers/files.js";
 import { useSims } from "./helpers/sims.js";

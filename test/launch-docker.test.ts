@@ -16,7 +16,7 @@ import {
   launchEngines,
   stopRecorded,
 } from "../src/launch/index.js";
-import { isAlive } from "../src/launch/terminate.js";
+import { isAlive } from "../src/launch/process/terminate.js";
 import { tempDir } from "./helpers/files.js";
 import { standInPath, useStandIns } from "./helpers/stand-ins.js";
 

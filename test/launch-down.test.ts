@@ -6,7 +6,7 @@ import { spawn } from "node:child_process";
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { isAlive } from "../src/launch/terminate.js";
+import { isAlive } from "../src/launch/process/terminate.js";
 import { runCli } from "./helpers/cli.js";
 import { tempDir } from "./helpers/files.js";
 import { FIXTURES, useStandIns } from "./helpers/stand-ins.js";

@@ -21,7 +21,7 @@ import {
   MODAL_APP_FILE,
   stopRecorded,
 } from "../src/launch/index.js";
-import { isAlive } from "../src/launch/terminate.js";
+import { isAlive } from "../src/launch/process/terminate.js";
 import { tempDir } from "./helpers/files.js";
 import { MODAL_PYTHON, standInPath, useStandIns } from "./helpers/stand-ins.js";
 

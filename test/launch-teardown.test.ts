@@ -15,7 +15,7 @@ import {
   removeEngines,
   stopRecorded,
 } from "../src/launch/index.js";
-import { isAlive } from "../src/launch/terminate.js";
+import { isAlive } from "../src/launch/process/terminate.js";
 import { tempDir } from "./helpers/files.js";
 import { FIXTURES, standInPath, useStandIns } from "./helpers/stand-ins.js";
 import { until } from "./helpers/wait.js";

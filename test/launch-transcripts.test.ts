@@ -4,10 +4,10 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { cuda12Image, dockerFailure } from "../src/launch/docker-preflight.js";
+import { cuda12Image, dockerFailure } from "../src/launch/docker/preflight.js";
 import { findModalWebUrl } from "../src/launch/index.js";
 import { fatalLine, fatalReason } from "../src/launch/log-lines.js";
-import { modalPython } from "../src/launch/modal-lookup.js";
+import { modalPython } from "../src/launch/modal/lookup.js";
 import { parseVllmLoad } from "../src/schedule/prometheus.js";
 import { startSim } from "../src/sim/index.js";
 import { tempDir } from "./helpers/files.js";

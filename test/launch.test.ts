@@ -18,7 +18,7 @@ import {
   waitReady,
 } from "../src/launch/index.js";
 import { fatalLine, redactor, showArgs } from "../src/launch/log-lines.js";
-import { isAlive } from "../src/launch/terminate.js";
+import { isAlive } from "../src/launch/process/terminate.js";
 import { tempDir } from "./helpers/files.js";
 import { standInPath, useStandIns } from "./helpers/stand-ins.js";
 

@@ -183,7 +183,7 @@ void VbatchError;
     expect(tsc.status).toBe(0);
     // The check saw the package's declarations (a test that compiled nothing would pass too).
     expect(listed.some((f) => f.endsWith("node_modules/vbatch/dist/index.d.ts"))).toBe(true);
-    expect(listed.some((f) => f.endsWith("node_modules/vbatch/dist/run/run-batch.d.ts"))).toBe(true);
+    expect(listed.some((f) => f.endsWith("node_modules/vbatch/dist/job/run-batch.d.ts"))).toBe(true);
     expect(listed.filter((f) => f.includes("better-sqlite3"))).toEqual([]);
   });
 });

@@ -4,10 +4,10 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseShard, resolveShard } from "../src/cli/commands/job-flags.js";
-import { shardFromEnv } from "../src/run/shard-env.js";
+import { parseShard, resolveShard } from "../src/cli/job/flags.js";
+import { shardFromEnv } from "../src/shard/env.js";
+import { shardOf } from "../src/shard/shard.js";
 import { type SimServer, startSim } from "../src/sim/index.js";
-import { shardOf } from "../src/tools/shard.js";
 import { runCli } from "./helpers/cli.js";
 import { readJsonl, tempDir, writeChatInput } from "./helpers/files.js";
 

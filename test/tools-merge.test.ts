@@ -4,8 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
+import { shardOf } from "../src/shard/shard.js";
 import { mergeOutputs } from "../src/tools/merge/index.js";
-import { shardOf } from "../src/tools/shard.js";
 import { runCli } from "./helpers/cli.js";
 import { chatRow, readJsonl, tempDir, writeJsonl } from "./helpers/files.js";
 

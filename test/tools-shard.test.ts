@@ -1,6 +1,6 @@
 // shardOf: the hash `--shard i/N` relies on must never change and must spread ids evenly.
 import { describe, expect, it } from "vitest";
-import { fnv1a32, shardOf } from "../src/tools/shard.js";
+import { fnv1a32, shardOf } from "../src/shard/shard.js";
 
 describe("shardOf", () => {
   it("is FNV-1a 32 over UTF-8 bytes (known vectors)", () => {

@@ -10,14 +10,14 @@ import { parseRetryAfter } from "../src/client/wire.js";
 import { readLineBatches } from "../src/input/lines.js";
 import { parseRow } from "../src/input/row.js";
 import { LineSet } from "../src/journal/bitset.js";
-import { Engine } from "../src/route/engine.js";
-import { Router } from "../src/route/router.js";
-import { coalescible, groupBody, shares, splitEmbeddings } from "../src/run/coalesce.js";
-import type { RunProgress } from "../src/run/progress.js";
+import { Engine } from "../src/pool/engine.js";
+import { Router } from "../src/pool/router.js";
+import type { RunProgress } from "../src/progress/progress.js";
 import { LatencyLimit } from "../src/schedule/latency-limit.js";
 import { FixedLimit } from "../src/schedule/limit.js";
 import { parseVllmLoad } from "../src/schedule/prometheus.js";
 import { VllmMetricsLimit } from "../src/schedule/vllm-limit.js";
+import { coalescible, groupBody, shares, splitEmbeddings } from "../src/send/coalesce.js";
 
 async function lines(chunks: string[]) {
   const out: { lineNo: number; text: string }[] = [];

@@ -1,7 +1,7 @@
 // --max-failed: a job whose errors file ends up with more rows than this exits 3, so a script or
 // scheduler can tell "finished, but badly" from "finished" without reading the files.
 import { InvalidArgumentError } from "commander";
-import type { RunSummary } from "../run/progress.js";
+import type { RunSummary } from "../progress/progress.js";
 
 export type MaxFailed = { rows: number } | { percent: number };
 

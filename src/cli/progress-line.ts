@@ -1,6 +1,6 @@
 // The progress line on stderr, redrawn in place when stderr is a terminal. Off otherwise: logs
 // and CI output stay clean, and the summary is printed either way.
-import type { RunProgress } from "../run/progress.js";
+import type { RunProgress } from "../progress/progress.js";
 import { compact, duration, int } from "./format.js";
 
 /**

@@ -1,6 +1,6 @@
 // The end-of-job summary for people (stderr); `--json` prints the same object on stdout.
-import { growthWarning } from "../run/input-growth.js";
-import type { RunSummary } from "../run/progress.js";
+import { growthWarning } from "../job/input-growth.js";
+import type { RunSummary } from "../progress/progress.js";
 import { compact, duration, int } from "./format.js";
 
 export function renderSummary(s: RunSummary): string {

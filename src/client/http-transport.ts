@@ -2,7 +2,7 @@
 // text. Wire-identical to what the openai SDK sends for the same row (see docs/architecture.md
 // for the measurements that made this the default).
 import { errors, Pool } from "undici";
-import { followModalResult, isModalRedirect } from "../launch/modal-result.js";
+import { followModalResult, isModalRedirect } from "../launch/modal/result.js";
 import {
   parseRetryAfter,
   type Transport,

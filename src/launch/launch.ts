@@ -3,8 +3,9 @@
 // for readiness: the runner takes engines as they come (on "ready") and starts on the first.
 import { mkdirSync } from "node:fs";
 import { VbatchError } from "../errors.js";
+import { findExecutable } from "../util/which.js";
+import { checkDocker } from "./docker/preflight.js";
 import { DockerDriver, dockerEnv } from "./docker-driver.js";
-import { checkDocker } from "./docker-preflight.js";
 import type { Driver, EngineSlot } from "./driver.js";
 import { ModalDriver } from "./modal-driver.js";
 import { type ResolvedLaunch, resolveLaunchOptions } from "./options.js";
@@ -12,7 +13,6 @@ import { pickPorts } from "./ports.js";
 import { ProcessDriver } from "./process-driver.js";
 import { Supervisor } from "./supervisor.js";
 import type { Launch, LaunchOptions } from "./types.js";
-import { findExecutable } from "./which.js";
 
 function makeCacheDir(dir: string): void {
   try {

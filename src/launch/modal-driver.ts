@@ -8,8 +8,8 @@ import { fileURLToPath } from "node:url";
 import { execa } from "execa";
 import { VbatchError } from "../errors.js";
 import type { Driver, EngineSlot, StartContext, StartedEngine } from "./driver.js";
-import { lookupModalWebUrl } from "./modal-lookup.js";
-import { findModalWebUrl } from "./modal-url.js";
+import { lookupModalWebUrl } from "./modal/lookup.js";
+import { findModalWebUrl } from "./modal/url.js";
 import type { ResolvedLaunch } from "./options.js";
 
 /** The Modal app shipped in the package (deploy/ is in package.json "files"). */

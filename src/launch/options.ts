@@ -7,8 +7,8 @@ import { pino } from "pino";
 import { VbatchError } from "../errors.js";
 import { detectGpus, gpuGroups, parseGpuList } from "./gpus.js";
 import { redactor } from "./log-lines.js";
-import { vbatchHome } from "./state.js";
 import type { LaunchKind, LaunchOptions } from "./types.js";
+import { vbatchHome } from "./up/state.js";
 
 /**
  * The image `--launch docker` runs unless --image says otherwise (pinned: a moving tag breaks reruns).

@@ -4,10 +4,10 @@ import { closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { execa, type Result } from "execa";
 import type { Driver, EngineSlot, StartContext, StartedEngine } from "./driver.js";
-import { FileTail } from "./file-tail.js";
 import { showArgs } from "./log-lines.js";
 import type { ResolvedLaunch } from "./options.js";
-import { groupAlive, processStartTime, signalGroup, terminateGroup } from "./terminate.js";
+import { FileTail } from "./process/file-tail.js";
+import { groupAlive, processStartTime, signalGroup, terminateGroup } from "./process/terminate.js";
 
 /** argv after the binary: what `vllm serve` gets for one engine. */
 export function vllmServeArgs(r: Pick<ResolvedLaunch, "model" | "tp" | "vllmArgs">, port: number): string[] {

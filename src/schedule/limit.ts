@@ -1,5 +1,5 @@
 // How many requests one engine may hold. A fixed number (`--concurrency N`) or an adaptive one
-// that follows the engine's own view of its batch (see adaptive.ts).
+// that follows the engine's own view of its batch (see vllm-limit.ts).
 
 export interface ConcurrencyLimit {
   /** The number of requests the engine may hold now. */

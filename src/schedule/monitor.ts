@@ -2,7 +2,7 @@
 // progress line. Scrapes every 10 ms while the slow start waits on a scrape to grow the limit (a
 // few scrapes per engine), ten times a second for the first seconds, then once a second.
 import type { Logger } from "pino";
-import type { Engine } from "../route/engine.js";
+import type { Engine } from "../pool/engine.js";
 import { parseVllmLoad } from "./prometheus.js";
 import { VllmMetricsLimit } from "./vllm-limit.js";
 

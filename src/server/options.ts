@@ -4,7 +4,7 @@ import { isIPv4, isIPv6 } from "node:net";
 import { resolve } from "node:path";
 import type { Logger } from "pino";
 import { VbatchError } from "../errors.js";
-import type { RunOptions } from "../run/options.js";
+import type { RunOptions } from "../job/options.js";
 import { isControlChar } from "../util/control-chars.js";
 
 /** runBatch settings passed through to every batch. */

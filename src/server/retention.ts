@@ -1,7 +1,7 @@
 // Retention: files past their expiry and batches ended longer ago than --retention are deleted,
 // records and bytes alike, like a hosted batch API's 30-day window.
 import { rmSync } from "node:fs";
-import type { JobContext } from "./context.js";
+import type { JobContext } from "./job-context.js";
 import { batchPaths } from "./jobs/finish.js";
 
 export function sweep(ctx: JobContext, now = Date.now()): { files: number; batches: number } {

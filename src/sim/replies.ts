@@ -3,7 +3,6 @@
 
 import { createHash } from "node:crypto";
 import { mulberry32 } from "./faults.js";
-import { simLogprobs } from "./logprobs.js";
 
 export function hash16(text: string): string {
   return createHash("sha1").update(text).digest("hex").slice(0, 16);
@@ -70,119 +69,12 @@ export interface Generated {
   topLogprobs?: number | null;
 }
 
-function usage(r: Generated) {
+/** The usage block of a chat or completion answer. */
+export function usage(r: Generated) {
   return {
     prompt_tokens: r.promptTokens,
     total_tokens: r.promptTokens + r.completionTokens,
     completion_tokens: r.completionTokens,
     prompt_tokens_details: null,
   };
-}
-
-/** `id` is the request id; vLLM names the reply chatcmpl-<id>. */
-export function chatCompletionBody(id: string, r: Generated, model: string, created: number): string {
-  const choices = new Array(r.choices);
-  for (let i = 0; i < r.choices; i++) {
-    choices[i] = {
-      index: i,
-      // vLLM's ChatMessage names the reasoning `reasoning` (older releases: reasoning_content).
-      message: {
-        role: "assistant",
-        content: r.text,
-        refusal: null,
-        annotations: null,
-        audio: null,
-        function_call: null,
-        tool_calls: [],
-        reasoning: r.reasoning ?? null,
-      },
-      logprobs:
-        r.topLogprobs === null || r.topLogprobs === undefined ? null : simLogprobs(r.text, r.topLogprobs),
-      finish_reason: r.finishReason,
-      stop_reason: null,
-    };
-  }
-  return JSON.stringify({
-    id: `chatcmpl-${id}`,
-    object: "chat.completion",
-    created,
-    model,
-    choices,
-    usage: usage(r),
-    prompt_logprobs: null,
-  });
-}
-
-export function completionBody(id: string, r: Generated, model: string, created: number): string {
-  const choices = new Array(r.choices);
-  for (let i = 0; i < r.choices; i++) {
-    choices[i] = { index: i, text: r.text, logprobs: null, finish_reason: r.finishReason, stop_reason: null };
-  }
-  return JSON.stringify({
-    id: `cmpl-${id}`,
-    object: "text_completion",
-    created,
-    model,
-    choices,
-    usage: usage(r),
-  });
-}
-
-export function embeddingBody(
-  id: string,
-  created: number,
-  model: string,
-  inputs: readonly unknown[],
-  dim: number,
-  promptTokens: number,
-): string {
-  const data = new Array(inputs.length);
-  for (let i = 0; i < inputs.length; i++) {
-    data[i] = { index: i, object: "embedding", embedding: simEmbedding(inputs[i], dim) };
-  }
-  return JSON.stringify({
-    id: `embd-${id}`,
-    object: "list",
-    created,
-    model,
-    data,
-    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens, completion_tokens: 0 },
-  });
-}
-
-export function modelsBody(model: string, maxModelLen: number, created: number): string {
-  return JSON.stringify({
-    object: "list",
-    data: [
-      {
-        id: model,
-        object: "model",
-        created,
-        owned_by: "vllm",
-        root: model,
-        parent: null,
-        max_model_len: maxModelLen,
-        permission: [
-          {
-            id: `modelperm-${hash16(model)}`,
-            object: "model_permission",
-            created,
-            allow_create_engine: false,
-            allow_sampling: true,
-            allow_logprobs: true,
-            allow_search_indices: false,
-            allow_view: true,
-            allow_fine_tuning: false,
-            organization: "*",
-            group: null,
-            is_blocking: false,
-          },
-        ],
-      },
-    ],
-  });
-}
-
-export function tokenizeBody(tokens: number[], maxModelLen: number): string {
-  return JSON.stringify({ count: tokens.length, max_model_len: maxModelLen, tokens, token_strs: null });
 }

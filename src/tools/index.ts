@@ -1,5 +1,7 @@
 // The tools' library surface: build, validate, estimate, status and merge as typed functions that
 // return data (the CLI commands are thin layers over these), plus shardOf for `--shard i/N`.
+
+export { fnv1a32, shardOf } from "../shard/shard.js";
 export { type BuildOptions, type BuildSummary, buildRequests } from "./build/index.js";
 export { ENDPOINT_KINDS, type EndpointKind } from "./build/request.js";
 export {
@@ -17,7 +19,6 @@ export {
   type ProviderPrice,
   providerCosts,
 } from "./prices.js";
-export { fnv1a32, shardOf } from "./shard.js";
 export {
   type JobState,
   jobStatus,

@@ -1,7 +1,7 @@
 // Problems found while reading a file: all counted, only the first few kept, so a file with a
 // million bad lines still gives a readable error and memory stays flat.
 import { VbatchError } from "../errors.js";
-import { MAX_LISTED_PROBLEMS } from "../run/ingest.js";
+import { MAX_LISTED_PROBLEMS } from "../job/ingest.js";
 
 export class ProblemList {
   count = 0;

@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { VbatchError } from "../../errors.js";
 import { acquireLock } from "../../journal/lock.js";
 import type { LaunchKind } from "../../launch/index.js";
-import { engineStatus } from "../../launch/ps.js";
+import { engineStatus } from "../../launch/up/ps.js";
 import {
   checkEngineGroupName,
   engineGroupLockPath,
@@ -12,10 +12,10 @@ import {
   readEngines,
   recordEngines,
   removeEngines,
-} from "../../launch/state.js";
+} from "../../launch/up/state.js";
+import { addEngineFlags, type LaunchFlags, launchOptions } from "../launch-flags.js";
 import { createLogger, LOG_LEVELS } from "../logger.js";
 import { oneOf } from "../options.js";
-import { addEngineFlags, type LaunchFlags, launchOptions } from "./launch-flags.js";
 
 interface UpFlags extends LaunchFlags {
   launch: LaunchKind;
@@ -128,7 +128,7 @@ async function ps(flags: { json?: boolean; wakeModal?: boolean }): Promise<void>
 
 async function down(name: string): Promise<void> {
   const record = readEngines(name);
-  const { stopRecorded } = await import("../../launch/down.js");
+  const { stopRecorded } = await import("../../launch/up/down.js");
   const { stopped, problems, kept } = await stopRecorded(record);
   process.stdout.write(`stopped ${stopped.length} engine${stopped.length === 1 ? "" : "s"} of "${name}"\n`);
   for (const p of problems) process.stderr.write(`vbatch: ${p}\n`);

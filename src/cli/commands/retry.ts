@@ -4,11 +4,11 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { VbatchError } from "../../errors.js";
+import { resolvePaths } from "../../job/paths.js";
+import { retryFailed } from "../../job/retry/retry.js";
 import { Journal } from "../../journal/journal.js";
-import { resolvePaths } from "../../run/paths.js";
-import { retryFailed } from "../../run/retry.js";
-import { addJobFlags, type JobFlags } from "./job-flags.js";
-import { runJobSession } from "./job-session.js";
+import { addJobFlags, type JobFlags } from "../job/flags.js";
+import { runJobSession } from "../job/session.js";
 import { type CommandResult, exitCodeOf } from "./run.js";
 
 interface RetryFlags extends JobFlags {

@@ -1,10 +1,10 @@
 // `vbatch run`: the flags and the session around runBatch. All the work is runBatch's.
 import type { Command } from "commander";
-import type { RunSummary } from "../../run/progress.js";
-import { runJob } from "../../run/run-batch.js";
+import { runJob } from "../../job/run-batch.js";
+import type { RunSummary } from "../../progress/progress.js";
+import { addJobFlags, type JobFlags } from "../job/flags.js";
+import { runJobSession } from "../job/session.js";
 import { failedTooMany, type MaxFailed } from "../max-failed.js";
-import { addJobFlags, type JobFlags } from "./job-flags.js";
-import { runJobSession } from "./job-session.js";
 
 /** 130 when interrupted, 3 when more rows failed than --max-failed allows, else 0. */
 export function exitCodeOf(summary: RunSummary, maxFailed: MaxFailed | undefined): number {

@@ -129,11 +129,19 @@ async function run(flags: SimFlags, exitAfter: number | undefined): Promise<void
 }
 
 export function registerSimCommand(program: Command): void {
-  program
+  const cmd = program
     .command("sim")
     .description(
       "run a simulated vLLM OpenAI-compatible server (no GPU): continuous batching, /metrics, faults",
-    )
+    );
+  addFaultFlags(addEngineFlags(cmd)).action(async (_options: unknown, command: Command) => {
+    await checkAndRun(command);
+  });
+}
+
+/** What the simulated engine is: where it listens, what it serves, how fast it runs. */
+function addEngineFlags(cmd: Command): Command {
+  return cmd
     .option("--host <host>", "address to listen on", "127.0.0.1")
     .addOption(
       new Option("--port <n>", "port to listen on (0 = any free port)")
@@ -180,7 +188,12 @@ export function registerSimCommand(program: Command): void {
       new Option("--embedding-dim <n>", "embedding vector size (default 8)").argParser(
         integer("--embedding-dim", 1),
       ),
-    )
+    );
+}
+
+/** How it misbehaves on purpose: error shapes, faults, a death, a slow start. */
+function addFaultFlags(cmd: Command): Command {
+  return cmd
     .option("--no-metrics", "answer /metrics with 404, like a server that is not vLLM")
     .addOption(
       new Option("--error-format <format>", "error body shape (default new)").choices(["new", "old"]),
@@ -225,23 +238,25 @@ export function registerSimCommand(program: Command): void {
         "--scheduling-policy <policy>",
         "fcfs (default) refuses request priorities as vLLM does; priority accepts them",
       ).choices(["fcfs", "priority"]),
-    )
-    .action(async (_options: unknown, command: Command) => {
-      const flags = command.opts<SimFlags & Record<string, unknown>>();
-      const rates = (flags.errorRate ?? 0) + (flags.rateLimitRate ?? 0) + (flags.dropRate ?? 0);
-      if (rates > 1) {
-        command.error("error: --error-rate + --rate-limit-rate + --drop-rate must not exceed 1", {
-          exitCode: 2,
-        });
-      }
-      if (flags.outputLen !== undefined && flags.outputTokens !== undefined) {
-        command.error("error: --output-tokens (a fixed length) and --output-len (a mean) are alternatives", {
-          exitCode: 2,
-        });
-      }
-      if (flags.outputLenSpread !== undefined && flags.outputLen === undefined) {
-        command.error("error: --output-len-spread needs --output-len", { exitCode: 2 });
-      }
-      await run(flags, flags.exitAfter);
+    );
+}
+
+/** Refuses flags that contradict each other (exit 2), then runs the server. */
+async function checkAndRun(command: Command): Promise<void> {
+  const flags = command.opts<SimFlags & Record<string, unknown>>();
+  const rates = (flags.errorRate ?? 0) + (flags.rateLimitRate ?? 0) + (flags.dropRate ?? 0);
+  if (rates > 1) {
+    command.error("error: --error-rate + --rate-limit-rate + --drop-rate must not exceed 1", {
+      exitCode: 2,
     });
+  }
+  if (flags.outputLen !== undefined && flags.outputTokens !== undefined) {
+    command.error("error: --output-tokens (a fixed length) and --output-len (a mean) are alternatives", {
+      exitCode: 2,
+    });
+  }
+  if (flags.outputLenSpread !== undefined && flags.outputLen === undefined) {
+    command.error("error: --output-len-spread needs --output-len", { exitCode: 2 });
+  }
+  await run(flags, flags.exitAfter);
 }

@@ -2,11 +2,11 @@
 // then checks and copies the input; `execute` runs it through runBatch, the same runner as
 // `vbatch run`, with paths fixed by the batch id so a restarted server resumes the same journal.
 import { VbatchError } from "../../errors.js";
-import type { RunOptions } from "../../run/options.js";
-import type { RunProgress, RunSummary } from "../../run/progress.js";
-import { runBatch } from "../../run/run-batch.js";
+import type { RunOptions } from "../../job/options.js";
+import { runBatch } from "../../job/run-batch.js";
+import type { RunProgress, RunSummary } from "../../progress/progress.js";
 import { pause } from "../../util/pause.js";
-import type { JobContext } from "../context.js";
+import type { JobContext } from "../job-context.js";
 import type { BatchPatch, BatchRecord } from "../store/batches.js";
 import { batchPaths } from "./finish.js";
 import { type ModelMap, modelMap, NoEngineError, servedModels } from "./models.js";

@@ -3,7 +3,7 @@
 import { createReadStream, existsSync, statSync } from "node:fs";
 import { VbatchError } from "../../errors.js";
 import { readLineBatches } from "../../input/lines.js";
-import type { JobContext } from "../context.js";
+import type { JobContext } from "../job-context.js";
 import type { BatchPaths } from "../layout.js";
 import { expiresAt } from "../openai/expires-after.js";
 import type { BatchErrorEntry, BatchPatch, BatchRecord } from "../store/batches.js";

@@ -3,11 +3,11 @@
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import type { Logger } from "pino";
+import { prepareJob } from "../../job/prepare.js";
 import { Journal, type JournalCounts } from "../../journal/journal.js";
 import { RowState } from "../../journal/schema.js";
 import { errorLine, lineId } from "../../output/format.js";
 import { ResultSink } from "../../output/sink.js";
-import { prepareJob } from "../../run/prepare.js";
 import type { BatchPaths } from "../layout.js";
 
 export function journalCounts(paths: BatchPaths): JournalCounts | null {

@@ -2,7 +2,7 @@
 // in creation order, `maxConcurrentBatches` at once. Cancel and expiry stop a batch wherever it is
 // (validating, queued or running); a restarted server picks up every unfinished batch.
 import { rm } from "node:fs/promises";
-import type { JobContext } from "../context.js";
+import type { JobContext } from "../job-context.js";
 import { type BatchRecord, isFinal } from "../store/batches.js";
 import { type ActiveBatch, execute, expiredRows, validate } from "./execute.js";
 import { batchPaths, failureEntries, finishBatch, type Outcome } from "./finish.js";

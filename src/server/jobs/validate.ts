@@ -7,7 +7,7 @@ import { mkdir, rename, rm } from "node:fs/promises";
 import { dirname } from "node:path";
 import { finished } from "node:stream/promises";
 import { withMember } from "../../input/json-scan.js";
-import { readLineBatches } from "../../input/lines.js";
+import { type InputLine, readLineBatches } from "../../input/lines.js";
 import { parseLine } from "../../input/row.js";
 import type { BatchErrorEntry } from "../store/batches.js";
 import { type ModelMap, mapModel } from "./models.js";
@@ -42,11 +42,8 @@ function entry(line: number, message: string): BatchErrorEntry {
 }
 
 export async function validateBatchInput(o: ValidateOptions): Promise<ValidationResult> {
-  const errors: BatchErrorEntry[] = [];
-  const seen = new Set<string>();
-  const add = (e: BatchErrorEntry) => {
-    if (errors.length < MAX_LISTED_ERRORS) errors.push(e);
-  };
+  const pass: Pass = { errors: [], seen: new Set(), total: 0, model: null };
+  const errors = pass.errors;
   const tmp = `${o.dest}.tmp`;
   await mkdir(dirname(o.dest), { recursive: true });
   const out = createWriteStream(tmp);
@@ -54,60 +51,16 @@ export async function validateBatchInput(o: ValidateOptions): Promise<Validation
   out.on("error", (err) => {
     writeError = err;
   });
-  let total = 0;
-  let model: string | null = null;
   try {
     for await (const batch of readLineBatches(createReadStream(o.source))) {
       if (o.signal.aborted) break;
       const chunks: string[] = [];
       for (const line of batch) {
-        const { lineNo, text } = line;
-        const parsed = parseLine(line);
-        if (!parsed.ok) {
-          add(entry(lineNo, parsed.message));
-          continue;
-        }
-        const { customId, url, body, bodyText } = parsed.row;
-        if (url !== o.endpoint) {
-          add({
-            code: "mismatched_endpoint",
-            message: `Line ${lineNo}: url ${url} does not match the batch endpoint ${o.endpoint}`,
-            param: "url",
-            line: lineNo,
-          });
-          continue;
-        }
-        if (seen.has(customId)) {
-          add({
-            code: "duplicate_custom_id",
-            message: `Line ${lineNo}: duplicate custom_id ${JSON.stringify(customId.slice(0, 100))}`,
-            param: "custom_id",
-            line: lineNo,
-          });
-          continue;
-        }
-        seen.add(customId);
-        total++;
-        if (total > o.maxRows) {
-          add({
-            code: "too_many_requests",
-            message: `The batch has more than ${o.maxRows} requests (the limit)`,
-            param: null,
-            line: lineNo,
-          });
-          break;
-        }
-        const mapped = mapModel(o.models, body.model);
-        if (mapped !== undefined && mapped !== body.model) {
-          // Only the model changes: every other byte of the body goes on as the client wrote it.
-          const mappedBody = withMember(bodyText, "model", JSON.stringify(mapped));
-          chunks.push(
-            `{"custom_id":${JSON.stringify(customId)},"method":"POST","url":${JSON.stringify(url)},"body":${mappedBody}}\n`,
-          );
-        } else chunks.push(`${text}\n`);
-        model ??= mapped ?? (typeof body.model === "string" ? body.model : null);
+        const runnable = runnableLine(o, pass, line);
+        if (runnable === TOO_MANY) break;
+        if (runnable !== null) chunks.push(runnable);
       }
-      if (errors.length > 0 && total > o.maxRows) break;
+      if (errors.length > 0 && pass.total > o.maxRows) break;
       if (errors.length === 0 && chunks.length > 0 && !out.write(chunks.join(""))) {
         await once(out, "drain"); // rejects if the write fails
       }
@@ -115,7 +68,7 @@ export async function validateBatchInput(o: ValidateOptions): Promise<Validation
     out.end();
     await finished(out);
     if (writeError) throw writeError;
-    if (errors.length === 0 && total === 0 && !o.signal.aborted) {
+    if (errors.length === 0 && pass.total === 0 && !o.signal.aborted) {
       errors.push({ code: "empty_file", message: "The input file has no requests", param: null, line: null });
     }
     if (errors.length > 0 || o.signal.aborted) {
@@ -123,10 +76,67 @@ export async function validateBatchInput(o: ValidateOptions): Promise<Validation
       return { ok: false, errors };
     }
     await rename(tmp, o.dest);
-    return { ok: true, total, model };
+    return { ok: true, total: pass.total, model: pass.model };
   } catch (err) {
     out.destroy();
     await rm(tmp, { force: true });
     throw err;
   }
+}
+
+/** What the pass has seen so far. */
+interface Pass {
+  errors: BatchErrorEntry[];
+  seen: Set<string>;
+  total: number;
+  /** The first row's (mapped) model: the batch's model. */
+  model: string | null;
+}
+
+const TOO_MANY = Symbol("too many rows");
+
+function add(pass: Pass, e: BatchErrorEntry): null {
+  if (pass.errors.length < MAX_LISTED_ERRORS) pass.errors.push(e);
+  return null;
+}
+
+/** A line as the runnable copy holds it; null when it is refused (its problem noted). */
+function runnableLine(o: ValidateOptions, pass: Pass, line: InputLine): string | null | typeof TOO_MANY {
+  const { lineNo, text } = line;
+  const parsed = parseLine(line);
+  if (!parsed.ok) return add(pass, entry(lineNo, parsed.message));
+  const { customId, url, body, bodyText } = parsed.row;
+  if (url !== o.endpoint) {
+    return add(pass, {
+      code: "mismatched_endpoint",
+      message: `Line ${lineNo}: url ${url} does not match the batch endpoint ${o.endpoint}`,
+      param: "url",
+      line: lineNo,
+    });
+  }
+  if (pass.seen.has(customId)) {
+    return add(pass, {
+      code: "duplicate_custom_id",
+      message: `Line ${lineNo}: duplicate custom_id ${JSON.stringify(customId.slice(0, 100))}`,
+      param: "custom_id",
+      line: lineNo,
+    });
+  }
+  pass.seen.add(customId);
+  pass.total++;
+  if (pass.total > o.maxRows) {
+    add(pass, {
+      code: "too_many_requests",
+      message: `The batch has more than ${o.maxRows} requests (the limit)`,
+      param: null,
+      line: lineNo,
+    });
+    return TOO_MANY;
+  }
+  const mapped = mapModel(o.models, body.model);
+  pass.model ??= mapped ?? (typeof body.model === "string" ? body.model : null);
+  if (mapped === undefined || mapped === body.model) return `${text}\n`;
+  // Only the model changes: every other byte of the body goes on as the client wrote it.
+  const mappedBody = withMember(bodyText, "model", JSON.stringify(mapped));
+  return `{"custom_id":${JSON.stringify(customId)},"method":"POST","url":${JSON.stringify(url)},"body":${mappedBody}}\n`;
 }

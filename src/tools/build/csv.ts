@@ -61,71 +61,85 @@ export class CsvParser {
       }
       switch (this.state) {
         case State.FieldStart:
-          if (c === QUOTE) {
-            this.state = State.Quoted;
-            this.quoted = true;
-            i++;
-          } else if (c === COMMA) {
-            this.endField();
-            i++;
-          } else if (c === LF || c === CR) {
-            this.endRecord(out, c);
-            i++;
-          } else this.state = State.Unquoted;
+          i = this.fieldStart(c, i, out);
           break;
-        case State.Unquoted: {
-          let j = i;
-          for (; j < n; j++) {
-            const d = s.charCodeAt(j);
-            if (d === COMMA || d === LF || d === CR || d === QUOTE) break;
-          }
-          this.field += s.slice(i, j);
-          i = j;
-          if (j === n) break;
-          const d = s.charCodeAt(j);
-          if (d === QUOTE) {
-            throw new CsvSyntaxError(
-              "a double quote inside an unquoted field (quote the whole field and double the quote)",
-              this.line,
-            );
-          }
-          if (d === COMMA) this.endField();
-          else this.endRecord(out, d);
-          i++;
+        case State.Unquoted:
+          i = this.unquoted(s, i, out);
           break;
-        }
-        case State.Quoted: {
-          let j = i;
-          for (; j < n; j++) {
-            const d = s.charCodeAt(j);
-            if (d === QUOTE) break;
-            if (d === LF) this.line++;
-          }
-          this.field += s.slice(i, j);
-          i = j;
-          if (j < n) {
-            this.state = State.QuoteInQuoted;
-            i++;
-          }
+        case State.Quoted:
+          i = this.quotedRun(s, i);
           break;
-        }
         case State.QuoteInQuoted:
-          if (c === QUOTE) {
-            this.field += '"';
-            this.state = State.Quoted;
-          } else if (c === COMMA) this.endField();
-          else if (c === LF || c === CR) this.endRecord(out, c);
-          else {
-            throw new CsvSyntaxError(
-              `unexpected ${JSON.stringify(String.fromCharCode(c))} after a closing quote (a quote inside a quoted field is written "")`,
-              this.line,
-            );
-          }
-          i++;
+          i = this.afterQuote(c, i, out);
           break;
       }
     }
     return out;
+  }
+
+  // Each state reads from `i` and returns where the next read starts.
+
+  private fieldStart(c: number, i: number, out: CsvRecord[]): number {
+    if (c === QUOTE) {
+      this.state = State.Quoted;
+      this.quoted = true;
+    } else if (c === COMMA) this.endField();
+    else if (c === LF || c === CR) this.endRecord(out, c);
+    else {
+      this.state = State.Unquoted;
+      return i;
+    }
+    return i + 1;
+  }
+
+  private unquoted(s: string, i: number, out: CsvRecord[]): number {
+    const n = s.length;
+    let j = i;
+    for (; j < n; j++) {
+      const d = s.charCodeAt(j);
+      if (d === COMMA || d === LF || d === CR || d === QUOTE) break;
+    }
+    this.field += s.slice(i, j);
+    if (j === n) return j;
+    const d = s.charCodeAt(j);
+    if (d === QUOTE) {
+      throw new CsvSyntaxError(
+        "a double quote inside an unquoted field (quote the whole field and double the quote)",
+        this.line,
+      );
+    }
+    if (d === COMMA) this.endField();
+    else this.endRecord(out, d);
+    return j + 1;
+  }
+
+  private quotedRun(s: string, i: number): number {
+    const n = s.length;
+    let j = i;
+    for (; j < n; j++) {
+      const d = s.charCodeAt(j);
+      if (d === QUOTE) break;
+      if (d === LF) this.line++;
+    }
+    this.field += s.slice(i, j);
+    if (j === n) return j;
+    this.state = State.QuoteInQuoted;
+    return j + 1;
+  }
+
+  private afterQuote(c: number, i: number, out: CsvRecord[]): number {
+    if (c === QUOTE) {
+      this.field += '"';
+      this.state = State.Quoted;
+    } else if (c === COMMA) this.endField();
+    else if (c === LF || c === CR) this.endRecord(out, c);
+    else {
+      throw new CsvSyntaxError(
+        `unexpected ${JSON.stringify(String.fromCharCode(c))} after a closing quote (a quote inside a quoted field is written "")`,
+        this.line,
+      );
+    }
+    return i + 1;
   }
 
   /** The last record, if the file does not end with a line break. */

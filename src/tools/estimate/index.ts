@@ -129,45 +129,8 @@ export async function estimateJob(o: EstimateOptions): Promise<EstimateReport> {
       assumeOutputTokens: assumed,
       probe: dir && o.probe !== undefined ? { rows: o.probe, file: join(dir, "probe.in.jsonl") } : undefined,
     });
-    if (totals.notJsonl && totals.rows === 0) {
-      throw new VbatchError(
-        "invalid_input",
-        notJsonlMessage(o.input === "-" ? "stdin" : o.input, totals.notJsonl),
-      );
-    }
-    if (totals.problems.count > 0) {
-      throw problemsError(
-        o.input,
-        totals.problems,
-        "problem",
-        "Run `vbatch validate` for the whole picture.",
-      );
-    }
-    if (totals.rows === 0)
-      throw new VbatchError("invalid_input", `${o.input} has no request lines (empty file)`);
-    let throughput: EstimateReport["throughput"] = null;
-    if (o.throughput !== undefined) throughput = { tokensPerSec: o.throughput, source: "flag", probe: null };
-    else if (dir && o.endpoint !== undefined) {
-      const endpoint = base ?? o.endpoint;
-      const rows = Math.min(o.probe ?? 0, totals.rows);
-      o.onProgress?.({ phase: "probing", rows, done: 0, elapsedSec: 0, endpoint });
-      const probe = await probeThroughput({
-        file: join(dir, "probe.in.jsonl"),
-        dir,
-        endpoint: o.endpoint,
-        model: o.model,
-        apiKey: o.apiKey,
-        onProgress: (p) =>
-          o.onProgress?.({
-            phase: "probing",
-            rows,
-            done: p.succeeded + p.failed,
-            elapsedSec: p.elapsedMs / 1000,
-            endpoint,
-          }),
-      });
-      throughput = { tokensPerSec: probe.tokensPerSec, source: "probe", probe };
-    }
+    refuseProblems(o, totals);
+    const throughput = await throughputOf(o, dir, base, totals.rows);
     const totalTokens = totals.promptTokens + totals.outputTokens;
     let gpu: EstimateReport["gpu"] = null;
     if (throughput && throughput.tokensPerSec > 0) {
@@ -194,4 +157,54 @@ export async function estimateJob(o: EstimateOptions): Promise<EstimateReport> {
   } finally {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }
+}
+
+type Totals = Awaited<ReturnType<typeof countInput>>;
+
+/** An input that is not JSONL, has invalid lines or no rows is refused, as `vbatch run` would. */
+function refuseProblems(o: EstimateOptions, totals: Totals): void {
+  if (totals.notJsonl && totals.rows === 0) {
+    throw new VbatchError(
+      "invalid_input",
+      notJsonlMessage(o.input === "-" ? "stdin" : o.input, totals.notJsonl),
+    );
+  }
+  if (totals.problems.count > 0) {
+    throw problemsError(o.input, totals.problems, "problem", "Run `vbatch validate` for the whole picture.");
+  }
+  if (totals.rows === 0)
+    throw new VbatchError("invalid_input", `${o.input} has no request lines (empty file)`);
+}
+
+/** Tokens a second: as --throughput gives, or measured by a probe of the first rows; else null. */
+async function throughputOf(
+  o: EstimateOptions,
+  dir: string | undefined,
+  base: string | undefined,
+  inputRows: number,
+): Promise<EstimateReport["throughput"]> {
+  let throughput: EstimateReport["throughput"] = null;
+  if (o.throughput !== undefined) throughput = { tokensPerSec: o.throughput, source: "flag", probe: null };
+  else if (dir && o.endpoint !== undefined) {
+    const endpoint = base ?? o.endpoint;
+    const rows = Math.min(o.probe ?? 0, inputRows);
+    o.onProgress?.({ phase: "probing", rows, done: 0, elapsedSec: 0, endpoint });
+    const probe = await probeThroughput({
+      file: join(dir, "probe.in.jsonl"),
+      dir,
+      endpoint: o.endpoint,
+      model: o.model,
+      apiKey: o.apiKey,
+      onProgress: (p) =>
+        o.onProgress?.({
+          phase: "probing",
+          rows,
+          done: p.succeeded + p.failed,
+          elapsedSec: p.elapsedMs / 1000,
+          endpoint,
+        }),
+    });
+    throughput = { tokensPerSec: probe.tokensPerSec, source: "probe", probe };
+  }
+  return throughput;
 }

@@ -2,8 +2,8 @@
 // engine, into a temporary directory, and the tokens it processed per second are the rate.
 import { join } from "node:path";
 import { VbatchError } from "../../errors.js";
-import type { RunProgress } from "../../run/progress.js";
-import { runBatch } from "../../run/run-batch.js";
+import { runBatch } from "../../job/run-batch.js";
+import type { RunProgress } from "../../progress/progress.js";
 
 export interface ProbeResult {
   rows: number;

@@ -8,8 +8,8 @@ import { detectFormat } from "../../formats/index.js";
 import { readLineBatches } from "../../input/lines.js";
 import { isGzip, openInput } from "../../input/open.js";
 import { isPlainObject } from "../../input/row.js";
-import { runningJobOwner } from "../../run/job-lock.js";
-import { errorsBeside, journalBeside } from "../../run/paths.js";
+import { errorsBeside, journalBeside } from "../../job/paths.js";
+import { runningJobOwner } from "../../journal/job-lock.js";
 import { echoId } from "../../util/echo.js";
 import { AtomicLineWriter, refuseOverwrite } from "../line-writer.js";
 import { classify, readSourceLines } from "./source.js";
@@ -163,57 +163,11 @@ export async function mergeOutputs(o: MergeOptions): Promise<MergeReport> {
     writers.push(err);
     const input = o.input ? await loadInput(o.input, store, problems) : null;
     report.inputRows = input?.rows ?? null;
+    const merge: Merging = { store, problems, report, order, sources, out, err };
     for (const [file, path] of sources.entries()) {
-      const keepText = order === "input" && isGzip(path);
-      let lines = 0;
-      for await (const batch of readSourceLines(path)) {
-        store.transaction(() => {
-          for (const l of batch) {
-            lines++;
-            const c = classify(l.text);
-            if (!c.ok) {
-              problems.unreadable.add(`${path} line ${l.lineNo}: ${c.message}`);
-              continue;
-            }
-            const first = store.add({
-              ...l,
-              customId: c.customId,
-              file,
-              line: l.lineNo,
-              failed: !c.success,
-              text: keepText ? l.text : null,
-            });
-            if (first) {
-              problems.duplicates.add(
-                `duplicate custom_id ${c.customId === null ? "null" : echoId(c.customId)}: ${sources[first.file]} line ${first.line} and ${path} line ${l.lineNo}`,
-              );
-              continue;
-            }
-            if (c.success) report.succeeded++;
-            else report.failed++;
-            if (c.customId === null) report.unkeyed++;
-            if (order === "completion") (c.success ? out : err).write(`${l.text}\n`);
-          }
-        });
-      }
-      report.sources.push({ path: resolve(path), lines });
+      report.sources.push({ path: resolve(path), lines: await mergeSource(merge, file, path) });
     }
-    if (input) {
-      for (const m of store.missing())
-        problems.missing.add(`missing custom_id ${echoId(m.custom_id)} (${o.input} line ${m.line})`);
-      for (const s of store.strangers()) {
-        problems.strangers.add(
-          `custom_id ${echoId(s.custom_id)} (${sources[s.file]} line ${s.line}) is not in ${o.input}`,
-        );
-      }
-      if (input.unkeyed !== report.unkeyed) {
-        const lines = `${input.unkeyed} line${input.unkeyed === 1 ? "" : "s"}`;
-        const results = `${report.unkeyed} result${report.unkeyed === 1 ? "" : "s"}`;
-        problems.other.add(
-          `${o.input} has ${lines} without a usable custom_id, but the outputs have ${results} without one`,
-        );
-      }
-    }
+    if (input && o.input) checkAgainstInput(merge, input, o.input);
     if (problems.count > 0) throw problems.error();
     if (order === "input") {
       for (const p of sources) fds.push(openSync(p, "r"));
@@ -230,5 +184,73 @@ export async function mergeOutputs(o: MergeOptions): Promise<MergeReport> {
     for (const w of writers) w.abort();
     for (const fd of fds) closeSync(fd);
     store.close();
+  }
+}
+
+/** What reading each source needs: the scratch store, the problems and report, the writers. */
+interface Merging {
+  store: MergeStore;
+  problems: MergeProblems;
+  report: MergeReport;
+  order: MergeOrder;
+  sources: string[];
+  out: AtomicLineWriter;
+  err: AtomicLineWriter;
+}
+
+/** One output file into the store (and, in completion order, the merged files); returns its lines. */
+async function mergeSource(m: Merging, file: number, path: string): Promise<number> {
+  const { store, problems, report, order } = m;
+  const keepText = order === "input" && isGzip(path);
+  let lines = 0;
+  for await (const batch of readSourceLines(path)) {
+    store.transaction(() => {
+      for (const l of batch) {
+        lines++;
+        const c = classify(l.text);
+        if (!c.ok) {
+          problems.unreadable.add(`${path} line ${l.lineNo}: ${c.message}`);
+          continue;
+        }
+        const first = store.add({
+          ...l,
+          customId: c.customId,
+          file,
+          line: l.lineNo,
+          failed: !c.success,
+          text: keepText ? l.text : null,
+        });
+        if (first) {
+          problems.duplicates.add(
+            `duplicate custom_id ${c.customId === null ? "null" : echoId(c.customId)}: ${m.sources[first.file]} line ${first.line} and ${path} line ${l.lineNo}`,
+          );
+          continue;
+        }
+        if (c.success) report.succeeded++;
+        else report.failed++;
+        if (c.customId === null) report.unkeyed++;
+        if (order === "completion") (c.success ? m.out : m.err).write(`${l.text}\n`);
+      }
+    });
+  }
+  return lines;
+}
+
+/** --input: every row of it answered once, and nothing else. */
+function checkAgainstInput(m: Merging, input: { unkeyed: number }, inputPath: string): void {
+  const { store, problems, report } = m;
+  for (const r of store.missing())
+    problems.missing.add(`missing custom_id ${echoId(r.custom_id)} (${inputPath} line ${r.line})`);
+  for (const s of store.strangers()) {
+    problems.strangers.add(
+      `custom_id ${echoId(s.custom_id)} (${m.sources[s.file]} line ${s.line}) is not in ${inputPath}`,
+    );
+  }
+  if (input.unkeyed !== report.unkeyed) {
+    const lines = `${input.unkeyed} line${input.unkeyed === 1 ? "" : "s"}`;
+    const results = `${report.unkeyed} result${report.unkeyed === 1 ? "" : "s"}`;
+    problems.other.add(
+      `${inputPath} has ${lines} without a usable custom_id, but the outputs have ${results} without one`,
+    );
   }
 }

@@ -3,7 +3,7 @@
 import { existsSync, readdirSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { VbatchError } from "../../errors.js";
-import { resolvePaths } from "../../run/paths.js";
+import { resolvePaths } from "../../job/paths.js";
 
 export const JOURNAL_SUFFIX = ".vbatch.db";
 

@@ -4,9 +4,9 @@
 // process ends however it ends). Nothing is recorded: the rate comes from the journal's creation
 // time and counts, and for a running job from a short second look.
 import { VbatchError } from "../../errors.js";
+import { jobIsRunning } from "../../journal/job-lock.js";
 import { emptyCounts, Journal, type JournalCounts } from "../../journal/journal.js";
 import { describeOwner } from "../../journal/lock.js";
-import { jobIsRunning } from "../../run/job-lock.js";
 import { findJob, type JobFiles } from "./find.js";
 import { lastActivityMs } from "./last-activity.js";
 

@@ -7,7 +7,7 @@ import { readLineBatches } from "../../input/lines.js";
 import { type NotJsonl, notJsonlLine, notJsonlMessage } from "../../input/not-jsonl.js";
 import { openInputOnce } from "../../input/open.js";
 import { parseLine } from "../../input/row.js";
-import { requestHash } from "../../run/dedupe.js";
+import { requestHash } from "../../job/dedupe.js";
 import { echoId } from "../../util/echo.js";
 import { ProblemList } from "../problems.js";
 import { promptOf } from "../prompt.js";

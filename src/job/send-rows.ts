@@ -1,0 +1,64 @@
+// The "run" step: the send loop (src/send/) over the engines found, fed the job's options, with
+// the launcher's engine events and the engines' /metrics wired to it. Returns whether it was
+// stopped before every row was final.
+import type { ResultSink } from "../output/sink.js";
+import type { ReadyEngines } from "../pool/find-engines.js";
+import { Router } from "../pool/router.js";
+import { Runner } from "../send/runner.js";
+import type { JobRun, PreparedRun } from "./job-run.js";
+import { tagSuffix } from "./tags.js";
+
+export async function sendRows(
+  run: JobRun,
+  job: PreparedRun,
+  ready: ReadyEngines,
+  sink: ResultSink,
+): Promise<boolean> {
+  const { options, progress, log } = run;
+  const { pool, model } = ready;
+  const metrics = run.metrics;
+  const r = new Runner({
+    reader: {
+      inputFile: job.inputFile,
+      displayPath: run.paths.input === "-" ? "stdin" : run.paths.input,
+      journal: job.journal,
+      jobId: job.jobId,
+      defaultModel: model,
+      modelMap: run.modelMap,
+      priority: options.priority,
+      coalesce: options.coalesce ?? true,
+      schemas: options.validateJson ?? false,
+      format: job.format,
+      maxLineBytes: job.maxLineBytes,
+    },
+    leaders: job.journal.leaderSet(),
+    followersOf: (line) => job.journal.followers(line),
+    router: new Router(pool),
+    sink,
+    requestIdPrefix: `vbatch-${job.jobId}${tagSuffix(job.tags)}`,
+    validateJson: options.validateJson,
+    jsonRetries: options.jsonRetries,
+    onAttempt: metrics ? (e, ms, status) => metrics.observe(e.base, ms, status) : undefined,
+    maxAttempts: options.maxAttempts ?? 5,
+    backoff: { baseMs: options.retryBaseMs ?? 500, maxMs: options.retryMaxMs ?? 30_000 },
+    maxRequestsPerSecond: options.maxRequestsPerSecond,
+    signal: options.signal,
+    drainMs: options.drainMs ?? 5000,
+    commitIntervalMs: options.commitIntervalMs ?? 200,
+    engineWaitMs: run.engineWaitMs,
+    onEngineUp: run.setLimit,
+    logger: log,
+  });
+  run.runner = r;
+  progress.runner = r;
+  progress.phase = "running";
+  for (const e of pool) if (!e.health.up) r.probeBack(e);
+  for (const e of pool) run.watch(e, r);
+  run.events.attach(r);
+  log?.info(
+    { rows: job.before.pending, resumed: job.resumedRows, engines: pool.map((e) => e.base), model },
+    job.resumedRows > 0 ? "resuming" : "starting",
+  );
+  await r.run();
+  return r.interrupted;
+}
