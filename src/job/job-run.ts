@@ -72,7 +72,11 @@ export function setUp(options: RunOptions, cleanup: Cleanup): JobRun {
       : null,
   );
   const engineOptions = { ...engineOptionsOf(options), concurrency: options.concurrency };
-  const engines = createEngines({ ...engineOptions, endpoints: options.endpoints });
+  // A job sent to a provider's batch API needs no engine.
+  const engines =
+    options.provider && options.endpoints.length === 0
+      ? []
+      : createEngines({ ...engineOptions, endpoints: options.endpoints });
   cleanup.defer(() => Promise.all(engines.map((e) => e.transport.close())));
   const hints = new Map<string, EngineHint>();
   for (const [url, hint] of Object.entries(options.engineHints ?? {}))

@@ -5,6 +5,7 @@ import type { FormatName } from "../formats/types.js";
 import type { FileOps } from "../io/file-ops.js";
 import type { TransportKind } from "../pool/engine.js";
 import type { RunProgress } from "../progress/progress.js";
+import type { ProviderOptions } from "../provider/options.js";
 import type { Shard } from "../shard/shard.js";
 import type { DedupeMode } from "./dedupe.js";
 
@@ -39,6 +40,11 @@ export interface RunOptions {
   journal?: string | undefined;
   /** Engine base URLs (with or without /v1). */
   endpoints: string[];
+  /**
+   * Send the rows to a provider's batch API (OpenAI's or Anthropic's) instead of engines: chunked,
+   * every file and batch id in the journal, resumable like an engine job (docs/providers.md).
+   */
+  provider?: ProviderOptions | undefined;
   /** Per-engine hints, by endpoint URL (as given). */
   engineHints?: Record<string, EngineHint> | undefined;
   /** Engines joining and leaving while the job runs; they use `endpoints` as the starting pool. */

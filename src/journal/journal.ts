@@ -5,6 +5,8 @@
 // moment leaves no torn line and no duplicate. Every SQLite failure (a full disk, an I/O error, a
 // file that is not a journal) leaves here as one VbatchError naming the file.
 import type Database from "better-sqlite3";
+import type { BatchLedger } from "./batch-records.js";
+import { openLedger } from "./batches.js";
 import { LineSet } from "./bitset.js";
 import { JournalFile, journalError } from "./journal-file.js";
 import type { JobOwner } from "./lock.js";
@@ -20,6 +22,7 @@ import {
 } from "./records.js";
 import { JOURNAL_VERSION, RowState } from "./schema.js";
 
+export type * from "./batch-records.js";
 export * from "./records.js";
 
 /** The job's rows: recorded once by the validation pass, then read and finished by the send pass. */
@@ -99,6 +102,11 @@ export class Journal {
 
   clearOwner(): void {
     this.file.clearOwner();
+  }
+
+  /** The provider chunks of a job sent to a batch API (batch-records.ts). */
+  batches(): BatchLedger {
+    return openLedger(this.file);
   }
 
   owner(): JobOwner | undefined {
@@ -195,15 +203,8 @@ export class Journal {
 
   /** Rows answered by another row's request: requests dedupe saved. */
   dedupedCount(): number {
-    return this.file.guard(
-      "read",
-      () =>
-        (
-          this.file.db.prepare("SELECT count(*) AS n FROM rows WHERE dup_of IS NOT NULL").get() as {
-            n: number;
-          }
-        ).n,
-    );
+    const sql = "SELECT count(*) FROM rows WHERE dup_of IS NOT NULL";
+    return this.file.guard("read", () => this.file.db.prepare(sql).pluck().get() as number);
   }
 
   private lineSet(sql: string): LineSet {

@@ -1,0 +1,64 @@
+// The "run" step of a job sent to a provider's batch API (--provider) instead of engines: what
+// the provider cannot take is refused before any file is opened for writing, then the batch loop
+// (src/provider/) runs over the journal's pending rows and commits through the job's sink.
+import { VbatchError } from "../errors.js";
+import type { ResultSink } from "../output/sink.js";
+import { noCounters } from "../send/recorder.js";
+import type { JobRun, PreparedRun } from "./job-run.js";
+import { discardPrepared } from "./prepare.js";
+
+/** What the provider cannot take, refused while the directory can still be left as it was found. */
+export function checkProviderJob(run: JobRun, job: PreparedRun): void {
+  const provider = run.options.provider;
+  if (!provider || job.before.pending === 0) return;
+  let why: string | undefined;
+  if (provider.name === "openai" && job.format !== "openai") {
+    why = `--provider openai takes OpenAI batch lines; ${run.paths.input} has ${job.format} lines${job.format === "anthropic" ? " (use --provider anthropic)" : ""}`;
+  } else if (job.rowsWithoutModel > 0 && !run.options.model) {
+    why = `${job.rowsWithoutModel} row(s) name no model: a provider needs one; pass --model <id>`;
+  } else if (Object.keys(job.tags).length > 14) {
+    why = "--provider: a batch's metadata holds 16 pairs, 2 of them vbatch's own: pass at most 14 --tag";
+  }
+  if (why) {
+    discardPrepared(job);
+    throw new VbatchError("usage", why);
+  }
+}
+
+export async function sendToProvider(run: JobRun, job: PreparedRun, sink: ResultSink): Promise<boolean> {
+  const { options, progress, log } = run;
+  const provider = options.provider;
+  if (!provider) return false;
+  if (job.before.pending === 0) return false;
+  const { BatchLoop, providerApi } = await import("../provider/send-batches.js");
+  const api = await providerApi(provider);
+  const counters = noCounters();
+  progress.provider = counters;
+  progress.phase = "running";
+  log?.info(
+    { rows: job.before.pending, resumed: job.resumedRows, provider: provider.name },
+    job.resumedRows > 0 ? "resuming" : "starting",
+  );
+  const loop = new BatchLoop(
+    {
+      provider,
+      journal: job.journal,
+      sink,
+      inputFile: job.inputFile,
+      displayPath: run.paths.input === "-" ? "stdin" : run.paths.input,
+      journalPath: run.paths.journal,
+      jobId: job.jobId,
+      format: job.format,
+      maxLineBytes: job.maxLineBytes,
+      model: options.model,
+      modelMap: run.modelMap,
+      tags: job.tags,
+      maxAttempts: options.maxAttempts ?? 5,
+      counters,
+      signal: options.signal,
+      log,
+    },
+    api,
+  );
+  return loop.run();
+}

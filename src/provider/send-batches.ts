@@ -1,0 +1,299 @@
+// src/provider/ is the backend that sends a job to a provider's batch API instead of engines:
+// this loop, one folder a provider (openai/, anthropic/), the chunk files, and the results. It
+// takes its rows from the journal and gives every answer back through the job's sink, so
+// exactly-once and resume hold as they do for engines (docs/providers.md).
+//
+// The batch loop: submit chunks while rows are left and the provider accepts them, poll every
+// open batch with backoff, commit each batch's results as soon as it ends. Every id is in the
+// journal before it is trusted: a planned chunk whose file id was never recorded is planned
+// again; a chunk whose batch was created but not recorded is found by its metadata before a
+// batch is created for it.
+import { rmSync } from "node:fs";
+import type { Logger } from "pino";
+import { VbatchError } from "../errors.js";
+import type { FormatName } from "../formats/types.js";
+import type { BatchLedger, ChunkRecord } from "../journal/batch-records.js";
+import type { Journal } from "../journal/journal.js";
+import type { ResultSink } from "../output/sink.js";
+import { pause } from "../util/pause.js";
+import { type BatchInfo, type ChunkTag, type ProviderApi, QueueFull, ResultsGone } from "./api.js";
+import { buildChunk, openaiRequestLine } from "./chunk-file.js";
+import type { ProviderOptions } from "./options.js";
+import { pauseHook } from "./pause-hook.js";
+import { type ApplyContext, applyResults, type ProviderCounters } from "./results.js";
+
+export interface ProviderJob {
+  provider: ProviderOptions;
+  journal: Journal;
+  sink: ResultSink;
+  inputFile: string;
+  displayPath: string;
+  journalPath: string;
+  jobId: string;
+  format: FormatName;
+  maxLineBytes: number | undefined;
+  model: string | undefined;
+  modelMap: ReadonlyMap<string, string>;
+  tags: Record<string, string>;
+  maxAttempts: number;
+  counters: ProviderCounters;
+  signal?: AbortSignal | undefined;
+  log?: Logger | undefined;
+}
+
+const DEFAULT_CHUNK_BYTES = 32 << 20;
+
+/** Transient: no HTTP answer, or one worth asking again (408, 409, 429, 5xx). */
+function transient(err: unknown): boolean {
+  const status = (err as { status?: unknown }).status;
+  return typeof status !== "number" || status === 408 || status === 409 || status === 429 || status >= 500;
+}
+
+function fatal(api: ProviderApi, what: string, err: unknown): VbatchError {
+  return new VbatchError("engine_unavailable", `provider ${api.name}: ${what}: ${(err as Error).message}`, {
+    cause: err,
+  });
+}
+
+export class BatchLoop {
+  private readonly ledger: BatchLedger;
+  private readonly apply: ApplyContext;
+  /** Chunks left "uploaded" by an earlier run: their batch may exist unrecorded. */
+  private readonly recovering = new Set<number>();
+  /** No new batch before this time (the provider's queue is full). */
+  private heldUntil = 0;
+  private wait: number;
+  private cancelled = false;
+
+  constructor(
+    private readonly job: ProviderJob,
+    private readonly api: ProviderApi,
+  ) {
+    this.ledger = job.journal.batches();
+    this.wait = this.base;
+    this.apply = {
+      journal: job.journal,
+      ledger: this.ledger,
+      sink: job.sink,
+      jobId: job.jobId,
+      maxAttempts: job.maxAttempts,
+      counters: job.counters,
+      lineOf: (id) => job.journal.rowOf(id)?.line,
+    };
+  }
+
+  private get base(): number {
+    return this.job.provider.pollIntervalMs ?? 5000;
+  }
+
+  private chunkPath(chunk: number): string {
+    return `${this.job.journalPath}.chunk-${chunk}.jsonl`;
+  }
+
+  private tag(c: ChunkRecord): ChunkTag {
+    return { jobId: this.job.jobId, chunk: c.chunk, tags: this.job.tags, since: c.plannedAt, rows: c.rows };
+  }
+
+  /** Runs until every row is final, or (once the signal aborts) until no batch is running. */
+  async run(): Promise<boolean> {
+    const { signal, provider } = this.job;
+    for (const c of this.ledger.open()) {
+      if (c.state === "planned") {
+        this.ledger.drop(c.chunk);
+        rmSync(this.chunkPath(c.chunk), { force: true });
+      } else if (c.state === "uploaded") this.recovering.add(c.chunk);
+    }
+    for (;;) {
+      const stopping = signal?.aborted ?? false;
+      if (provider.cancelSignal?.aborted && !this.cancelled) await this.cancelAll();
+      let changed = stopping ? false : await this.submit();
+      for (const c of this.ledger.open())
+        if (c.state === "created") changed = (await this.poll(c)) || changed;
+      const open = this.ledger.open();
+      if (stopping && !open.some((c) => c.state === "created")) break;
+      if (open.length === 0 && this.ledger.unassignedPage(0, 1).length === 0) break;
+      this.wait = changed ? this.base : Math.min(this.wait * 1.5, provider.pollMaxMs ?? 300_000);
+      await pause(this.wait, stopping ? provider.cancelSignal : signal);
+    }
+    return this.job.journal.counts().pending > 0;
+  }
+
+  /** Creates the batches of uploaded chunks, then cuts, uploads and creates new ones. */
+  private async submit(): Promise<boolean> {
+    let changed = false;
+    for (const c of this.ledger.open()) {
+      if (c.state !== "uploaded") continue;
+      if (Date.now() < this.heldUntil) return changed;
+      changed = (await this.create(c)) || changed;
+    }
+    while (Date.now() >= this.heldUntil && !this.job.signal?.aborted) {
+      const c = await this.nextChunk();
+      if (!c) break;
+      changed = true;
+      await this.create(c);
+    }
+    return changed;
+  }
+
+  /** Cuts the next chunk from the rows no batch holds, records it, uploads it, records the file. */
+  private async nextChunk(): Promise<ChunkRecord | undefined> {
+    const { job, api, ledger } = this;
+    const next = (ledger.chunks().at(-1)?.chunk ?? 0) + 1;
+    const path = this.chunkPath(next);
+    const limits = {
+      rows: Math.min(job.provider.chunkRows ?? api.maxRows, api.maxRows),
+      bytes: Math.min(job.provider.chunkBytes ?? DEFAULT_CHUNK_BYTES, api.maxBytes),
+    };
+    const built = await buildChunk(
+      { ...job, page: (after, limit) => ledger.unassignedPage(after, limit) },
+      limits,
+      path,
+      openaiRequestLine,
+    );
+    if (!built) {
+      rmSync(path, { force: true });
+      return undefined;
+    }
+    const chunk = ledger.plan(api.name, built.url, built.lines, built.bytes);
+    let fileId: string | null;
+    try {
+      fileId = await api.upload(path, `vbatch-${job.jobId}-${chunk}.jsonl`);
+    } catch (err) {
+      ledger.drop(chunk);
+      rmSync(path, { force: true });
+      if (!transient(err)) throw fatal(api, `uploading chunk ${chunk}`, err);
+      job.log?.warn({ chunk, err: (err as Error).message }, "upload failed; trying again later");
+      this.heldUntil = Date.now() + this.wait;
+      return undefined;
+    }
+    await pauseHook("uploaded");
+    if (fileId !== null) ledger.setFile(chunk, fileId);
+    rmSync(path, { force: true });
+    job.log?.info({ chunk, rows: built.lines.length, bytes: built.bytes, file: fileId }, "chunk uploaded");
+    return ledger.open().find((c) => c.chunk === chunk);
+  }
+
+  /** Creates (or, after a crash, finds) a chunk's batch and records its id. */
+  private async create(c: ChunkRecord): Promise<boolean> {
+    const { api, ledger, job } = this;
+    const tag = this.tag(c);
+    try {
+      let b: BatchInfo | undefined;
+      if (this.recovering.delete(c.chunk)) {
+        b = await api.find(tag);
+        if (b) job.log?.info({ chunk: c.chunk, batch: b.id }, "found the batch an earlier run created");
+      }
+      if (!b) {
+        b = await api.create(tag, c.fileId, this.chunkPath(c.chunk), c.url);
+        await pauseHook("created");
+      }
+      ledger.setBatch(c.chunk, b.id, b.status);
+      job.counters.requests += c.rows;
+      job.log?.info({ chunk: c.chunk, batch: b.id, rows: c.rows }, "batch created");
+      return true;
+    } catch (err) {
+      this.recovering.add(c.chunk); // the call may have created it: look before creating again
+      if (err instanceof QueueFull || transient(err)) {
+        job.log?.warn(
+          { chunk: c.chunk, err: (err as Error).message },
+          "the provider refused a batch for now; waiting",
+        );
+        this.heldUntil = Date.now() + Math.max(this.wait, this.base);
+        return false;
+      }
+      throw fatal(api, `creating the batch of chunk ${c.chunk}`, err);
+    }
+  }
+
+  /** Polls one batch; commits its results once it ended. Returns whether anything changed. */
+  private async poll(c: ChunkRecord): Promise<boolean> {
+    const { api, ledger, job } = this;
+    let b: BatchInfo;
+    try {
+      b = await api.retrieve(c.batchId as string);
+    } catch (err) {
+      if (!transient(err)) throw fatal(api, `polling batch ${c.batchId}`, err);
+      job.log?.warn({ chunk: c.chunk, err: (err as Error).message }, "poll failed; trying again");
+      return false;
+    }
+    const counts = JSON.stringify(b.counts);
+    const changed = b.status !== c.status || counts !== JSON.stringify(c.counts);
+    if (changed) {
+      ledger.setStatus(c.chunk, {
+        status: b.status,
+        counts: b.counts,
+        outputFile: b.outputFile,
+        errorFile: b.errorFile,
+        endedAt: b.endedAt,
+      });
+      job.log?.info({ chunk: c.chunk, batch: b.id, status: b.status, counts: b.counts }, "batch progress");
+      await pauseHook("polled");
+    }
+    if (!b.ended) return changed;
+    return (await this.collect(c, b)) || changed;
+  }
+
+  /** An ended batch: its answers committed, its other rows released or failed for good. */
+  private async collect(c: ChunkRecord, b: BatchInfo): Promise<boolean> {
+    const { api, ledger, job } = this;
+    if (b.status === "failed" && b.error?.code === "token_limit_exceeded") {
+      ledger.finish(c.chunk, `${b.error.code}: ${b.error.message}`, true);
+      this.heldUntil = Date.now() + Math.max(this.wait, this.base);
+      job.log?.warn(
+        { chunk: c.chunk, batch: b.id },
+        "the provider's queue is full; its rows wait for a later batch",
+      );
+      return true;
+    }
+    const why =
+      b.error ??
+      (b.status === "expired" ? { code: "batch_expired", message: `batch ${b.id} expired` } : null);
+    try {
+      const results = b.status === "failed" ? null : api.results(b);
+      const r = await applyResults(this.apply, c, results, why);
+      job.log?.info({ chunk: c.chunk, batch: b.id, status: b.status, ...r }, "batch results committed");
+    } catch (err) {
+      if (err instanceof ResultsGone) {
+        job.log?.warn(
+          { chunk: c.chunk, batch: b.id, err: err.message },
+          "results gone; the rows are sent again",
+        );
+        await applyResults(this.apply, c, null, { code: "results_gone", message: err.message });
+        return true;
+      }
+      if (err instanceof VbatchError || !transient(err)) throw err;
+      job.log?.warn(
+        { chunk: c.chunk, batch: b.id, err: (err as Error).message },
+        "download failed; trying again",
+      );
+      return false;
+    }
+    return true;
+  }
+
+  /** Second Ctrl-C (or `vbatch cancel`): every running batch of the job is cancelled at the provider. */
+  private async cancelAll(): Promise<void> {
+    this.cancelled = true;
+    for (const c of this.ledger.open()) {
+      if (c.state !== "created" || !c.batchId) continue;
+      try {
+        await this.api.cancel(c.batchId);
+        this.job.log?.info({ chunk: c.chunk, batch: c.batchId }, "batch cancelled");
+      } catch (err) {
+        this.job.log?.warn(
+          { chunk: c.chunk, batch: c.batchId, err: (err as Error).message },
+          "cancel failed",
+        );
+      }
+    }
+  }
+}
+
+/** Opens the provider's API (its SDK is loaded only for a provider job). */
+export async function providerApi(o: ProviderOptions): Promise<ProviderApi> {
+  if (o.name === "openai") {
+    const { OpenAIBatches } = await import("./openai/api.js");
+    return new OpenAIBatches(o);
+  }
+  throw new VbatchError("usage", `--provider ${o.name} is not supported yet`);
+}
