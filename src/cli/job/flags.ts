@@ -21,8 +21,9 @@ import {
   numberFlag,
   oneOf,
 } from "../options.js";
+import type { ProviderFlags } from "./provider-flags.js";
 
-export interface JobFlags extends LaunchFlags {
+export interface JobFlags extends LaunchFlags, ProviderFlags {
   output: string;
   errors?: string;
   journal?: string;

@@ -1,0 +1,89 @@
+// `vbatch run --provider` from the command line: what it refuses in one line (exit 2, the
+// directory left as it was), and a whole job against the stand-in with --json's summary.
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { runCli } from "../helpers/cli.js";
+import { tempDir, writeChatInput, writeJsonl } from "../helpers/files.js";
+import { type StandIn, startStandIn } from "../helpers/provider-stand-in.js";
+
+const dir = tempDir("vbatch-provider-cli-");
+let n = 0;
+const fresh = (name: string) => join(dir, `${name}-${++n}`);
+const stands: StandIn[] = [];
+afterEach(async () => {
+  await Promise.all(stands.splice(0).map((s) => s.close()));
+});
+
+const NO_KEYS = { OPENAI_API_KEY: "", ANTHROPIC_API_KEY: "" };
+
+describe("vbatch run --provider: refusals", () => {
+  it("refuses gemini and bedrock with the reason, and provider flags without --provider", async () => {
+    const input = writeChatInput(`${fresh("in")}.jsonl`, 2);
+    for (const name of ["gemini", "bedrock"]) {
+      const r = await runCli(["run", input, "-o", `${fresh("out")}.jsonl`, "--provider", name]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(name === "gemini" ? /Google Cloud Storage.*IAM/ : /S3.*IAM/);
+    }
+    const r = await runCli([
+      "run",
+      input,
+      "-o",
+      `${fresh("out")}.jsonl`,
+      "--chunk-rows",
+      "5",
+      "--launch",
+      "sim",
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--chunk-rows goes with --provider/);
+  });
+
+  it("refuses a job without a key for the provider's own URL, naming where the key goes", async () => {
+    const input = writeChatInput(`${fresh("in")}.jsonl`, 2);
+    const r = await runCli(["run", input, "-o", `${fresh("out")}.jsonl`, "--provider", "openai"], {
+      env: NO_KEYS,
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/set OPENAI_API_KEY or pass --provider-key-file/);
+  });
+
+  it("refuses Anthropic lines for --provider openai and rows with no model, leaving the directory as it was", async () => {
+    const stand = await startStandIn();
+    stands.push(stand);
+    const sub = fresh("dir");
+    mkdirSync(sub);
+    const anth = writeJsonl(join(sub, "a.jsonl"), [
+      {
+        custom_id: "a",
+        params: { model: "claude", max_tokens: 5, messages: [{ role: "user", content: "hi" }] },
+      },
+    ]);
+    const nomodel = writeChatInput(join(sub, "b.jsonl"), 2, {});
+    const key = join(dir, `key-${n}`);
+    writeFileSync(key, "k\n");
+    const before = readdirSync(sub).sort();
+    for (const [input, why] of [
+      [anth, /takes OpenAI batch lines.*anthropic lines \(use --provider anthropic\)/],
+      [nomodel, /2 row\(s\) name no model.*--model/],
+    ] as const) {
+      const r = await runCli([
+        "run",
+        input,
+        "-o",
+        join(sub, "out.jsonl"),
+        "--provider",
+        "openai",
+        "--provider-url",
+        stand.url,
+        "--provider-key-file",
+        key,
+      ]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(why);
+      expect(readdirSync(sub).sort()).toEqual(before);
+    }
+    expect(stand.uploads).toBe(0);
+    expect(existsSync(join(sub, "out.jsonl"))).toBe(false);
+  });
+});
