@@ -14,6 +14,8 @@ export function checkProviderJob(run: JobRun, job: PreparedRun): void {
   let why: string | undefined;
   if (provider.name === "openai" && job.format !== "openai") {
     why = `--provider openai takes OpenAI batch lines; ${run.paths.input} has ${job.format} lines${job.format === "anthropic" ? " (use --provider anthropic)" : ""}`;
+  } else if (provider.name === "anthropic" && job.format !== "anthropic") {
+    why = `--provider anthropic takes Anthropic Message Batch lines ({custom_id, params}); ${run.paths.input} has ${job.format} lines${job.format === "openai" ? " (use --provider openai, or your own engines)" : ""}`;
   } else if (job.rowsWithoutModel > 0 && !run.options.model) {
     why = `${job.rowsWithoutModel} row(s) name no model: a provider needs one; pass --model <id>`;
   } else if (Object.keys(job.tags).length > 14) {
@@ -30,8 +32,9 @@ export async function sendToProvider(run: JobRun, job: PreparedRun, sink: Result
   const provider = options.provider;
   if (!provider) return false;
   if (job.before.pending === 0) return false;
-  const { BatchLoop, providerApi } = await import("../provider/send-batches.js");
-  const api = await providerApi(provider);
+  const { BatchLoop } = await import("../provider/send-batches.js");
+  const { providerKind } = await import("../provider/kind.js");
+  const kind = await providerKind(provider, { jobId: job.jobId, model: options.model, journal: job.journal });
   const counters = noCounters();
   progress.provider = counters;
   progress.phase = "running";
@@ -58,7 +61,7 @@ export async function sendToProvider(run: JobRun, job: PreparedRun, sink: Result
       signal: options.signal,
       log,
     },
-    api,
+    kind,
   );
   return loop.run();
 }

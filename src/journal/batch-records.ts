@@ -55,7 +55,7 @@ export interface BatchLedger {
   plan(provider: string, url: string, lines: number[], bytes: number): number;
   /** Forgets a chunk that never reached the provider; its rows go back unsubmitted. */
   drop(chunk: number): void;
-  setFile(chunk: number, fileId: string): void;
+  setFile(chunk: number, fileId: string | null): void;
   setBatch(chunk: number, batchId: string, status: string): void;
   setStatus(chunk: number, s: ChunkStatus): void;
   /** Adds the provider's token counts for rows committed from this chunk. */

@@ -114,7 +114,7 @@ class SqlLedger implements BatchLedger {
     });
   }
 
-  setFile(chunk: number, fileId: string): void {
+  setFile(chunk: number, fileId: string | null): void {
     this.run(
       "recording a file id",
       "UPDATE provider_chunks SET file_id = ?, state = 'uploaded' WHERE chunk = ?",

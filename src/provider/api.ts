@@ -29,6 +29,8 @@ export interface ResultLine {
   /** The answer's body as raw JSON text, or null. */
   body: string | null;
   error: { code: string; message: string } | null;
+  /** The provider's own line for the row, when it is in the job's own format (Anthropic's). */
+  native?: string | undefined;
 }
 
 export interface ChunkTag {
@@ -39,6 +41,8 @@ export interface ChunkTag {
   since: number;
   /** Rows in the chunk. */
   rows: number;
+  /** Batches already recorded for the job's other chunks (never this chunk's). */
+  known?: ReadonlySet<string> | undefined;
 }
 
 export interface ProviderApi {

@@ -6,6 +6,7 @@
 import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import type { FormatName } from "../formats/types.js";
+import { memberSpan, prependMembers } from "../input/json-scan.js";
 import type { LedgerRow } from "../journal/batch-records.js";
 import { readSendJobs } from "../send/row-reader.js";
 import type { RowTask } from "../send/task.js";
@@ -42,6 +43,22 @@ export function openaiRequestLine(task: RowTask): string {
 }
 
 /**
+ * One Anthropic-format row as a Message Batches request: the row's own params as the user wrote
+ * them (a default --model put in front when it names none), under its mapped custom_id.
+ */
+export function anthropicRequestLine(id: (line: number) => string, model: string | undefined): RequestLine {
+  return (task) => {
+    const text = task.text ?? "";
+    const span = memberSpan(text, "params");
+    let params = span ? text.slice(span[0], span[1]) : "{}";
+    if (model !== undefined && memberSpan(params, "model") === null) {
+      params = prependMembers(params, [["model", JSON.stringify(model)]]);
+    }
+    return `{"custom_id":${JSON.stringify(id(task.line))},"params":${params}}\n`;
+  };
+}
+
+/**
  * Writes the next chunk to `path`, or returns null when no row is left. Rows of another url than
  * the chunk's first wait for a later chunk (one endpoint a batch).
  */
@@ -68,6 +85,7 @@ export async function buildChunk(
       schemas: false,
       format: src.format,
       maxLineBytes: src.maxLineBytes,
+      keepText: true,
     })) {
       for (const job of batch) {
         const task = job.tasks[0] as RowTask;

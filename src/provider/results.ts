@@ -5,6 +5,7 @@
 // engines' rules: a retryable one (429, 5xx but 501, batch_expired) stays pending for a later
 // chunk until --max-attempts; a final one goes to the errors file with its status and body.
 import { extractUsage } from "../client/usage.js";
+import { withMember } from "../input/json-scan.js";
 import type { BatchLedger, ChunkRecord } from "../journal/batch-records.js";
 import type { Journal } from "../journal/journal.js";
 import { RowState } from "../journal/schema.js";
@@ -32,6 +33,8 @@ export interface ApplyContext {
   counters: ProviderCounters;
   /** The row a submitted id stands for (the id itself, or Anthropic's mapped one). */
   lineOf: (submittedId: string) => number | undefined;
+  /** Write the provider's own line (under the row's custom_id) when it has one. */
+  native: boolean;
 }
 
 const RETRY_CODES = new Set(["batch_expired", "batch_cancelled", "expired", "canceled"]);
@@ -100,11 +103,18 @@ export async function applyResults(
       completion += usage.completionTokens;
       counters.promptTokens += usage.promptTokens;
       counters.completionTokens += usage.completionTokens;
-      const text = responseLine(id, customId, r.status, r.requestId, r.body);
+      const text =
+        ctx.native && r.native
+          ? `${withMember(r.native, "custom_id", JSON.stringify(customId))}\n`
+          : responseLine(id, customId, r.status, r.requestId, r.body);
       add(line, text, !ok, r.status, usage.promptTokens, usage.completionTokens);
     } else {
       const e = r.error ?? { code: "provider_error", message: "the provider gave no answer for this row" };
-      add(line, errorLine(id, customId, e.code, e.message), true, r.status);
+      const text =
+        ctx.native && r.native
+          ? `${withMember(r.native, "custom_id", JSON.stringify(customId))}\n`
+          : errorLine(id, customId, e.code, e.message);
+      add(line, text, true, r.status);
     }
     if (answered === 1) await pauseHook("downloading", () => sink.flush());
   }

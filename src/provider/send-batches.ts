@@ -6,54 +6,21 @@
 // The batch loop: submit chunks while rows are left and the provider accepts them, poll every
 // open batch with backoff, commit each batch's results as soon as it ends. Every id is in the
 // journal before it is trusted: a planned chunk whose file id was never recorded is planned
-// again; a chunk whose batch was created but not recorded is found by its metadata before a
-// batch is created for it.
-import { rmSync } from "node:fs";
-import type { Logger } from "pino";
+// again; a chunk whose batch was created but not recorded is found again (by its metadata at
+// OpenAI, by its recorded intent and its mapped custom_ids at Anthropic) before one is created.
+import { existsSync, rmSync } from "node:fs";
 import { VbatchError } from "../errors.js";
-import type { FormatName } from "../formats/types.js";
 import type { BatchLedger, ChunkRecord } from "../journal/batch-records.js";
-import type { Journal } from "../journal/journal.js";
-import type { ResultSink } from "../output/sink.js";
 import { pause } from "../util/pause.js";
 import { type BatchInfo, type ChunkTag, type ProviderApi, QueueFull, ResultsGone } from "./api.js";
-import { buildChunk, openaiRequestLine } from "./chunk-file.js";
-import type { ProviderOptions } from "./options.js";
+import { buildChunk } from "./chunk-file.js";
+import { fatal, transient } from "./errors.js";
+import type { ProviderJob } from "./job.js";
+import type { ProviderKind } from "./kind.js";
 import { pauseHook } from "./pause-hook.js";
-import { type ApplyContext, applyResults, type ProviderCounters } from "./results.js";
-
-export interface ProviderJob {
-  provider: ProviderOptions;
-  journal: Journal;
-  sink: ResultSink;
-  inputFile: string;
-  displayPath: string;
-  journalPath: string;
-  jobId: string;
-  format: FormatName;
-  maxLineBytes: number | undefined;
-  model: string | undefined;
-  modelMap: ReadonlyMap<string, string>;
-  tags: Record<string, string>;
-  maxAttempts: number;
-  counters: ProviderCounters;
-  signal?: AbortSignal | undefined;
-  log?: Logger | undefined;
-}
+import { type ApplyContext, applyResults } from "./results.js";
 
 const DEFAULT_CHUNK_BYTES = 32 << 20;
-
-/** Transient: no HTTP answer, or one worth asking again (408, 409, 429, 5xx). */
-function transient(err: unknown): boolean {
-  const status = (err as { status?: unknown }).status;
-  return typeof status !== "number" || status === 408 || status === 409 || status === 429 || status >= 500;
-}
-
-function fatal(api: ProviderApi, what: string, err: unknown): VbatchError {
-  return new VbatchError("engine_unavailable", `provider ${api.name}: ${what}: ${(err as Error).message}`, {
-    cause: err,
-  });
-}
 
 export class BatchLoop {
   private readonly ledger: BatchLedger;
@@ -65,10 +32,13 @@ export class BatchLoop {
   private wait: number;
   private cancelled = false;
 
+  private readonly api: ProviderApi;
+
   constructor(
     private readonly job: ProviderJob,
-    private readonly api: ProviderApi,
+    private readonly kind: ProviderKind,
   ) {
+    this.api = kind.api;
     this.ledger = job.journal.batches();
     this.wait = this.base;
     this.apply = {
@@ -78,7 +48,8 @@ export class BatchLoop {
       jobId: job.jobId,
       maxAttempts: job.maxAttempts,
       counters: job.counters,
-      lineOf: (id) => job.journal.rowOf(id)?.line,
+      lineOf: kind.lineOf,
+      native: kind.native,
     };
   }
 
@@ -91,7 +62,15 @@ export class BatchLoop {
   }
 
   private tag(c: ChunkRecord): ChunkTag {
-    return { jobId: this.job.jobId, chunk: c.chunk, tags: this.job.tags, since: c.plannedAt, rows: c.rows };
+    const known = new Set(this.ledger.chunks().flatMap((k) => (k.batchId ? [k.batchId] : [])));
+    return {
+      jobId: this.job.jobId,
+      chunk: c.chunk,
+      tags: this.job.tags,
+      since: c.plannedAt,
+      rows: c.rows,
+      known,
+    };
   }
 
   /** Runs until every row is final, or (once the signal aborts) until no batch is running. */
@@ -148,7 +127,7 @@ export class BatchLoop {
       { ...job, page: (after, limit) => ledger.unassignedPage(after, limit) },
       limits,
       path,
-      openaiRequestLine,
+      this.kind.requestLine(next),
     );
     if (!built) {
       rmSync(path, { force: true });
@@ -167,10 +146,24 @@ export class BatchLoop {
       return undefined;
     }
     await pauseHook("uploaded");
-    if (fileId !== null) ledger.setFile(chunk, fileId);
-    rmSync(path, { force: true });
+    ledger.setFile(chunk, fileId);
+    if (!this.kind.inline) rmSync(path, { force: true });
     job.log?.info({ chunk, rows: built.lines.length, bytes: built.bytes, file: fileId }, "chunk uploaded");
     return ledger.open().find((c) => c.chunk === chunk);
+  }
+
+  /** The chunk's request file, written again from its rows when an earlier run's is gone. */
+  private async requestFile(c: ChunkRecord): Promise<string> {
+    const path = this.chunkPath(c.chunk);
+    if (!this.kind.inline || existsSync(path)) return path;
+    const page = (after: number, limit: number) => this.ledger.chunkPage(c.chunk, after, limit);
+    await buildChunk(
+      { ...this.job, page },
+      { rows: c.rows, bytes: Number.MAX_SAFE_INTEGER },
+      path,
+      this.kind.requestLine(c.chunk),
+    );
+    return path;
   }
 
   /** Creates (or, after a crash, finds) a chunk's batch and records its id. */
@@ -184,10 +177,11 @@ export class BatchLoop {
         if (b) job.log?.info({ chunk: c.chunk, batch: b.id }, "found the batch an earlier run created");
       }
       if (!b) {
-        b = await api.create(tag, c.fileId, this.chunkPath(c.chunk), c.url);
+        b = await api.create(tag, c.fileId, await this.requestFile(c), c.url);
         await pauseHook("created");
       }
       ledger.setBatch(c.chunk, b.id, b.status);
+      rmSync(this.chunkPath(c.chunk), { force: true });
       job.counters.requests += c.rows;
       job.log?.info({ chunk: c.chunk, batch: b.id, rows: c.rows }, "batch created");
       return true;
@@ -287,13 +281,4 @@ export class BatchLoop {
       }
     }
   }
-}
-
-/** Opens the provider's API (its SDK is loaded only for a provider job). */
-export async function providerApi(o: ProviderOptions): Promise<ProviderApi> {
-  if (o.name === "openai") {
-    const { OpenAIBatches } = await import("./openai/api.js");
-    return new OpenAIBatches(o);
-  }
-  throw new VbatchError("usage", `--provider ${o.name} is not supported yet`);
 }

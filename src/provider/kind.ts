@@ -1,0 +1,51 @@
+// What differs between the providers for the batch loop: the API, how a row is written into a
+// chunk, and how an answer's id leads back to its row. OpenAI rows keep their custom_id; an
+// Anthropic row goes under a mapped one (anthropic/result-line.ts) and its answers are written as
+// Anthropic's own result lines.
+import { VbatchError } from "../errors.js";
+import type { Journal } from "../journal/journal.js";
+import { mappedId } from "./anthropic/result-line.js";
+import type { ProviderApi } from "./api.js";
+import { anthropicRequestLine, openaiRequestLine, type RequestLine } from "./chunk-file.js";
+import type { ProviderOptions } from "./options.js";
+
+export interface ProviderKind {
+  api: ProviderApi;
+  /** How a row of chunk `chunk` is written into its file. */
+  requestLine: (chunk: number) => RequestLine;
+  /** The row an answer's id stands for. */
+  lineOf: (id: string) => number | undefined;
+  /** Answers are written as the provider's own lines (Anthropic input to Anthropic). */
+  native: boolean;
+  /** The chunk file is the request itself (no upload): kept until the batch id is recorded. */
+  inline: boolean;
+}
+
+/** Opens the provider's API (its SDK is loaded only for a provider job). */
+export async function providerKind(
+  o: ProviderOptions,
+  job: { jobId: string; model: string | undefined; journal: Journal },
+): Promise<ProviderKind> {
+  if (o.name === "openai") {
+    const { OpenAIBatches } = await import("./openai/api.js");
+    return {
+      api: new OpenAIBatches(o),
+      requestLine: () => openaiRequestLine,
+      lineOf: (id) => job.journal.rowOf(id)?.line,
+      native: false,
+      inline: false,
+    };
+  }
+  if (o.name === "anthropic") {
+    const { AnthropicBatches } = await import("./anthropic/api.js");
+    const { lineOfMapped } = await import("./anthropic/result-line.js");
+    return {
+      api: new AnthropicBatches(o),
+      requestLine: (chunk) => anthropicRequestLine((line) => mappedId(job.jobId, chunk, line), job.model),
+      lineOf: (id) => lineOfMapped(job.jobId, id),
+      native: true,
+      inline: true,
+    };
+  }
+  throw new VbatchError("usage", `--provider ${String(o.name)} is not a provider vbatch sends to`);
+}
