@@ -3,6 +3,8 @@
 // (src/provider/) runs over the journal's pending rows and commits through the job's sink.
 import { VbatchError } from "../errors.js";
 import type { ResultSink } from "../output/sink.js";
+import { ANTHROPIC_URL, OPENAI_URL } from "../provider/options.js";
+import { PROVIDER_META, type ProviderRecord, providerSummary } from "../provider/report.js";
 import { noCounters } from "../send/recorder.js";
 import type { JobRun, PreparedRun } from "./job-run.js";
 import { discardPrepared } from "./prepare.js";
@@ -27,6 +29,24 @@ export function checkProviderJob(run: JobRun, job: PreparedRun): void {
   }
 }
 
+/** The provider in the journal (never its key), for status, cancel and the price of the summary. */
+function recordProvider(run: JobRun, job: PreparedRun): void {
+  const p = run.options.provider;
+  if (!p) return;
+  const models = [...(job.models?.keys() ?? [])];
+  if (job.rowsWithoutModel > 0 && run.options.model) models.push(run.options.model);
+  const unique = [...new Set(models.map((m) => run.modelMap.get(m) ?? m))];
+  const rec: ProviderRecord = {
+    name: p.name,
+    url: p.url ?? (p.name === "openai" ? OPENAI_URL : ANTHROPIC_URL),
+    model: unique.length === 1 ? (unique[0] as string) : null,
+    price: p.price ?? null,
+    retentionSec: p.name === "anthropic" ? 29 * 86_400 : (p.outputRetentionSec ?? 30 * 86_400),
+  };
+  job.journal.setMeta({ [PROVIDER_META]: JSON.stringify(rec) });
+  for (const w of providerSummary(job.journal)?.warnings ?? []) run.log?.warn(w);
+}
+
 export async function sendToProvider(run: JobRun, job: PreparedRun, sink: ResultSink): Promise<boolean> {
   const { options, progress, log } = run;
   const provider = options.provider;
@@ -35,6 +55,7 @@ export async function sendToProvider(run: JobRun, job: PreparedRun, sink: Result
   const { BatchLoop } = await import("../provider/send-batches.js");
   const { providerKind } = await import("../provider/kind.js");
   const kind = await providerKind(provider, { jobId: job.jobId, model: options.model, journal: job.journal });
+  recordProvider(run, job);
   const counters = noCounters();
   progress.provider = counters;
   progress.phase = "running";

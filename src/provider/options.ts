@@ -25,6 +25,8 @@ export interface ProviderOptions {
    * 30 days; Anthropic keeps results 29 days and takes no setting). @default 30 days
    */
   outputRetentionSec?: number | undefined;
+  /** USD per million input / output tokens at the batch price. @default the table in src/tools/prices.ts */
+  price?: { inputPerMillion: number; outputPerMillion: number } | undefined;
   /** When this aborts, the job's batches still running are cancelled at the provider (second Ctrl-C). */
   cancelSignal?: AbortSignal | undefined;
 }

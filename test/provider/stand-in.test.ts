@@ -68,6 +68,18 @@ describe("--provider openai against the provider stand-in", () => {
     expect(stand.batches).toHaveLength(2);
     expect(out[0].response.body.choices[0].message.content).toMatch(/^answer to row-/);
     expect(summary.promptTokens).toBe(100);
+    // The provider's counts and tokens, at the dated table's batch price for gpt-4o-mini.
+    expect(summary.provider).toMatchObject({
+      name: "openai",
+      batches: 2,
+      statuses: { completed: 2 },
+      requestCounts: { total: 20, completed: 20, failed: 0 },
+      promptTokens: 100,
+      completionTokens: 60,
+      price: { inputPerMillion: 0.075, outputPerMillion: 0.3 },
+      warnings: [],
+    });
+    expect(summary.provider?.cost).toBeCloseTo((100 * 0.075 + 60 * 0.3) / 1e6, 12);
   });
 
   it("resubmits the rows of a batch failed whole for its queue limit, without counting an attempt", async () => {

@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
 import type { EstimateProgress, EstimateReport } from "../../tools/estimate/index.js";
-import { compact, duration, int } from "../format.js";
+import { compact, duration, int, usd } from "../format.js";
 import {
   endpointFlag,
   intFlag,
@@ -27,12 +27,6 @@ interface EstimateFlags {
   json?: boolean;
   format?: FormatName;
   maxLineMb?: number;
-}
-
-function usd(n: number, maxDigits = 2): string {
-  if (n > 0 && n < 0.0001) return "< $0.0001";
-  const digits = n !== 0 && n < 0.01 ? 4 : maxDigits;
-  return `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
 }
 
 export function renderEstimate(r: EstimateReport): string {

@@ -2,9 +2,10 @@
 // The key comes from a file or the provider's usual environment variable, never from a flag, so
 // it is never in the shell's history or the process list; it is never logged.
 import { readFileSync } from "node:fs";
-import type { Command } from "commander";
+import { type Command, InvalidArgumentError } from "commander";
 import { VbatchError } from "../../errors.js";
 import { ANTHROPIC_URL, OPENAI_URL, type ProviderOptions } from "../../provider/options.js";
+import { type BatchPrice, parsePrice } from "../../provider/report.js";
 import { intFlag, numberFlag, oneOf } from "../options.js";
 
 export interface ProviderFlags {
@@ -14,6 +15,7 @@ export interface ProviderFlags {
   chunkRows?: number;
   chunkMb?: number;
   pollInterval?: number;
+  price?: BatchPrice;
 }
 
 export function addProviderFlags(cmd: Command): Command {
@@ -38,6 +40,16 @@ export function addProviderFlags(cmd: Command): Command {
       numberFlag("--chunk-mb", 0.001),
     )
     .option(
+      "--price <in/out>",
+      "with --provider: USD per 1M input / output tokens at the batch price, e.g. 0.075/0.3",
+      (v: string) => {
+        const p = parsePrice(v);
+        if (!p)
+          throw new InvalidArgumentError("--price takes <in>/<out>, USD per million tokens, e.g. 0.075/0.3");
+        return p;
+      },
+    )
+    .option(
       "--poll-interval <sec>",
       "with --provider: first wait between polls; it grows while nothing changes, up to 5 minutes (default 5)",
       numberFlag("--poll-interval", 0.01),
@@ -49,7 +61,14 @@ const ENV = { openai: "OPENAI_API_KEY", anthropic: "ANTHROPIC_API_KEY" } as cons
 /** The flags as ProviderOptions, or undefined without --provider; refuses what cannot work. */
 export function providerOptionsOf(flags: ProviderFlags, env = process.env): ProviderOptions | undefined {
   const name = flags.provider;
-  const only = ["--provider-url", "--provider-key-file", "--chunk-rows", "--chunk-mb", "--poll-interval"];
+  const only = [
+    "--provider-url",
+    "--provider-key-file",
+    "--chunk-rows",
+    "--chunk-mb",
+    "--poll-interval",
+    "--price",
+  ];
   if (name === undefined) {
     const given = [
       flags.providerUrl,
@@ -57,6 +76,7 @@ export function providerOptionsOf(flags: ProviderFlags, env = process.env): Prov
       flags.chunkRows,
       flags.chunkMb,
       flags.pollInterval,
+      flags.price,
     ];
     const i = given.findIndex((v) => v !== undefined);
     if (i >= 0) throw new VbatchError("usage", `${only[i]} goes with --provider openai|anthropic`);
@@ -93,5 +113,6 @@ export function providerOptionsOf(flags: ProviderFlags, env = process.env): Prov
     chunkRows: flags.chunkRows,
     chunkBytes: flags.chunkMb === undefined ? undefined : Math.round(flags.chunkMb * 1_000_000),
     pollIntervalMs: flags.pollInterval === undefined ? undefined : flags.pollInterval * 1000,
+    price: flags.price,
   };
 }
