@@ -24,14 +24,14 @@ export interface ProviderKind {
 /** Opens the provider's API (its SDK is loaded only for a provider job). */
 export async function providerKind(
   o: ProviderOptions,
-  job: { jobId: string; model: string | undefined; journal: Journal },
+  job: { jobId: string; model: string | undefined; journal?: Journal | undefined },
 ): Promise<ProviderKind> {
   if (o.name === "openai") {
     const { OpenAIBatches } = await import("./openai/api.js");
     return {
       api: new OpenAIBatches(o),
       requestLine: () => openaiRequestLine,
-      lineOf: (id) => job.journal.rowOf(id)?.line,
+      lineOf: (id) => job.journal?.rowOf(id)?.line,
       native: false,
       inline: false,
     };
