@@ -77,6 +77,8 @@ describe("stopping a provider job", () => {
     await resume(stand, args, output);
     const status = await runCli(["status", output]);
     expect(status.stdout).toMatch(/provider\s+openai .*: 6 batches \(3 cancelled, 3 completed\)/);
-    expect(status.stdout).toMatch(/billed\s+60 prompt, 36 completion tokens; cost < \$0\.0001 at \$0\.075 \/ \$0\.30 per 1M in\/out \(table of /);
+    expect(status.stdout).toMatch(
+      /billed\s+60 prompt, 36 completion tokens; cost < \$0\.0001 at \$0\.075 \/ \$0\.30 per 1M in\/out \(table of /,
+    );
   });
 });
