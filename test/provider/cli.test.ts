@@ -87,3 +87,24 @@ describe("vbatch run --provider: refusals", () => {
     expect(existsSync(join(sub, "out.jsonl"))).toBe(false);
   });
 });
+
+describe("vbatch estimate --provider", () => {
+  it("prices the tokens at the provider's batch price, and asks for a price it does not know", async () => {
+    const input = writeChatInput(`${fresh("in")}.jsonl`, 3, { model: "gpt-4o-mini" });
+    const r = await runCli(["estimate", input, "--provider", "openai", "--price", "1/2", "--json"]);
+    expect(r.code).toBe(0);
+    const e = JSON.parse(r.stdout);
+    expect(e.provider).toMatchObject({
+      name: "openai",
+      price: { inputPerMillion: 1, outputPerMillion: 2, source: "--price" },
+    });
+    expect(e.provider.cost).toBeCloseTo((e.promptTokens * 1 + e.outputTokens * 2) / 1e6, 12);
+    const table = await runCli(["estimate", input, "--provider", "openai", "--model", "gpt-4o-mini"]);
+    expect(table.stdout).toMatch(
+      /--provider openai gpt-4o-mini: .* at \$0\.075 \/ \$0\.30 per 1M in\/out \(table of/,
+    );
+    const none = await runCli(["estimate", input, "--provider", "anthropic"]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/pass --price <in\/out>.*claude-haiku-4-5/);
+  });
+});
