@@ -63,8 +63,9 @@ export async function summarise(run: JobRun, job: PreparedRun, interrupted: bool
     errors: paths.errors,
     journal: paths.journal,
   };
-  const provider = run.options.provider ? providerSummary(job.journal) : null;
+  const provider = run.options.provider || run.options.overflow ? providerSummary(job.journal) : null;
   if (provider) summary.provider = provider;
+  if (run.overflowSummary) summary.overflow = run.overflowSummary;
   const grew = await inputGrowth(paths.input, job.inputBytes);
   if (grew) {
     summary.inputGrew = grew;

@@ -12,6 +12,7 @@ import { EngineEvents } from "../pool/engine-events.js";
 import { adaptiveLimit, createEngines } from "../pool/engines.js";
 import { JobProgress } from "../progress/job-progress.js";
 import type { RunMetrics } from "../progress/metrics.js";
+import type { OverflowSummary } from "../progress/progress.js";
 import { monitorEngine } from "../schedule/monitor.js";
 import type { Runner } from "../send/runner.js";
 import type { Cleanup } from "../util/cleanup.js";
@@ -40,6 +41,8 @@ export interface JobRun {
   /** The send loop, once it exists (the ticker and new engines reach it through here). */
   runner?: Runner | undefined;
   metrics?: RunMetrics | undefined;
+  /** Where the rows ran, for a job with --overflow (set by its step). */
+  overflowSummary?: OverflowSummary | undefined;
 }
 
 /** A prepared job, with what the send loop began from. */

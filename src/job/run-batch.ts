@@ -18,8 +18,8 @@ import { type JobRun, type PreparedRun, pendingFinal, setUp } from "./job-run.js
 import { openSink } from "./open-sink.js";
 import type { RunOptions } from "./options.js";
 import { discardPrepared, prepareJob } from "./prepare.js";
-import { checkProviderJob, sendToProvider } from "./send-provider.js";
-import { sendRows } from "./send-rows.js";
+import { sendWithOverflow } from "./provider/send-overflow.js";
+import { checkProviderJob, sendToProvider } from "./provider/send-provider.js";
 
 export { checkPaths };
 
@@ -38,13 +38,13 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
     if (!held) lock(run, cleanup);
     startTicker(run, cleanup);
     const job = await prepare(run, cleanup);
-    if (options.provider) checkProviderJob(run, job);
+    if (options.provider || options.overflow) checkProviderJob(run, job);
     const ready = options.provider ? undefined : await findTheEngines(run, job, cleanup);
     const sink = await openSink(run, job, cleanup);
     const interrupted = options.provider
       ? await sendToProvider(run, job, sink)
       : ready
-        ? await sendRows(run, job, ready, sink)
+        ? await sendWithOverflow(run, job, ready, sink)
         : job.before.pending > 0;
     closeOut(run, job, sink, interrupted);
     return await summarise(run, job, interrupted);
@@ -78,7 +78,7 @@ async function prepare(run: JobRun, cleanup: Cleanup): Promise<PreparedRun> {
       skipInvalid: options.skipInvalid ?? false,
       shard: options.shard,
       // A provider answers each row it is sent: identical rows are each sent (and billed).
-      dedupe: options.provider ? "off" : options.dedupe,
+      dedupe: options.provider || options.overflow ? "off" : options.dedupe,
       fileOps: options.fileOps,
       onIngest: (p) => progress.onIngest(p),
       format: options.format,

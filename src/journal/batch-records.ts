@@ -69,6 +69,12 @@ export interface BatchLedger {
   unassignedPage(line: number, limit: number): LedgerRow[];
   /** Pending rows of `chunk`, after `line`, in line order. */
   chunkPage(chunk: number, line: number, limit: number): LedgerRow[];
+  /** The endpoint of a chunk's rows, once its file is written. */
+  setUrl(chunk: number, url: string): void;
+  /** Pending rows in no open chunk. */
+  countUnassigned(): number;
+  /** Pending rows in no open chunk, from the end of the input: lines below `before`, highest first. */
+  tailPage(before: number, limit: number): LedgerRow[];
   /** Submissions of a row so far. */
   attempts(line: number): number;
 }

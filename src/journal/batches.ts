@@ -174,6 +174,29 @@ class SqlLedger implements BatchLedger {
     );
   }
 
+  setUrl(chunk: number, url: string): void {
+    this.run(
+      "recording a chunk's endpoint",
+      "UPDATE provider_chunks SET url = ? WHERE chunk = ?",
+      url,
+      chunk,
+    );
+  }
+
+  countUnassigned(): number {
+    const sql =
+      "SELECT count(*) FROM rows r LEFT JOIN provider_rows p ON p.line = r.line WHERE r.state = 0 AND p.chunk IS NULL";
+    return this.file.guard("read", () => this.db.prepare(sql).pluck().get() as number);
+  }
+
+  tailPage(before: number, limit: number): LedgerRow[] {
+    return this.rows(
+      "LEFT JOIN provider_rows p ON p.line = r.line WHERE r.line < ? AND r.state = 0 AND p.chunk IS NULL ORDER BY r.line DESC LIMIT ?",
+      before,
+      limit,
+    );
+  }
+
   attempts(line: number): number {
     const sql = "SELECT attempts FROM provider_rows WHERE line = ?";
     return this.file.guard("read", () => (this.db.prepare(sql).pluck().get(line) as number | undefined) ?? 0);

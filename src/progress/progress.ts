@@ -84,6 +84,14 @@ export interface RunSummary {
   journal: string;
   /** A job sent to a provider's batch API: its batches, the provider's counts and the cost. */
   provider?: ProviderSummary | undefined;
+  /** A job with --overflow: rows answered by the engines and by provider batches (in this run). */
+  overflow?: OverflowSummary | undefined;
   /** Set when lines were appended to the input while the job ran: they were not read or sent. */
   inputGrew?: InputGrowth | undefined;
+}
+
+/** Where the rows of a job with --overflow ran, in this run. */
+export interface OverflowSummary {
+  engineRows: number;
+  providerRows: number;
 }

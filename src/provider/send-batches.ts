@@ -23,20 +23,20 @@ import { type ApplyContext, applyResults } from "./results.js";
 const DEFAULT_CHUNK_BYTES = 32 << 20;
 
 export class BatchLoop {
-  private readonly ledger: BatchLedger;
+  protected readonly ledger: BatchLedger;
   private readonly apply: ApplyContext;
   /** Chunks left "uploaded" by an earlier run: their batch may exist unrecorded. */
   private readonly recovering = new Set<number>();
   /** No new batch before this time (the provider's queue is full). */
-  private heldUntil = 0;
-  private wait: number;
+  protected heldUntil = 0;
+  protected wait: number;
   private cancelled = false;
 
-  private readonly api: ProviderApi;
+  protected readonly api: ProviderApi;
 
   constructor(
-    private readonly job: ProviderJob,
-    private readonly kind: ProviderKind,
+    protected readonly job: ProviderJob,
+    protected readonly kind: ProviderKind,
   ) {
     this.api = kind.api;
     this.ledger = job.journal.batches();
@@ -53,11 +53,11 @@ export class BatchLoop {
     };
   }
 
-  private get base(): number {
+  protected get base(): number {
     return this.job.provider.pollIntervalMs ?? 5000;
   }
 
-  private chunkPath(chunk: number): string {
+  protected chunkPath(chunk: number): string {
     return `${this.job.journalPath}.chunk-${chunk}.jsonl`;
   }
 
@@ -90,22 +90,37 @@ export class BatchLoop {
         if (c.state === "created") changed = (await this.poll(c)) || changed;
       const open = this.ledger.open();
       if (stopping && !open.some((c) => c.state === "created")) break;
-      if (open.length === 0 && this.ledger.unassignedPage(0, 1).length === 0) break;
+      if (open.length === 0 && this.finished()) break;
       this.wait = changed ? this.base : Math.min(this.wait * 1.5, provider.pollMaxMs ?? 300_000);
-      await pause(this.wait, stopping ? provider.cancelSignal : signal);
+      await pause(this.wait, stopping ? provider.cancelSignal : this.wakeSignal());
     }
     return this.job.journal.counts().pending > 0;
+  }
+
+  // Hooks of the overflow loop (overflow-loop.ts): with no batch open, whether the loop is done;
+  // what ends a wait early; whether the loop cuts chunks itself; a chunk being shipped elsewhere.
+  protected finished(): boolean {
+    return this.ledger.unassignedPage(0, 1).length === 0;
+  }
+  protected wakeSignal(): AbortSignal | undefined {
+    return this.job.signal;
+  }
+  protected cutsChunks(): boolean {
+    return true;
+  }
+  protected busy(_chunk: number): boolean {
+    return false;
   }
 
   /** Creates the batches of uploaded chunks, then cuts, uploads and creates new ones. */
   private async submit(): Promise<boolean> {
     let changed = false;
     for (const c of this.ledger.open()) {
-      if (c.state !== "uploaded") continue;
+      if (c.state !== "uploaded" || this.busy(c.chunk)) continue;
       if (Date.now() < this.heldUntil) return changed;
       changed = (await this.create(c)) || changed;
     }
-    while (Date.now() >= this.heldUntil && !this.job.signal?.aborted) {
+    while (this.cutsChunks() && Date.now() >= this.heldUntil && !this.job.signal?.aborted) {
       const c = await this.nextChunk();
       if (!c) break;
       changed = true;
@@ -153,7 +168,7 @@ export class BatchLoop {
   }
 
   /** The chunk's request file, written again from its rows when an earlier run's is gone. */
-  private async requestFile(c: ChunkRecord): Promise<string> {
+  protected async requestFile(c: ChunkRecord): Promise<string> {
     const path = this.chunkPath(c.chunk);
     if (!this.kind.inline || existsSync(path)) return path;
     const page = (after: number, limit: number) => this.ledger.chunkPage(c.chunk, after, limit);
@@ -167,7 +182,7 @@ export class BatchLoop {
   }
 
   /** Creates (or, after a crash, finds) a chunk's batch and records its id. */
-  private async create(c: ChunkRecord): Promise<boolean> {
+  protected async create(c: ChunkRecord): Promise<boolean> {
     const { api, ledger, job } = this;
     const tag = this.tag(c);
     try {

@@ -1,12 +1,13 @@
 // `vbatch estimate`: tokens, GPU time and cost of a batch input before running it, beside what
 // the same tokens would cost at provider batch prices.
-import { type Command, InvalidArgumentError } from "commander";
+import type { Command } from "commander";
 import { VbatchError } from "../../errors.js";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
-import { type BatchPrice, costOf, parsePrice, priceFor } from "../../provider/report.js";
+import { type BatchPrice, costOf, priceFor } from "../../provider/report.js";
 import type { EstimateProgress, EstimateReport } from "../../tools/estimate/index.js";
 import { BATCH_PRICES } from "../../tools/prices.js";
 import { compact, duration, int, usd } from "../format.js";
+import { priceFlag } from "../job/provider-flags.js";
 import {
   endpointFlag,
   intFlag,
@@ -192,12 +193,7 @@ export function registerEstimateCommand(program: Command): void {
     .option(
       "--price <in/out>",
       "USD per 1M input / output tokens at the batch price, e.g. 0.075/0.3",
-      (v: string) => {
-        const p = parsePrice(v);
-        if (!p)
-          throw new InvalidArgumentError("--price takes <in>/<out>, USD per million tokens, e.g. 0.075/0.3");
-        return p;
-      },
+      priceFlag,
     )
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: EstimateFlags) => {

@@ -18,6 +18,13 @@ export interface ProviderFlags {
   price?: BatchPrice;
 }
 
+/** --price: "<in>/<out>", USD per million tokens. */
+export function priceFlag(v: string): BatchPrice {
+  const p = parsePrice(v);
+  if (!p) throw new InvalidArgumentError("--price takes <in>/<out>, USD per million tokens, e.g. 0.075/0.3");
+  return p;
+}
+
 export function addProviderFlags(cmd: Command): Command {
   return cmd
     .option(
@@ -42,12 +49,7 @@ export function addProviderFlags(cmd: Command): Command {
     .option(
       "--price <in/out>",
       "with --provider: USD per 1M input / output tokens at the batch price, e.g. 0.075/0.3",
-      (v: string) => {
-        const p = parsePrice(v);
-        if (!p)
-          throw new InvalidArgumentError("--price takes <in>/<out>, USD per million tokens, e.g. 0.075/0.3");
-        return p;
-      },
+      priceFlag,
     )
     .option(
       "--poll-interval <sec>",

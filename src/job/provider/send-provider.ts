@@ -1,24 +1,24 @@
 // The "run" step of a job sent to a provider's batch API (--provider) instead of engines: what
 // the provider cannot take is refused before any file is opened for writing, then the batch loop
 // (src/provider/) runs over the journal's pending rows and commits through the job's sink.
-import { VbatchError } from "../errors.js";
-import type { ResultSink } from "../output/sink.js";
-import { ANTHROPIC_URL, OPENAI_URL } from "../provider/options.js";
-import { PROVIDER_META, type ProviderRecord, providerSummary } from "../provider/report.js";
-import { noCounters } from "../send/recorder.js";
-import type { JobRun, PreparedRun } from "./job-run.js";
-import { discardPrepared } from "./prepare.js";
+import { VbatchError } from "../../errors.js";
+import type { ResultSink } from "../../output/sink.js";
+import { ANTHROPIC_URL, OPENAI_URL } from "../../provider/options.js";
+import { PROVIDER_META, type ProviderRecord, providerSummary } from "../../provider/report.js";
+import { noCounters } from "../../send/recorder.js";
+import type { JobRun, PreparedRun } from "../job-run.js";
+import { discardPrepared } from "../prepare.js";
 
 /** What the provider cannot take, refused while the directory can still be left as it was found. */
 export function checkProviderJob(run: JobRun, job: PreparedRun): void {
-  const provider = run.options.provider;
+  const provider = run.options.provider ?? run.options.overflow?.provider;
   if (!provider || job.before.pending === 0) return;
   let why: string | undefined;
   if (provider.name === "openai" && job.format !== "openai") {
     why = `--provider openai takes OpenAI batch lines; ${run.paths.input} has ${job.format} lines${job.format === "anthropic" ? " (use --provider anthropic)" : ""}`;
   } else if (provider.name === "anthropic" && job.format !== "anthropic") {
     why = `--provider anthropic takes Anthropic Message Batch lines ({custom_id, params}); ${run.paths.input} has ${job.format} lines${job.format === "openai" ? " (use --provider openai, or your own engines)" : ""}`;
-  } else if (job.rowsWithoutModel > 0 && !run.options.model) {
+  } else if (job.rowsWithoutModel > 0 && !run.options.model && !run.options.overflow) {
     why = `${job.rowsWithoutModel} row(s) name no model: a provider needs one; pass --model <id>`;
   } else if (Object.keys(job.tags).length > 14) {
     why = "--provider: a batch's metadata holds 16 pairs, 2 of them vbatch's own: pass at most 14 --tag";
@@ -30,8 +30,7 @@ export function checkProviderJob(run: JobRun, job: PreparedRun): void {
 }
 
 /** The provider in the journal (never its key), for status, cancel and the price of the summary. */
-function recordProvider(run: JobRun, job: PreparedRun): void {
-  const p = run.options.provider;
+export function recordProvider(run: JobRun, job: PreparedRun, p = run.options.provider): void {
   if (!p) return;
   const models = [...(job.models?.keys() ?? [])];
   if (job.rowsWithoutModel > 0 && run.options.model) models.push(run.options.model);
@@ -52,8 +51,8 @@ export async function sendToProvider(run: JobRun, job: PreparedRun, sink: Result
   const provider = options.provider;
   if (!provider) return false;
   if (job.before.pending === 0) return false;
-  const { BatchLoop } = await import("../provider/send-batches.js");
-  const { providerKind } = await import("../provider/kind.js");
+  const { BatchLoop } = await import("../../provider/send-batches.js");
+  const { providerKind } = await import("../../provider/kind.js");
   const kind = await providerKind(provider, { jobId: job.jobId, model: options.model, journal: job.journal });
   recordProvider(run, job);
   const counters = noCounters();
