@@ -3,6 +3,7 @@
 import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { parseDeadline } from "../../src/cli/job/overflow-flags.js";
 import { runCli } from "../helpers/cli.js";
 import { tempDir, writeChatInput, writeJsonl } from "../helpers/files.js";
 import { type StandIn, startStandIn } from "../helpers/provider-stand-in.js";
@@ -106,5 +107,35 @@ describe("vbatch estimate --provider", () => {
     const none = await runCli(["estimate", input, "--provider", "anthropic"]);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/pass --price <in\/out>.*claude-haiku-4-5/);
+  });
+});
+
+describe("vbatch run --overflow: refusals", () => {
+  it("needs --deadline, engines' flags only with it, and a price for a budget", async () => {
+    const input = writeChatInput(`${fresh("in")}.jsonl`, 2, { model: "my-own-model" });
+    const out = () => `${fresh("out")}.jsonl`;
+    const env = { OPENAI_API_KEY: "k" };
+    const cases: [string[], RegExp][] = [
+      [["--overflow", "openai"], /--overflow needs --deadline/],
+      [["--deadline", "07:00"], /--deadline goes with --overflow openai/],
+      [["--overflow", "openai", "--provider", "openai", "--deadline", "07:00"], /pass one/],
+      [["--deadline", "25:00", "--overflow", "openai"], /not a time of day/],
+      [
+        ["--overflow", "openai", "--deadline", "07:00", "--overflow-budget", "5"],
+        /--overflow-budget needs the batch price/,
+      ],
+    ];
+    for (const [flags, why] of cases) {
+      const r = await runCli(["run", input, "-o", out(), "--launch", "sim", ...flags], { env });
+      expect(r.code, flags.join(" ")).toBe(2);
+      expect(r.stderr).toMatch(why);
+    }
+  });
+
+  it("reads a deadline as the next time the clock shows it, or an ISO date-time", () => {
+    const now = new Date(2026, 11, 6, 8, 30);
+    expect(new Date(parseDeadline("07:00", now)).getDate()).toBe(7);
+    expect(new Date(parseDeadline("09:15", now)).getHours()).toBe(9);
+    expect(parseDeadline("2026-12-07T07:00:00Z", now)).toBe(Date.UTC(2026, 11, 7, 7));
   });
 });

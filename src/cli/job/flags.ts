@@ -21,9 +21,9 @@ import {
   numberFlag,
   oneOf,
 } from "../options.js";
-import type { ProviderFlags } from "./provider-flags.js";
+import type { OverflowFlags } from "./overflow-flags.js";
 
-export interface JobFlags extends LaunchFlags, ProviderFlags {
+export interface JobFlags extends LaunchFlags, OverflowFlags {
   output: string;
   errors?: string;
   journal?: string;

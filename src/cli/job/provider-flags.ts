@@ -16,6 +16,8 @@ export interface ProviderFlags {
   chunkMb?: number;
   pollInterval?: number;
   price?: BatchPrice;
+  /** --overflow openai: the provider of a job with engines (overflow-flags.ts). */
+  overflow?: "openai";
 }
 
 /** --price: "<in>/<out>", USD per million tokens. */
@@ -62,7 +64,13 @@ const ENV = { openai: "OPENAI_API_KEY", anthropic: "ANTHROPIC_API_KEY" } as cons
 
 /** The flags as ProviderOptions, or undefined without --provider; refuses what cannot work. */
 export function providerOptionsOf(flags: ProviderFlags, env = process.env): ProviderOptions | undefined {
-  const name = flags.provider;
+  if (flags.provider !== undefined && flags.overflow !== undefined) {
+    throw new VbatchError(
+      "usage",
+      "--provider sends every row to the provider; --overflow goes with engines: pass one",
+    );
+  }
+  const name = flags.provider ?? flags.overflow;
   const only = [
     "--provider-url",
     "--provider-key-file",
@@ -81,7 +89,8 @@ export function providerOptionsOf(flags: ProviderFlags, env = process.env): Prov
       flags.price,
     ];
     const i = given.findIndex((v) => v !== undefined);
-    if (i >= 0) throw new VbatchError("usage", `${only[i]} goes with --provider openai|anthropic`);
+    if (i >= 0)
+      throw new VbatchError("usage", `${only[i]} goes with --provider openai|anthropic or --overflow openai`);
     return undefined;
   }
   if (name === "gemini" || name === "bedrock") {
@@ -105,7 +114,7 @@ export function providerOptionsOf(flags: ProviderFlags, env = process.env): Prov
   if (!apiKey && url === undefined) {
     throw new VbatchError(
       "usage",
-      `--provider ${name}: no API key: set ${ENV[name]} or pass --provider-key-file <file> (a --provider-url of your own may need none)`,
+      `--${flags.overflow ? "overflow" : "provider"} ${name}: no API key: set ${ENV[name]} or pass --provider-key-file <file> (a --provider-url of your own may need none)`,
     );
   }
   return {

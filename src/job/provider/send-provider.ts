@@ -3,8 +3,8 @@
 // (src/provider/) runs over the journal's pending rows and commits through the job's sink.
 import { VbatchError } from "../../errors.js";
 import type { ResultSink } from "../../output/sink.js";
-import { ANTHROPIC_URL, OPENAI_URL } from "../../provider/options.js";
-import { PROVIDER_META, type ProviderRecord, providerSummary } from "../../provider/report.js";
+import { ANTHROPIC_URL, OPENAI_URL, type ProviderOptions } from "../../provider/options.js";
+import { PROVIDER_META, type ProviderRecord, priceFor, providerSummary } from "../../provider/report.js";
 import { noCounters } from "../../send/recorder.js";
 import type { JobRun, PreparedRun } from "../job-run.js";
 import { discardPrepared } from "../prepare.js";
@@ -20,6 +20,9 @@ export function checkProviderJob(run: JobRun, job: PreparedRun): void {
     why = `--provider anthropic takes Anthropic Message Batch lines ({custom_id, params}); ${run.paths.input} has ${job.format} lines${job.format === "openai" ? " (use --provider openai, or your own engines)" : ""}`;
   } else if (job.rowsWithoutModel > 0 && !run.options.model && !run.options.overflow) {
     why = `${job.rowsWithoutModel} row(s) name no model: a provider needs one; pass --model <id>`;
+  } else if (run.options.overflow?.budgetUsd !== undefined && !budgetPrice(run, job, provider)) {
+    why =
+      "--overflow-budget needs the batch price of the job's model: pass --price <in/out> (USD per 1M tokens)";
   } else if (Object.keys(job.tags).length > 14) {
     why = "--provider: a batch's metadata holds 16 pairs, 2 of them vbatch's own: pass at most 14 --tag";
   }
@@ -27,6 +30,18 @@ export function checkProviderJob(run: JobRun, job: PreparedRun): void {
     discardPrepared(job);
     throw new VbatchError("usage", why);
   }
+}
+
+/** The batch price an overflow budget is counted in: --price, or the table's for the job's one model. */
+function budgetPrice(run: JobRun, job: PreparedRun, p: ProviderOptions): boolean {
+  const models = [...new Set([...(job.models?.keys() ?? [])].map((m) => run.modelMap.get(m) ?? m))];
+  return (
+    priceFor({
+      name: p.name,
+      model: models.length === 1 ? (models[0] as string) : null,
+      price: p.price ?? null,
+    }) !== null
+  );
 }
 
 /** The provider in the journal (never its key), for status, cancel and the price of the summary. */
