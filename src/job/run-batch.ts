@@ -38,7 +38,7 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
     if (!held) lock(run, cleanup);
     startTicker(run, cleanup);
     const job = await prepare(run, cleanup);
-    if (options.provider || options.overflow) checkProviderJob(run, job);
+    if (options.provider || options.overflow) await checkProviderJob(run, job);
     const ready = options.provider ? undefined : await findTheEngines(run, job, cleanup);
     const sink = await openSink(run, job, cleanup);
     const interrupted = options.provider

@@ -10,6 +10,7 @@ import { memberSpan, prependMembers } from "../input/json-scan.js";
 import type { LedgerRow } from "../journal/batch-records.js";
 import { readSendJobs } from "../send/row-reader.js";
 import type { RowTask } from "../send/task.js";
+import { chatToParams } from "./anthropic/from-chat.js";
 
 export interface ChunkSource {
   inputFile: string;
@@ -56,6 +57,12 @@ export function anthropicRequestLine(id: (line: number) => string, model: string
     }
     return `{"custom_id":${JSON.stringify(id(task.line))},"params":${params}}\n`;
   };
+}
+
+/** One OpenAI chat row as a Message Batches request, translated where exact (from-chat.ts). */
+export function chatAsAnthropicLine(id: (line: number) => string): RequestLine {
+  return (task) =>
+    `{"custom_id":${JSON.stringify(id(task.line))},"params":${JSON.stringify(chatToParams(JSON.parse(task.body)))}}\n`;
 }
 
 /**

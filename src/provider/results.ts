@@ -35,6 +35,8 @@ export interface ApplyContext {
   lineOf: (submittedId: string) => number | undefined;
   /** Write the provider's own line (under the row's custom_id) when it has one. */
   native: boolean;
+  /** A successful answer's body as the job's format writes it. @default as it came */
+  bodyOf?: ((body: string) => string) | undefined;
 }
 
 const RETRY_CODES = new Set(["batch_expired", "batch_cancelled", "expired", "canceled"]);
@@ -106,7 +108,7 @@ export async function applyResults(
       const text =
         ctx.native && r.native
           ? `${withMember(r.native, "custom_id", JSON.stringify(customId))}\n`
-          : responseLine(id, customId, r.status, r.requestId, r.body);
+          : responseLine(id, customId, r.status, r.requestId, ok && ctx.bodyOf ? ctx.bodyOf(r.body) : r.body);
       add(line, text, !ok, r.status, usage.promptTokens, usage.completionTokens);
     } else {
       const e = r.error ?? { code: "provider_error", message: "the provider gave no answer for this row" };

@@ -50,6 +50,7 @@ export class BatchLoop {
       counters: job.counters,
       lineOf: kind.lineOf,
       native: kind.native,
+      bodyOf: kind.bodyOf,
     };
   }
 

@@ -117,4 +117,58 @@ describe("--provider anthropic against vbatch serve", () => {
     ).toEqual(ids(6).sort());
     expect(await batchesOf(client)).toHaveLength(2);
   });
+
+  it("carries OpenAI chat rows where exact and answers them as chat completions; refuses the rest by line", async () => {
+    const { server, sim } = await provider();
+    const rows = Array.from({ length: 5 }, (_, i) => ({
+      custom_id: `chat-${i}`,
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: {
+        model: "sim-model",
+        max_tokens: 8,
+        temperature: 0.5,
+        messages: [
+          { role: "system", content: "be brief" },
+          { role: "user", content: `question ${i}` },
+        ],
+      },
+    }));
+    const input = writeJsonl(`${fresh("in")}.jsonl`, rows);
+    const output = `${fresh("out")}.jsonl`;
+    const p = {
+      name: "anthropic" as const,
+      url: server.url,
+      apiKey: "k",
+      pollIntervalMs: 20,
+      pollMaxMs: 100,
+    };
+    const summary = await runBatch({ input, output, endpoints: [], fsync: false, provider: p });
+    expect(summary).toMatchObject({ succeeded: 5, failed: 0 });
+    const self = `${fresh("self")}.jsonl`;
+    await runBatch({ input, output: self, endpoints: [sim.url], fsync: false });
+    const mine = new Map(readJsonl(self).map((l) => [l.custom_id, l]));
+    for (const l of readJsonl(output)) {
+      expect(l.response.status_code).toBe(200);
+      expect(l.response.body.object).toBe("chat.completion");
+      expect(l.response.body.choices[0].message.content).toBe(
+        mine.get(l.custom_id).response.body.choices[0].message.content,
+      );
+      expect(l.response.body.usage.completion_tokens).toBeGreaterThan(0);
+    }
+    const bad = writeJsonl(`${fresh("in")}.jsonl`, [
+      rows[0],
+      { ...rows[1], body: { ...rows[1]?.body, tools: [] } },
+      { ...rows[2], body: { ...rows[2]?.body, temperature: 1.5 } },
+    ]);
+    await expect(
+      runBatch({ input: bad, output: `${fresh("out")}.jsonl`, endpoints: [], provider: p }),
+    ).rejects.toMatchObject({
+      code: "invalid_input",
+      details: [
+        "line 2: body.tools has no Anthropic counterpart",
+        "line 3: body.temperature 1.5: Anthropic's range is 0-1",
+      ],
+    });
+  });
 });

@@ -10,14 +10,14 @@ import type { JobRun, PreparedRun } from "../job-run.js";
 import { discardPrepared } from "../prepare.js";
 
 /** What the provider cannot take, refused while the directory can still be left as it was found. */
-export function checkProviderJob(run: JobRun, job: PreparedRun): void {
+export async function checkProviderJob(run: JobRun, job: PreparedRun): Promise<void> {
   const provider = run.options.provider ?? run.options.overflow?.provider;
   if (!provider || job.before.pending === 0) return;
   let why: string | undefined;
   if (provider.name === "openai" && job.format !== "openai") {
     why = `--provider openai takes OpenAI batch lines; ${run.paths.input} has ${job.format} lines${job.format === "anthropic" ? " (use --provider anthropic)" : ""}`;
-  } else if (provider.name === "anthropic" && job.format !== "anthropic") {
-    why = `--provider anthropic takes Anthropic Message Batch lines ({custom_id, params}); ${run.paths.input} has ${job.format} lines${job.format === "openai" ? " (use --provider openai, or your own engines)" : ""}`;
+  } else if (provider.name === "anthropic" && job.format !== "anthropic" && job.format !== "openai") {
+    why = `--provider anthropic takes Anthropic Message Batch lines or OpenAI chat lines; ${run.paths.input} has ${job.format} lines`;
   } else if (job.rowsWithoutModel > 0 && !run.options.model && !run.options.overflow) {
     why = `${job.rowsWithoutModel} row(s) name no model: a provider needs one; pass --model <id>`;
   } else if (run.options.overflow?.budgetUsd !== undefined && !budgetPrice(run, job, provider)) {
@@ -29,6 +29,14 @@ export function checkProviderJob(run: JobRun, job: PreparedRun): void {
   if (why) {
     discardPrepared(job);
     throw new VbatchError("usage", why);
+  }
+  if (provider.name === "anthropic" && job.format === "openai") {
+    const { notCarried } = await import("./carried.js");
+    const refused = await notCarried(run, job);
+    if (refused) {
+      discardPrepared(job);
+      throw refused;
+    }
   }
 }
 
@@ -68,7 +76,12 @@ export async function sendToProvider(run: JobRun, job: PreparedRun, sink: Result
   if (job.before.pending === 0) return false;
   const { BatchLoop } = await import("../../provider/send-batches.js");
   const { providerKind } = await import("../../provider/kind.js");
-  const kind = await providerKind(provider, { jobId: job.jobId, model: options.model, journal: job.journal });
+  const kind = await providerKind(provider, {
+    jobId: job.jobId,
+    model: options.model,
+    journal: job.journal,
+    format: job.format,
+  });
   recordProvider(run, job);
   const counters = noCounters();
   progress.provider = counters;
