@@ -18,6 +18,7 @@ export async function openSink(run: JobRun, job: PreparedRun, cleanup: Cleanup):
     fsync: options.fsync ?? true,
     maxRows: options.commitRows,
     ops: options.fileOps,
+    sample: run.sampler.take,
   });
   cleanup.defer(() => (sink.failed ? sink.abandon() : sink.close()));
   const invalid = job.journal.unwrittenInvalid();
