@@ -1,9 +1,9 @@
 // The job's time series, for `vbatch report` and `vbatch status --json`: one sample per commit
-// cycle at most, and at most one per `everyMs`, written inside the cycle's own transaction (no
-// extra transaction, nothing per row). Samples hold cumulative counts, so dropping every other one
-// loses no total: when a job has recorded MAX_SAMPLES, every second sample goes and the spacing
-// doubles, which bounds the table for a job of any length. Each run (a process working the job)
-// has a row in `runs`, so a resume stays on the time axis however far the samples are thinned.
+// cycle at most, and at most one per `everyMs` (250 ms at first), written inside the cycle's own
+// transaction (no extra transaction, nothing per row). Samples hold cumulative counts, so dropping
+// every other one loses no total: when a job has recorded MAX_SAMPLES, every second sample goes
+// and the spacing doubles, which bounds the table for a job of any length. Each run (a process
+// working the job) has a row in `runs`, so a resume stays on the time axis however thin it gets.
 import type Database from "better-sqlite3";
 import type { RunRecord, TimelineSample } from "./timeline-records.js";
 
@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS runs (
 /** Samples kept per job before every second one is dropped. */
 export const MAX_SAMPLES = 2000;
 /** The first spacing of samples; it doubles each time the table is thinned. */
-export const FIRST_EVERY_MS = 1000;
+export const FIRST_EVERY_MS = 250;
 
 export class TimelineWriter {
   private readonly insertSample: Database.Statement<[number, string, string]>;

@@ -1,0 +1,50 @@
+// The cost flags `vbatch report` and `vbatch status` share: GPU hours and their price, a named GPU,
+// the providers' models to compare with, and a price file of one's own.
+import type { Command } from "commander";
+import type { CostOptions } from "../report/cost.js";
+import { numberFlag } from "./options.js";
+
+export interface CostFlags {
+  gpuHours?: number;
+  gpuPrice?: number;
+  gpu?: string;
+  compare?: string;
+  prices?: string;
+}
+
+export function addCostFlags(cmd: Command): Command {
+  return cmd
+    .option(
+      "--gpu-hours <n>",
+      "GPU hours the job used (default: launch records, else engines x wall time)",
+      numberFlag("--gpu-hours", 0),
+    )
+    .option("--gpu-price <usd>", "USD per GPU hour, for the cost estimate", numberFlag("--gpu-price", 0))
+    .option(
+      "--gpu <name>",
+      "price the GPU hours at a GPU from the dated table (H100, A100-80GB, L40S, L4, T4)",
+    )
+    .option(
+      "--compare <models>",
+      "providers' models to price the same tokens at, comma-separated (e.g. gpt-5-mini,claude-haiku-4-5)",
+    )
+    .option(
+      "--prices <file.json>",
+      "your own GPU and model prices, over the dated table (see docs/report.md)",
+    );
+}
+
+/** The flags as options; the price file is read only when given. */
+export async function costOptions(flags: CostFlags): Promise<CostOptions> {
+  const { loadPriceFile } = await import("../report/price-file.js");
+  return {
+    gpuHours: flags.gpuHours,
+    gpuPrice: flags.gpuPrice,
+    gpu: flags.gpu,
+    compare: flags.compare
+      ?.split(",")
+      .map((s) => s.trim())
+      .filter(Boolean),
+    prices: flags.prices ? loadPriceFile(flags.prices) : undefined,
+  };
+}
