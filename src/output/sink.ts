@@ -99,6 +99,11 @@ export class ResultSink {
     return this.failure;
   }
 
+  /** Records a sample of the time series now (a run's start), outside any commit. */
+  sampleNow(): void {
+    if (this.sample && !this.failure) this.journal.sample(this.sample);
+  }
+
   /** Buffers a finished row; returns true when the buffer is full and should be flushed. */
   add(line: string, toErrors: boolean, update: RowUpdate): boolean {
     if (this.failure) return false; // the row stays pending; the next run sends it again

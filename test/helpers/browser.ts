@@ -1,9 +1,9 @@
 // A real headless Chromium for the page tests: Debian's /usr/bin/chromium (apt-get install
-// chromium; .ci/run installs it) driven by playwright-core, one browser per test file. Every
+// chromium; .ci/run installs it) driven by playwright-core, one browser per test file, each launch
+// with a fresh profile (playwright-core makes a new user-data-dir per launch and removes it). Every
 // request a page makes is seen here: anything that is not the page's own origin is refused and
 // counted, so a test can assert that nothing left for the network.
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
@@ -28,7 +28,6 @@ export interface OpenBrowser {
 }
 
 export async function openBrowser(executablePath: string): Promise<OpenBrowser> {
-  const userDataDir = mkdtempSync(join(tmpdir(), "vbatch-chromium-"));
   mkdirSync(ARTIFACTS, { recursive: true });
   const browser = await chromium.launch({
     executablePath,
@@ -41,7 +40,6 @@ export async function openBrowser(executablePath: string): Promise<OpenBrowser> 
       "--disable-component-update",
       "--disable-sync",
       "--no-first-run",
-      `--user-data-dir=${userDataDir}`,
     ],
   });
   return {
@@ -61,7 +59,6 @@ export async function openBrowser(executablePath: string): Promise<OpenBrowser> 
     },
     async close() {
       await browser.close();
-      rmSync(userDataDir, { recursive: true, force: true });
     },
   };
 }
