@@ -125,6 +125,11 @@ export function estimateCost(
     inputTokens: input,
     outputTokens: output,
     compare,
-    note: `An estimate, not a bill: ${hours.toFixed(3)} GPU hours from ${from}, ${priced}; tokens as the engines reported them; provider prices from a dated table.`,
+    note: `An estimate, not a bill: ${hoursText(hours)} GPU hours from ${from}, ${priced}; tokens as the engines reported them; provider prices from a dated table.`,
   };
+}
+
+/** GPU hours for people: three decimals, or two significant digits below 0.01. */
+export function hoursText(hours: number): string {
+  return hours > 0 && hours < 0.01 ? hours.toPrecision(2) : hours.toFixed(3);
 }

@@ -2,7 +2,7 @@
 // prices, the charts over the job's life, the engines, latency, what went wrong, and the runs.
 // Every text that came from the job (URLs, ids, messages) is escaped.
 import { fmt, renderChart } from "./chart.js";
-import type { CostEstimate } from "./cost.js";
+import { type CostEstimate, hoursText } from "./cost.js";
 import type { ReportData } from "./data.js";
 import { escapeHtml as e } from "./escape.js";
 import type { Figures, Series } from "./series.js";
@@ -59,7 +59,7 @@ export function costSection(c: CostEstimate): string {
   return `<section aria-labelledby="h-cost"><h2 id="h-cost">Cost (an estimate)</h2>
 <p class="note">${e(c.note)}</p>
 <div class="cards">
-<div class="card" data-figure="gpu hours"><span class="muted">GPU hours</span><b>${c.gpuHours.toFixed(3)}</b></div>
+<div class="card" data-figure="gpu hours"><span class="muted">GPU hours</span><b>${hoursText(c.gpuHours)}</b></div>
 <div class="card" data-figure="cost"><span class="muted">cost</span><b>${usd(c.total)}</b></div>
 <div class="card" data-figure="per million tokens"><span class="muted">per million tokens</span><b>${usd(c.perMillionTokens)}</b></div>
 <div class="card" data-figure="per million input"><span class="muted">per million input tokens (all cost)</span><b>${usd(c.perMillionInput)}</b></div>
@@ -87,6 +87,7 @@ export function charts(f: Figures): string {
   const hidden = f.engines.length - top.length;
   return `<section aria-labelledby="h-charts"><h2 id="h-charts">Over the job's life</h2>
 <p class="muted">Time is seconds since the first run began.${marks.length ? " Dashed lines mark a resume; shaded spans are time the job was stopped." : ""}</p>
+${f.samples < 6 ? `<p class="note" id="few-samples">The job was short: its time series has ${f.samples} samples (one at most every 250 ms, at the commits the job makes), so these charts show little.</p>` : ""}
 ${renderChart({ id: "chart-rows", title: "Rows finished per second", unit: "rows/s", series: [f.rows], ...axis })}
 ${renderChart({ id: "chart-tokens", title: "Output tokens per second", unit: "tokens/s", series: [f.tokens], ...axis })}
 ${renderChart({ id: "chart-load", title: "Requests in flight, and the engines' own running and waiting", unit: "requests", series: [f.inFlight, ...queues], ...axis })}
@@ -105,7 +106,7 @@ export function engines(f: Figures): string {
   const prefix = f.prefixCache;
   return `<section aria-labelledby="h-engines"><h2 id="h-engines">Engines</h2>
 <table id="engines"><thead><tr><th scope="col">engine</th><th scope="col" class="n">rows</th><th scope="col" class="n">share</th><th scope="col" class="n">busy</th><th scope="col" class="n">failed</th></tr></thead><tbody>${rows || `<tr><td colspan="5">none recorded</td></tr>`}</tbody></table>
-<p class="muted">Busy: the share of the sampled time the engine had requests running (or in flight, without /metrics).</p>
+<p class="muted">Busy: the share of the sampled time the engine had requests running (or in flight, without /metrics), or finished rows.</p>
 <h2 id="h-latency">Latency of attempts</h2>
 ${lat ? `<table id="latency"><thead><tr><th scope="col">p50</th><th scope="col">p90</th><th scope="col">p99</th><th scope="col">max</th><th scope="col">attempts</th></tr></thead><tbody><tr><td>${fmt(lat.p50)} ms</td><td>${fmt(lat.p90)} ms</td><td>${fmt(lat.p99)} ms</td><td>${fmt(lat.max)} ms</td><td>${lat.attempts.toLocaleString("en")}</td></tr></tbody></table><p class="muted">From a histogram of every attempt (buckets 10 ms to 5 min), so each figure is within its bucket.</p>` : `<p class="muted">No attempts recorded.</p>`}
 <h2 id="h-prefix">Prefix cache</h2>

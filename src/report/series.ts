@@ -33,6 +33,8 @@ export interface Figures {
   origin: number;
   /** Seconds from the first run's start to the last sample. */
   spanSec: number;
+  /** Samples the time series holds. */
+  samples: number;
   rows: Series;
   tokens: Series;
   inFlight: Series;
@@ -140,6 +142,7 @@ export function figures(samples: TimelineSample[], runs: RunRecord[]): Figures {
   return {
     origin,
     spanSec: (lastT - origin) / 1000,
+    samples: samples.length,
     rows: rateSeries("rows/s", samples, origin, (s) => s.succeeded + s.failed),
     tokens: rateSeries("output tokens/s", samples, origin, (s) => s.completionTokens),
     inFlight: {
@@ -189,10 +192,14 @@ function engineFigures(samples: TimelineSample[], finals: TimelineSample[]): Eng
     const b = samples[i] as TimelineSample;
     if (a.run.id !== b.run.id) continue;
     const dt = b.t - a.t;
+    const before = new Map(a.engines.map((e) => [e.url, e]));
     for (const e of b.engines) {
       const w = busy.get(e.url) ?? { busy: 0, total: 0 };
       w.total += dt;
-      if ((e.running ?? e.inFlight) > 0) w.busy += dt;
+      // Working at the sample, or it finished rows since the last one (a span shorter than a scrape).
+      const was = before.get(e.url);
+      const finished = e.succeeded + e.failed > (was ? was.succeeded + was.failed : 0);
+      if ((e.running ?? e.inFlight) > 0 || finished) w.busy += dt;
       busy.set(e.url, w);
     }
   }
