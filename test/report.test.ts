@@ -94,6 +94,7 @@ describe("vbatch report", () => {
     expect(wall.gpuHours).toBeGreaterThan(0);
     expect(() => buildReport({ output, gpu: "abacus" })).toThrow(/--gpu abacus: not in the price table/);
     expect(() => buildReport({ output, compare: ["gpt-9"] })).toThrow(/--compare gpt-9: no price for it/);
+    expect(() => buildReport({ output, gpu: "H100", gpuPrice: 1 })).toThrow("pass --gpu-price or --gpu, not both");
   });
 
   it("takes a price file over the table, and refuses a bad one naming the field", () => {
@@ -133,6 +134,7 @@ describe("vbatch report", () => {
     expect(html).toContain('id="no-series"');
     expect(html).toMatch(/<table id="failures">.*404/s);
     expect(html).not.toContain("<svg");
+    expect(r.cost.gpuHoursFrom).toBe("nothing: this journal records no runs (pass --gpu-hours)");
   });
 
   it("is a command: vbatch report <output> -o file --json, and status --json has the figures", async () => {
@@ -168,5 +170,12 @@ describe("vbatch report", () => {
     const bad = await runCli(["report", output, "--gpu-price", "cheap"]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--gpu-price takes a number >= 0");
+    const empty = await runCli(["report", output, "--compare", "gpt-5-mini,"]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain('--compare "gpt-5-mini,": an empty model name');
+    // status uses the cost flags only in its JSON, and says so rather than ignoring them.
+    const plain = await runCli(["status", output, "--gpu-price", "2"]);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain("--gpu-price: the cost estimate is part of --json; add --json");
   });
 });

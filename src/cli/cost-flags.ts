@@ -1,6 +1,7 @@
 // The cost flags `vbatch report` and `vbatch status` share: GPU hours and their price, a named GPU,
 // the providers' models to compare with, and a price file of one's own.
 import type { Command } from "commander";
+import { VbatchError } from "../errors.js";
 import type { CostOptions } from "../report/cost.js";
 import { numberFlag } from "./options.js";
 
@@ -34,6 +35,18 @@ export function addCostFlags(cmd: Command): Command {
     );
 }
 
+/** Names the cost flags that were given, for a command that uses them only with another flag. */
+export function givenCostFlags(flags: CostFlags): string[] {
+  const names: [keyof CostFlags, string][] = [
+    ["gpuHours", "--gpu-hours"],
+    ["gpuPrice", "--gpu-price"],
+    ["gpu", "--gpu"],
+    ["compare", "--compare"],
+    ["prices", "--prices"],
+  ];
+  return names.filter(([k]) => flags[k] !== undefined).map(([, n]) => n);
+}
+
 /** The flags as options; the price file is read only when given. */
 export async function costOptions(flags: CostFlags): Promise<CostOptions> {
   const { loadPriceFile } = await import("../report/price-file.js");
@@ -41,10 +54,19 @@ export async function costOptions(flags: CostFlags): Promise<CostOptions> {
     gpuHours: flags.gpuHours,
     gpuPrice: flags.gpuPrice,
     gpu: flags.gpu,
-    compare: flags.compare
-      ?.split(",")
-      .map((s) => s.trim())
-      .filter(Boolean),
+    compare: compareList(flags.compare),
     prices: flags.prices ? loadPriceFile(flags.prices) : undefined,
   };
+}
+
+function compareList(text: string | undefined): string[] | undefined {
+  if (text === undefined) return undefined;
+  const names = text.split(",").map((s) => s.trim());
+  if (names.some((n) => n === "")) {
+    throw new VbatchError(
+      "usage",
+      `--compare ${JSON.stringify(text)}: an empty model name (names are comma-separated)`,
+    );
+  }
+  return names;
 }

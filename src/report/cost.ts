@@ -59,6 +59,9 @@ function gpuHoursOf(
   given: number | undefined,
 ): { hours: number; from: string } {
   if (given !== undefined) return { hours: given, from: "given (--gpu-hours)" };
+  if (runs.length === 0) {
+    return { hours: 0, from: "nothing: this journal records no runs (pass --gpu-hours)" };
+  }
   if (runs.length > 0 && runs.every((r) => r.gpus !== null)) {
     const hours = runs.reduce((n, r) => n + runHours(r) * (r.gpus ?? 0), 0);
     return { hours, from: "the GPUs the job launched x each run's wall time (launch records)" };
@@ -83,6 +86,9 @@ export function estimateCost(
   const { hours, from } = gpuHoursOf(runs, samples, o.gpuHours);
   let price: number | null = null;
   let priceFrom: string | null = null;
+  if (o.gpuPrice !== undefined && o.gpu !== undefined) {
+    throw new VbatchError("usage", "pass --gpu-price or --gpu, not both");
+  }
   if (o.gpuPrice !== undefined) {
     price = o.gpuPrice;
     priceFrom = "given (--gpu-price)";

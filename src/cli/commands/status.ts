@@ -1,7 +1,8 @@
 // `vbatch status`: where a job stands, read from its journal without disturbing it.
 import type { Command } from "commander";
+import { VbatchError } from "../../errors.js";
 import type { StatusReport } from "../../tools/status/index.js";
-import { addCostFlags, type CostFlags, costOptions } from "../cost-flags.js";
+import { addCostFlags, type CostFlags, costOptions, givenCostFlags } from "../cost-flags.js";
 import { compact, duration, int } from "../format.js";
 import { numberFlag } from "../options.js";
 
@@ -51,6 +52,10 @@ export function registerStatusCommand(program: Command): void {
     )
     .option("--json", "print the report as JSON on stdout, with the report's figures and cost estimate");
   addCostFlags(cmd).action(async (output: string | undefined, flags: StatusFlags) => {
+    const cost = givenCostFlags(flags);
+    if (!flags.json && cost.length > 0) {
+      throw new VbatchError("usage", `${cost.join(", ")}: the cost estimate is part of --json; add --json`);
+    }
     const { jobStatus } = await import("../../tools/status/index.js");
     const r = await jobStatus({ output, journal: flags.journal, sampleMs: flags.sample * 1000 });
     if (!flags.json) {
