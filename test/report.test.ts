@@ -94,7 +94,9 @@ describe("vbatch report", () => {
     expect(wall.gpuHours).toBeGreaterThan(0);
     expect(() => buildReport({ output, gpu: "abacus" })).toThrow(/--gpu abacus: not in the price table/);
     expect(() => buildReport({ output, compare: ["gpt-9"] })).toThrow(/--compare gpt-9: no price for it/);
-    expect(() => buildReport({ output, gpu: "H100", gpuPrice: 1 })).toThrow("pass --gpu-price or --gpu, not both");
+    expect(() => buildReport({ output, gpu: "H100", gpuPrice: 1 })).toThrow(
+      "pass --gpu-price or --gpu, not both",
+    );
   });
 
   it("takes a price file over the table, and refuses a bad one naming the field", () => {

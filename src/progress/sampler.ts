@@ -19,7 +19,8 @@ interface PrefixCounters {
 }
 
 export class JobSampler {
-  private readonly statuses: Record<string, number> = {};
+  /** Attempts by HTTP status (index), 0 for no HTTP answer: no string per attempt. */
+  private readonly statuses = new Uint32Array(600);
   private readonly latency: number[] = new Array(LATENCY_BOUNDS_MS.length + 1).fill(0);
   private readonly run: RunInfo;
 
@@ -39,11 +40,19 @@ export class JobSampler {
 
   /** One attempt's answer: its HTTP status (null: none) and how long it took. */
   observe(status: number | null, latencyMs: number): void {
-    const key = status === null ? "none" : String(status);
-    this.statuses[key] = (this.statuses[key] ?? 0) + 1;
+    const code = status === null || status < 100 || status > 599 ? 0 : status;
+    this.statuses[code] = (this.statuses[code] ?? 0) + 1;
     let i = 0;
     while (i < LATENCY_BOUNDS_MS.length && latencyMs > (LATENCY_BOUNDS_MS[i] as number)) i++;
     this.latency[i] = (this.latency[i] ?? 0) + 1;
+  }
+
+  private statusCounts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    this.statuses.forEach((n, code) => {
+      if (n > 0) out[code === 0 ? "none" : String(code)] = n;
+    });
+    return out;
   }
 
   /** The sample for `now` (ms since the epoch). */
@@ -63,7 +72,7 @@ export class JobSampler {
       inFlight: p.runner?.inFlight ?? 0,
       requests: live.requests,
       retries: live.retries,
-      statuses: { ...this.statuses },
+      statuses: this.statusCounts(),
       latency: [...this.latency],
       engines: p.engines.map(engineSample),
     };
