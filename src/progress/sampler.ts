@@ -12,10 +12,13 @@ import {
 import type { Engine } from "../pool/engine.js";
 import type { JobProgress } from "./job-progress.js";
 
-/** Prefix-cache counters, when the engine's /metrics parsing provides them. */
+/**
+ * Prefix-cache counters (prompt tokens looked up and found since the engine started), read when
+ * the /metrics parsing in src/schedule/prometheus.ts provides them under these names.
+ */
 interface PrefixCounters {
-  prefixCacheQueries?: number | null | undefined;
-  prefixCacheHits?: number | null | undefined;
+  prefixQueries?: number | null | undefined;
+  prefixHits?: number | null | undefined;
 }
 
 export class JobSampler {
@@ -91,7 +94,7 @@ function engineSample(e: Engine): EngineSample {
     sent: e.sent,
     succeeded: e.succeeded,
     failed: e.failed,
-    prefixQueries: m?.prefixCacheQueries ?? null,
-    prefixHits: m?.prefixCacheHits ?? null,
+    prefixQueries: m?.prefixQueries ?? null,
+    prefixHits: m?.prefixHits ?? null,
   };
 }
