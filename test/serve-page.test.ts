@@ -117,6 +117,8 @@ describe("vbatch serve's page", () => {
     const rhtml = await r.text();
     expect(rhtml).toContain("<b>13 / 13</b>");
     expect(rhtml).not.toContain("<script>");
+    // The first errors come from the batch's own errors file (a file id, not beside the output).
+    expect(rhtml).toContain('<ul id="examples">');
     const outLines = (await (await get(output, { cookie })).text()).trim().split("\n");
     expect(outLines).toHaveLength(counts.completed);
     const errLines = (await (await get(errors, { cookie })).text()).trim().split("\n");

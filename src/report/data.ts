@@ -1,7 +1,7 @@
 // What a report is built from, read from the job's journal (read-only: safe while the job runs)
 // and the first lines of its errors file. A journal from before the time series gives the counts
 // and the failures by status, and the page says the charts are missing and why.
-import { closeSync, openSync, readSync } from "node:fs";
+import { closeSync, existsSync, openSync, readSync } from "node:fs";
 import { VbatchError } from "../errors.js";
 import { Journal, type JournalCounts, type RunRecord, type TimelineSample } from "../journal/journal.js";
 import { findJob, type JobFiles } from "../tools/status/find.js";
@@ -26,9 +26,17 @@ export interface ReportData extends JobFiles {
   examples: ErrorExample[];
 }
 
-/** Reads the job of `output` (its output file or journal), or of `journal`. */
-export function loadReportData(o: { output?: string | undefined; journal?: string | undefined }): ReportData {
-  const files = findJob(o);
+/**
+ * Reads the job of `output` (its output file or journal), or of `journal`; `errors` names its
+ * errors file when it is not the one beside the output (serve's OpenAI batches).
+ */
+export function loadReportData(o: {
+  output?: string | undefined;
+  journal?: string | undefined;
+  errors?: string | undefined;
+}): ReportData {
+  const found = findJob(o);
+  const files = o.errors === undefined ? found : { ...found, errors: existsSync(o.errors) ? o.errors : null };
   let journal: Journal;
   try {
     journal = new Journal(files.journal, { readonly: true });

@@ -16,7 +16,7 @@ export function batchReport(r: RouteRequest): void {
     b.api === "openai" ? { output: b.output_file_id, errors: b.error_file_id } : undefined,
   );
   if (!existsSync(paths.journal)) throw notFound("report (the batch has not started)", id);
-  const data = loadReportData({ journal: paths.journal, output: paths.output });
+  const data = loadReportData({ journal: paths.journal, output: paths.output, errors: paths.errors });
   const { html } = renderReport(data);
   sendPage(r.res, 200, html);
 }
