@@ -7,6 +7,7 @@ import { registerCancelCommand } from "./commands/cancel.js";
 import { registerEngineCommands } from "./commands/engines.js";
 import { registerEstimateCommand } from "./commands/estimate.js";
 import { registerMergeCommand } from "./commands/merge.js";
+import { registerReportCommand } from "./commands/report.js";
 import { registerRetryCommand } from "./commands/retry.js";
 import { type CommandResult, registerRunCommand } from "./commands/run.js";
 import { registerServeCommand } from "./commands/serve.js";
@@ -35,6 +36,7 @@ export function buildProgram(result: CommandResult): Command {
   registerEstimateCommand(program);
   registerStatusCommand(program);
   registerCancelCommand(program, result);
+  registerReportCommand(program);
   registerMergeCommand(program);
   registerEngineCommands(program);
   for (const cmd of program.commands) {
