@@ -20,3 +20,10 @@ export function duration(sec: number): string {
   const mm = h > 0 ? String(m).padStart(2, "0") : String(m);
   return `${h > 0 ? `${h}:` : ""}${mm}:${String(r).padStart(2, "0")}`;
 }
+
+/** A price in dollars: cents, or more digits for a small amount. */
+export function usd(n: number, maxDigits = 2): string {
+  if (n > 0 && n < 0.0001) return "< $0.0001";
+  const digits = n !== 0 && n < 0.01 ? 4 : maxDigits;
+  return `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
+}

@@ -3,6 +3,7 @@
 import { Command, CommanderError } from "commander";
 import { VbatchError } from "../errors.js";
 import { registerBuildCommand } from "./commands/build.js";
+import { registerCancelCommand } from "./commands/cancel.js";
 import { registerEngineCommands } from "./commands/engines.js";
 import { registerEstimateCommand } from "./commands/estimate.js";
 import { registerMergeCommand } from "./commands/merge.js";
@@ -34,6 +35,7 @@ export function buildProgram(result: CommandResult): Command {
   registerValidateCommand(program);
   registerEstimateCommand(program);
   registerStatusCommand(program);
+  registerCancelCommand(program, result);
   registerReportCommand(program);
   registerMergeCommand(program);
   registerEngineCommands(program);

@@ -2,6 +2,7 @@
 import { growthWarning } from "../job/input-growth.js";
 import type { RunSummary } from "../progress/progress.js";
 import { compact, duration, int } from "./format.js";
+import { providerLines } from "./provider-lines.js";
 
 export function renderSummary(s: RunSummary): string {
   const lines = [
@@ -10,6 +11,12 @@ export function renderSummary(s: RunSummary): string {
     `  tokens     ${int(s.promptTokens)} prompt, ${int(s.completionTokens)} completion`,
     `  time       ${duration(s.wallMs / 1000)} wall, ${compact(s.rowsPerSec)} rows/s, ${compact(s.tokensPerSec)} tok/s`,
     `  requests   ${int(s.requests)} sent, ${int(s.retries)} retried${s.deduped ? `, ${int(s.deduped)} saved by dedupe` : ""}`,
+    ...(s.overflow
+      ? [
+          `  ran on     ${int(s.overflow.engineRows)} rows on the engines, ${int(s.overflow.providerRows)} in provider batches (--overflow)`,
+        ]
+      : []),
+    ...(s.provider ? providerLines(s.provider) : []),
     `  output     ${s.output}`,
   ];
   if (s.failed + s.invalid > 0) lines.push(`  errors     ${s.errors}`);

@@ -6,6 +6,7 @@ import { RowState } from "../journal/schema.js";
 import { errorLine, lineId } from "../output/format.js";
 import type { ResultSink } from "../output/sink.js";
 import type { RunSummary } from "../progress/progress.js";
+import { providerSummary } from "../provider/report.js";
 import { inputGrowth } from "./input-growth.js";
 import { type JobRun, type PreparedRun, pendingFinal } from "./job-run.js";
 
@@ -62,6 +63,9 @@ export async function summarise(run: JobRun, job: PreparedRun, interrupted: bool
     errors: paths.errors,
     journal: paths.journal,
   };
+  const provider = run.options.provider || run.options.overflow ? providerSummary(job.journal) : null;
+  if (provider) summary.provider = provider;
+  if (run.overflowSummary) summary.overflow = run.overflowSummary;
   const grew = await inputGrowth(paths.input, job.inputBytes);
   if (grew) {
     summary.inputGrew = grew;

@@ -13,6 +13,7 @@ import { EngineEvents } from "../pool/engine-events.js";
 import { adaptiveLimit, createEngines } from "../pool/engines.js";
 import { JobProgress } from "../progress/job-progress.js";
 import type { RunMetrics } from "../progress/metrics.js";
+import type { OverflowSummary } from "../progress/progress.js";
 import { JobSampler } from "../progress/sampler.js";
 import { monitorEngine } from "../schedule/monitor.js";
 import type { Runner } from "../send/runner.js";
@@ -44,6 +45,8 @@ export interface JobRun {
   /** The send loop, once it exists (the ticker and new engines reach it through here). */
   runner?: Runner | undefined;
   metrics?: RunMetrics | undefined;
+  /** Where the rows ran, for a job with --overflow (set by its step). */
+  overflowSummary?: OverflowSummary | undefined;
 }
 
 /** A prepared job, with what the send loop began from. */
@@ -76,7 +79,11 @@ export function setUp(options: RunOptions, cleanup: Cleanup): JobRun {
       : null,
   );
   const engineOptions = { ...engineOptionsOf(options), concurrency: options.concurrency };
-  const engines = createEngines({ ...engineOptions, endpoints: options.endpoints });
+  // A job sent to a provider's batch API needs no engine.
+  const engines =
+    options.provider && options.endpoints.length === 0
+      ? []
+      : createEngines({ ...engineOptions, endpoints: options.endpoints });
   cleanup.defer(() => Promise.all(engines.map((e) => e.transport.close())));
   const hints = new Map<string, EngineHint>();
   for (const [url, hint] of Object.entries(options.engineHints ?? {}))

@@ -5,6 +5,8 @@ import type { FormatName } from "../formats/types.js";
 import type { FileOps } from "../io/file-ops.js";
 import type { TransportKind } from "../pool/engine.js";
 import type { RunProgress } from "../progress/progress.js";
+import type { ProviderOptions } from "../provider/options.js";
+import type { OverflowOptions } from "../provider/overflow.js";
 import type { Shard } from "../shard/shard.js";
 import type { DedupeMode } from "./dedupe.js";
 
@@ -39,6 +41,16 @@ export interface RunOptions {
   journal?: string | undefined;
   /** Engine base URLs (with or without /v1). */
   endpoints: string[];
+  /**
+   * Send the rows to a provider's batch API (OpenAI's or Anthropic's) instead of engines: chunked,
+   * every file and batch id in the journal, resumable like an engine job (docs/providers.md).
+   */
+  provider?: ProviderOptions | undefined;
+  /**
+   * With engines: move just enough rows to a provider's batch API (OpenAI's) when the engines,
+   * at their measured rate, cannot finish by `deadline` (docs/providers.md#overflow-by-deadline).
+   */
+  overflow?: (OverflowOptions & { provider: ProviderOptions }) | undefined;
   /** Per-engine hints, by endpoint URL (as given). */
   engineHints?: Record<string, EngineHint> | undefined;
   /** Engines joining and leaving while the job runs; they use `endpoints` as the starting pool. */

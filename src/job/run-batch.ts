@@ -18,7 +18,8 @@ import { type JobRun, type PreparedRun, pendingFinal, setUp } from "./job-run.js
 import { openSink } from "./open-sink.js";
 import type { RunOptions } from "./options.js";
 import { discardPrepared, prepareJob } from "./prepare.js";
-import { sendRows } from "./send-rows.js";
+import { sendWithOverflow } from "./provider/send-overflow.js";
+import { checkProviderJob, sendToProvider } from "./provider/send-provider.js";
 
 export { checkPaths };
 
@@ -37,9 +38,14 @@ export async function runJob(options: RunOptions, held?: FileLock): Promise<RunS
     if (!held) lock(run, cleanup);
     startTicker(run, cleanup);
     const job = await prepare(run, cleanup);
-    const ready = await findTheEngines(run, job, cleanup);
+    if (options.provider || options.overflow) await checkProviderJob(run, job);
+    const ready = options.provider ? undefined : await findTheEngines(run, job, cleanup);
     const sink = await openSink(run, job, cleanup);
-    const interrupted = ready ? await sendRows(run, job, ready, sink) : job.before.pending > 0;
+    const interrupted = options.provider
+      ? await sendToProvider(run, job, sink)
+      : ready
+        ? await sendWithOverflow(run, job, ready, sink)
+        : job.before.pending > 0;
     closeOut(run, job, sink, interrupted);
     return await summarise(run, job, interrupted);
   } finally {
@@ -71,7 +77,8 @@ async function prepare(run: JobRun, cleanup: Cleanup): Promise<PreparedRun> {
       restart: options.restart ?? false,
       skipInvalid: options.skipInvalid ?? false,
       shard: options.shard,
-      dedupe: options.dedupe,
+      // A provider answers each row it is sent: identical rows are each sent (and billed).
+      dedupe: options.provider || options.overflow ? "off" : options.dedupe,
       fileOps: options.fileOps,
       onIngest: (p) => progress.onIngest(p),
       format: options.format,

@@ -13,6 +13,7 @@ export async function sendRows(
   job: PreparedRun,
   ready: ReadyEngines,
   sink: ResultSink,
+  take?: (line: number) => boolean,
 ): Promise<boolean> {
   const { options, progress, log } = run;
   const { pool, model } = ready;
@@ -26,7 +27,8 @@ export async function sendRows(
       defaultModel: model,
       modelMap: run.modelMap,
       priority: options.priority,
-      coalesce: options.coalesce ?? true,
+      // A row moved to a provider's batch (--overflow) is dropped alone, never with a group.
+      coalesce: take ? false : (options.coalesce ?? true),
       schemas: options.validateJson ?? false,
       format: job.format,
       maxLineBytes: job.maxLineBytes,
@@ -50,6 +52,7 @@ export async function sendRows(
     commitIntervalMs: options.commitIntervalMs ?? 200,
     engineWaitMs: run.engineWaitMs,
     onEngineUp: run.setLimit,
+    take,
     logger: log,
   });
   run.runner = r;

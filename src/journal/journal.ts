@@ -5,6 +5,8 @@
 // moment leaves no torn line and no duplicate. Every SQLite failure (a full disk, an I/O error, a
 // file that is not a journal) leaves here as one VbatchError naming the file.
 import type Database from "better-sqlite3";
+import type { BatchLedger } from "./batch-records.js";
+import { openLedger } from "./batches.js";
 import { LineSet } from "./bitset.js";
 import { JournalFile, journalError } from "./journal-file.js";
 import type { JobOwner } from "./lock.js";
@@ -21,6 +23,7 @@ import type {
 import { JOURNAL_VERSION } from "./schema.js";
 import type { RunRecord, TimelineSample } from "./timeline-records.js";
 
+export type * from "./batch-records.js";
 export * from "./records.js";
 export type { EngineSample, RunRecord, TimelineSample } from "./timeline-records.js";
 
@@ -101,6 +104,11 @@ export class Journal {
 
   clearOwner(): void {
     this.file.clearOwner();
+  }
+
+  /** The provider chunks of a job sent to a batch API (batch-records.ts). */
+  batches(): BatchLedger {
+    return openLedger(this.file);
   }
 
   owner(): JobOwner | undefined {

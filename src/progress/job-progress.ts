@@ -18,6 +18,8 @@ export class JobProgress {
   before: JournalCounts = EMPTY;
   engines: Engine[] = [];
   runner: Runner | undefined;
+  /** The counters of a job sent to a provider's batch API (it has no runner). */
+  provider: RunnerCounters | undefined;
   /** Extra rows finished outside the runner (closing out a stopped job's rows). */
   closedOut = 0;
   private readonly started = performance.now();
@@ -29,7 +31,7 @@ export class JobProgress {
   constructor(private readonly totalBytes: number | null) {}
 
   get live(): RunnerCounters {
-    return this.runner?.counters ?? NONE;
+    return this.runner?.counters ?? this.provider ?? NONE;
   }
 
   get resumed(): number {

@@ -4,6 +4,7 @@
 // The numbers a job reports while it runs and when it ends. Plain data: the CLI renders it, tests
 // assert on it, `vbatch serve` copies it into Batch objects.
 import type { InputGrowth } from "../job/input-growth.js";
+import type { ProviderSummary } from "../provider/report.js";
 
 export interface EngineProgress {
   url: string;
@@ -81,6 +82,16 @@ export interface RunSummary {
   output: string;
   errors: string;
   journal: string;
+  /** A job sent to a provider's batch API: its batches, the provider's counts and the cost. */
+  provider?: ProviderSummary | undefined;
+  /** A job with --overflow: rows answered by the engines and by provider batches (in this run). */
+  overflow?: OverflowSummary | undefined;
   /** Set when lines were appended to the input while the job ran: they were not read or sent. */
   inputGrew?: InputGrowth | undefined;
+}
+
+/** Where the rows of a job with --overflow ran, in this run. */
+export interface OverflowSummary {
+  engineRows: number;
+  providerRows: number;
 }

@@ -33,6 +33,8 @@ export interface RowReaderOptions {
   format?: FormatName | undefined;
   /** The line cap the job was validated with (a pending line is never longer). */
   maxLineBytes?: number | undefined;
+  /** Keep each row's line as validated on its task (`text`). @default false */
+  keepText?: boolean | undefined;
 }
 
 const PAGE = 4096;
@@ -97,6 +99,7 @@ export async function* readSendJobs(o: RowReaderOptions): AsyncGenerator<SendJob
         attempts: 0,
       };
       if (row.shape) task.shape = row.shape;
+      if (o.keepText) task.text = line.text;
       if (o.schemas) {
         const schema = requestedSchema(row.body);
         if (schema !== null) task.schema = schema;

@@ -31,6 +31,12 @@ export interface RunnerOptions {
   commitIntervalMs: number;
   /** How long to wait for an engine when every engine is down, before exit 1. */
   engineWaitMs: number;
+  /**
+   * Asked as a row's request is about to start (once per row, then again per retry): false means
+   * the row now belongs elsewhere (moved to a provider's batch by --overflow) and is dropped here;
+   * true claims it for the engines, so it can no longer be moved.
+   */
+  take?: ((line: number) => boolean) | undefined;
   /** An engine came back into the pool (e.g. to give it a fresh adaptive limit). */
   onEngineUp?: ((engine: Engine) => void) | undefined;
   logger?: Logger | undefined;

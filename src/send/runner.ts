@@ -200,6 +200,8 @@ export class Runner {
   private async attempt(job: SendJob): Promise<void> {
     const { tasks } = job;
     if (this.stopping) return this.drop(tasks.length);
+    // Overflow by deadline: a row moved to a provider's batch is not the engines' any more.
+    if (this.o.take && !this.o.take((tasks[0] as RowTask).line)) return this.drop(tasks.length);
     const engine = await this.engineFor();
     if (!engine) return this.drop(tasks.length);
     for (const t of tasks) t.attempts++;

@@ -19,6 +19,8 @@ export interface RowTask {
   schema?: Record<string, unknown> | true;
   /** Replies already refused by --validate-json. */
   jsonRetries?: number;
+  /** The line as validated, for a reader asked to keep it (a provider needs Anthropic's own params). */
+  text?: string;
   /** Set for single-input embedding rows that may share a request with others. */
   coalesce?: { input: string; span: [number, number] };
 }

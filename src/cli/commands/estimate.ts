@@ -1,9 +1,13 @@
 // `vbatch estimate`: tokens, GPU time and cost of a batch input before running it, beside what
 // the same tokens would cost at provider batch prices.
 import type { Command } from "commander";
+import { VbatchError } from "../../errors.js";
 import { FORMAT_NAMES, type FormatName } from "../../formats/index.js";
+import { type BatchPrice, costOf, priceFor } from "../../provider/report.js";
 import type { EstimateProgress, EstimateReport } from "../../tools/estimate/index.js";
-import { compact, duration, int } from "../format.js";
+import { BATCH_PRICES } from "../../tools/prices.js";
+import { compact, duration, int, usd } from "../format.js";
+import { priceFlag } from "../job/provider-flags.js";
 import {
   endpointFlag,
   intFlag,
@@ -27,12 +31,35 @@ interface EstimateFlags {
   json?: boolean;
   format?: FormatName;
   maxLineMb?: number;
+  provider?: "openai" | "anthropic";
+  price?: BatchPrice;
 }
 
-function usd(n: number, maxDigits = 2): string {
-  if (n > 0 && n < 0.0001) return "< $0.0001";
-  const digits = n !== 0 && n < 0.01 ? 4 : maxDigits;
-  return `$${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: digits })}`;
+/**
+ * `--provider`: the tokens at that provider's batch price, as the run's summary will price the
+ * provider's own counts (--price, or the dated table's row for --model).
+ */
+function atBatchPrice(r: EstimateReport, flags: EstimateFlags) {
+  if (!flags.provider) return undefined;
+  const price = priceFor({ name: flags.provider, model: flags.model ?? null, price: flags.price ?? null });
+  if (!price) {
+    throw new VbatchError(
+      "usage",
+      `--provider ${flags.provider}: no batch price for ${flags.model ? `model ${flags.model}` : "the rows"}: pass --price <in/out> (USD per 1M tokens), or --model <id> of the table (${BATCH_PRICES.filter(
+        (p) => p.provider === flags.provider,
+      )
+        .map((p) => p.model)
+        .join(", ")})`,
+    );
+  }
+  return {
+    name: flags.provider,
+    model: flags.model ?? null,
+    price,
+    promptTokens: r.promptTokens,
+    outputTokens: r.outputTokens,
+    cost: costOf(price, r.promptTokens, r.outputTokens),
+  };
 }
 
 export function renderEstimate(r: EstimateReport): string {
@@ -158,6 +185,16 @@ export function registerEstimateCommand(program: Command): void {
       oneOf("--format", FORMAT_NAMES),
     )
     .option(...MAX_LINE_FLAG, maxLineMbFlag)
+    .option(
+      "--provider <name>",
+      "the cost at this provider's batch price (openai, anthropic): --price, or the table's row for --model",
+      oneOf("--provider", ["openai", "anthropic"] as const),
+    )
+    .option(
+      "--price <in/out>",
+      "USD per 1M input / output tokens at the batch price, e.g. 0.075/0.3",
+      priceFlag,
+    )
     .option("--json", "print the report as JSON on stdout")
     .action(async (input: string, flags: EstimateFlags) => {
       const { estimateJob } = await import("../../tools/estimate/index.js");
@@ -183,6 +220,12 @@ export function registerEstimateCommand(program: Command): void {
           `vbatch: estimate: probe done: ${int(probe.rows)} rows in ${(probe.wallMs / 1000).toFixed(1)} s\n`,
         );
       }
-      process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : renderEstimate(r));
+      const provider = atBatchPrice(r, flags);
+      let text = renderEstimate(r);
+      if (provider) {
+        const p = provider.price;
+        text += `  --provider ${provider.name}${provider.model ? ` ${provider.model}` : ""}: ${usd(provider.cost)} at ${usd(p.inputPerMillion, 3)} / ${usd(p.outputPerMillion, 3)} per 1M in/out (${p.source}); an upper bound: every row generating its max_tokens\n`;
+      }
+      process.stdout.write(flags.json ? `${JSON.stringify({ ...r, provider })}\n` : text);
     });
 }

@@ -3,6 +3,8 @@ import type { Command } from "commander";
 import { runJob } from "../../job/run-batch.js";
 import type { RunSummary } from "../../progress/progress.js";
 import { addJobFlags, type JobFlags } from "../job/flags.js";
+import { addOverflowFlags } from "../job/overflow-flags.js";
+import { addProviderFlags } from "../job/provider-flags.js";
 import { runJobSession } from "../job/session.js";
 import { failedTooMany, type MaxFailed } from "../max-failed.js";
 
@@ -26,7 +28,7 @@ export function registerRunCommand(program: Command, result: CommandResult): voi
     .description("send every row of an OpenAI-batch JSONL file to vLLM engines; resumable")
     .argument("<input>", "input .jsonl or .jsonl.gz file, or - for stdin")
     .requiredOption("-o, --output <file>", "output JSONL for successful rows");
-  addJobFlags(cmd).action(async (input: string, flags: JobFlags) => {
+  addOverflowFlags(addProviderFlags(addJobFlags(cmd))).action(async (input: string, flags: JobFlags) => {
     const summary = await runJobSession(input, flags, runJob);
     result.exitCode = exitCodeOf(summary, flags.maxFailed);
   });

@@ -5,6 +5,7 @@ import type { StatusReport } from "../../tools/status/index.js";
 import { addCostFlags, type CostFlags, costOptions, givenCostFlags } from "../cost-flags.js";
 import { compact, duration, int } from "../format.js";
 import { numberFlag } from "../options.js";
+import { providerLines } from "../provider-lines.js";
 
 interface StatusFlags extends CostFlags {
   journal?: string;
@@ -28,6 +29,7 @@ export function renderStatus(r: StatusReport): string {
       `  rate       ${compact(r.rate.rowsPerSec)} rows/s, ${compact(r.rate.tokensPerSec)} tok/s (${r.rate.meaning})`,
     );
   }
+  if (r.provider) lines.push(...providerLines(r.provider));
   if (r.runningBy) lines.push(`  run by     ${r.runningBy}`);
   if (r.etaSec !== null) lines.push(`  ETA        ${duration(r.etaSec)}`);
   if (r.createdAt) lines.push(`  started    ${r.createdAt}`);

@@ -88,7 +88,7 @@ export async function jobEngines(flags: JobFlags, logger: Logger, signal: AbortS
     }
     return { endpoints, hints, source: launch, launch, release };
   }
-  if (endpoints.length === 0) {
+  if (endpoints.length === 0 && flags.provider === undefined) {
     throw new VbatchError(
       "usage",
       "no engine: pass --endpoint <url> (repeatable), --endpoints-dns <name>, --engines <name> (from vbatch up), or --launch sim|process|docker|modal",

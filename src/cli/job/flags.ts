@@ -21,8 +21,9 @@ import {
   numberFlag,
   oneOf,
 } from "../options.js";
+import type { OverflowFlags } from "./overflow-flags.js";
 
-export interface JobFlags extends LaunchFlags {
+export interface JobFlags extends LaunchFlags, OverflowFlags {
   output: string;
   errors?: string;
   journal?: string;

@@ -9,6 +9,8 @@ import { parseModelMap } from "../../pool/model-check.js";
 import type { Shard } from "../../shard/shard.js";
 import { maxLineBytesOf, noteEndpoint } from "../options.js";
 import { type JobFlags, resolveShard } from "./flags.js";
+import { overflowOptionsOf } from "./overflow-flags.js";
+import { providerOptionsOf } from "./provider-flags.js";
 
 /** URLs from --endpoints-file: one a line; blank lines and # comments skipped. */
 export function readEndpointsFile(path: string): string[] {
@@ -67,5 +69,7 @@ export function jobOptions(input: string, flags: JobFlags): Omit<RunOptions, "en
     tags: parseTags(flags.tag ?? []),
     priority: flags.priority,
     metricsPort: flags.metricsPort,
+    provider: flags.overflow ? undefined : providerOptionsOf(flags),
+    overflow: overflowOptionsOf(flags),
   };
 }

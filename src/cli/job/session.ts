@@ -39,13 +39,24 @@ async function session<S extends RunSummary>(
   const tty = Boolean(process.stderr.isTTY) && flags.progress;
   const logger = createLogger({ level: flags.logLevel, file: flags.logFile, progressOnStderr: tty });
   const controller = new AbortController();
+  // A provider job: the first Ctrl-C stops submitting and keeps polling, the second cancels its
+  // batches at the provider (what they answered is still committed), the third exits.
+  const cancel = flags.provider ? new AbortController() : undefined;
   let engines: JobEngines | undefined;
   let signals = 0;
   const onSignal = (sig: NodeJS.Signals) => {
     signals++;
     if (signals === 1) {
-      process.stderr.write(`\nvbatch: ${sig}: finishing in-flight rows (press Ctrl-C again to exit now)\n`);
+      const what = cancel
+        ? "no new batch; polling the running ones (Ctrl-C again cancels them at the provider)"
+        : "finishing in-flight rows (press Ctrl-C again to exit now)";
+      process.stderr.write(`\nvbatch: ${sig}: ${what}\n`);
       controller.abort();
+    } else if (signals === 2 && cancel) {
+      process.stderr.write(
+        "\nvbatch: cancelling the job's batches at the provider (Ctrl-C again to exit now)\n",
+      );
+      cancel.abort();
     } else {
       // Everything committed so far is consistent on disk; uncommitted answers are re-sent on resume.
       process.stderr.write("\nvbatch: exiting now; re-run the same command to resume\n");
@@ -64,8 +75,10 @@ async function session<S extends RunSummary>(
   }
 
   const line = tty ? new ProgressLine(process.stderr) : undefined;
+  const base = jobOptions(input, flags);
   const options: RunOptions = {
-    ...jobOptions(input, flags),
+    ...base,
+    provider: base.provider && { ...base.provider, cancelSignal: cancel?.signal },
     endpoints: engines.endpoints,
     engineHints: engines.hints,
     engineSource: engines.source,

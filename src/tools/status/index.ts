@@ -7,6 +7,7 @@ import { VbatchError } from "../../errors.js";
 import { jobIsRunning } from "../../journal/job-lock.js";
 import { emptyCounts, Journal, type JournalCounts } from "../../journal/journal.js";
 import { describeOwner } from "../../journal/lock.js";
+import { type ProviderSummary, providerSummary } from "../../provider/report.js";
 import { findJob, type JobFiles } from "./find.js";
 import { lastActivityMs } from "./last-activity.js";
 
@@ -47,6 +48,8 @@ export interface StatusReport extends JournalCounts, JobFiles {
   rate: StatusRate | null;
   /** Seconds left at `rate`; null when complete, stopped or without a rate. */
   etaSec: number | null;
+  /** A job sent to a provider's batch API: its batches, counts, cost and retention warnings. */
+  provider: ProviderSummary | null;
 }
 
 function rate(
@@ -136,6 +139,7 @@ export async function jobStatus(o: StatusOptions = {}): Promise<StatusReport> {
       percent: counts.total > 0 ? (done / counts.total) * 100 : 100,
       rate: r,
       etaSec: state === "running" && r && r.rowsPerSec > 0 ? counts.pending / r.rowsPerSec : null,
+      provider: providerSummary(journal),
     };
   } finally {
     journal.close();
