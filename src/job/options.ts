@@ -66,6 +66,12 @@ export interface RunOptions {
   /** Send single-input embedding rows of one model together, as one request with an input array. @default true */
   coalesce?: boolean;
   /**
+   * Keep rows that share a prompt prefix together: sent close in time (in prefix-key order, when
+   * rows share prefixes and the input is a plain file) and to the engine that took their prefix
+   * first while it has room, so its prefix cache holds the prefix. @default true
+   */
+  prefixAffinity?: boolean;
+  /**
    * Process only the rows whose custom_id hashes to shard `index` of `count`, so several
    * orchestrators can split one input without talking to each other (merge with `vbatch merge`).
    */

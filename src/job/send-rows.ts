@@ -1,6 +1,7 @@
 // The "run" step: the send loop (src/send/) over the engines found, fed the job's options, with
 // the launcher's engine events and the engines' /metrics wired to it. Returns whether it was
 // stopped before every row was final.
+import { isGzip } from "../input/open.js";
 import type { ResultSink } from "../output/sink.js";
 import type { ReadyEngines } from "../pool/find-engines.js";
 import { Router } from "../pool/router.js";
@@ -17,6 +18,9 @@ export async function sendRows(
   const { options, progress, log } = run;
   const { pool, model } = ready;
   const metrics = run.metrics;
+  const affinity = options.prefixAffinity ?? true;
+  // Prefix order needs rows read back by offset (a plain file) and is worth it when prefixes repeat.
+  const shared = Number(job.journal.getMeta("shared_prefixes") ?? 0) > 0;
   const r = new Runner({
     reader: {
       inputFile: job.inputFile,
@@ -30,10 +34,11 @@ export async function sendRows(
       schemas: options.validateJson ?? false,
       format: job.format,
       maxLineBytes: job.maxLineBytes,
+      keyOrder: affinity && shared && !isGzip(job.inputFile),
     },
     leaders: job.journal.leaderSet(),
     followersOf: (line) => job.journal.followers(line),
-    router: new Router(pool),
+    router: new Router(pool, affinity),
     sink,
     requestIdPrefix: `vbatch-${job.jobId}${tagSuffix(job.tags)}`,
     validateJson: options.validateJson,

@@ -1,9 +1,22 @@
 // Picks the engine for the next request: the one with the most free room relative to its own
 // limit, so a 1024-slot engine gets more than a 64-slot one and a fast one more than a slow one.
+// A row with a prompt prefix key goes to the engine that took its prefix first, while that engine
+// has room (its prefix cache holds the prefix); when it has none the row takes the most room, as
+// any row does, so affinity never leaves a row waiting while another engine could run it.
 import type { Engine } from "./engine.js";
 
+/** Prefix keys remembered: rows of one prefix come together, so recent keys are the ones asked for. */
+const MAX_KEYS = 4096;
+
 export class Router {
-  constructor(readonly engines: Engine[]) {}
+  /** Prefix key -> the engine that took its first row (insertion order: oldest first). */
+  private readonly owners = new Map<number, Engine>();
+
+  constructor(
+    readonly engines: Engine[],
+    /** Route rows sharing a prefix key to one engine. @default true */
+    readonly affinity = true,
+  ) {}
 
   /**
    * Total requests the pool may hold now (engines out of the pool count nothing). An engine that
@@ -41,7 +54,8 @@ export class Router {
    * of a job) sends rows only where a batch slot is free: a row queued behind a small engine
    * would finish after a big engine that is already idle.
    */
-  pick(slotsOnly = false): Engine | undefined {
+  pick(slotsOnly = false, key = 0): Engine | undefined {
+    if (key !== 0 && this.affinity) return this.pickFor(key, slotsOnly);
     let best: Engine | undefined;
     let bestRoom = 0;
     for (const e of this.engines) {
@@ -50,6 +64,18 @@ export class Router {
         best = e;
         bestRoom = room;
       }
+    }
+    return best;
+  }
+
+  /** The engine that holds `key`'s prefix while it has room, else the most room (which then holds it). */
+  private pickFor(key: number, slotsOnly: boolean): Engine | undefined {
+    const owner = this.owners.get(key);
+    if (owner !== undefined && owner.room(slotsOnly) > 0) return owner;
+    const best = this.pick(slotsOnly);
+    if (best !== undefined && owner === undefined) {
+      if (this.owners.size >= MAX_KEYS) this.owners.delete(this.owners.keys().next().value as number);
+      this.owners.set(key, best);
     }
     return best;
   }

@@ -183,13 +183,14 @@ export class Runner {
     this.checkDone();
   }
 
-  private async engineFor(): Promise<Engine | undefined> {
-    const engine = this.dispatch.reserve(this.readingDone);
+  private async engineFor(key = 0): Promise<Engine | undefined> {
+    const engine = this.dispatch.reserve(this.readingDone, key);
     if (engine) return engine;
     try {
       return await this.dispatch.waitForEngine(
         () => this.readingDone,
         () => this.stopping,
+        key,
       );
     } catch (err) {
       this.fail(err);
@@ -200,7 +201,7 @@ export class Runner {
   private async attempt(job: SendJob): Promise<void> {
     const { tasks } = job;
     if (this.stopping) return this.drop(tasks.length);
-    const engine = await this.engineFor();
+    const engine = await this.engineFor(tasks[0]?.pkey);
     if (!engine) return this.drop(tasks.length);
     for (const t of tasks) t.attempts++;
     const first = tasks[0] as RowTask;

@@ -19,6 +19,8 @@ export interface RowTask {
   schema?: Record<string, unknown> | true;
   /** Replies already refused by --validate-json. */
   jsonRetries?: number;
+  /** The row's prompt prefix key, when it has one (see input/prefix-key.ts): routes it by affinity. */
+  pkey?: number;
   /** Set for single-input embedding rows that may share a request with others. */
   coalesce?: { input: string; span: [number, number] };
 }

@@ -49,6 +49,7 @@ export interface JobFlags extends LaunchFlags {
   restart?: boolean;
   transport: "http" | "sdk";
   coalesce: boolean;
+  prefixAffinity: boolean;
   dedupe: "on" | "off" | "auto";
   tag?: string[];
   priority?: number;
@@ -200,7 +201,11 @@ function requestFlags(cmd: Command): Command {
       intFlag("--json-retries", 0),
       2,
     )
-    .option("--no-coalesce", "send every embedding row as its own request");
+    .option("--no-coalesce", "send every embedding row as its own request")
+    .option(
+      "--no-prefix-affinity",
+      "send rows in input order to the engine with the most room, ignoring shared prompt prefixes",
+    );
 }
 
 /** What the run reports, and when it counts as failed. */

@@ -61,6 +61,7 @@ export function jobOptions(input: string, flags: JobFlags): Omit<RunOptions, "en
     restart: flags.restart ?? false,
     transport: flags.transport,
     coalesce: flags.coalesce,
+    prefixAffinity: flags.prefixAffinity,
     dedupe: flags.dedupe,
     validateJson: flags.validateJson ?? false,
     jsonRetries: flags.jsonRetries,
