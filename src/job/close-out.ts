@@ -6,6 +6,7 @@ import { RowState } from "../journal/schema.js";
 import { errorLine, lineId } from "../output/format.js";
 import type { ResultSink } from "../output/sink.js";
 import type { RunSummary } from "../progress/progress.js";
+import { readPrefixCounters } from "../schedule/monitor.js";
 import { inputGrowth } from "./input-growth.js";
 import { type JobRun, type PreparedRun, pendingFinal } from "./job-run.js";
 
@@ -37,6 +38,7 @@ export function closeOut(run: JobRun, job: PreparedRun, sink: ResultSink, interr
 export async function summarise(run: JobRun, job: PreparedRun, interrupted: boolean): Promise<RunSummary> {
   const { progress, paths, log } = run;
   progress.phase = "done";
+  await Promise.all(progress.engines.map(readPrefixCounters));
   const p = progress.snapshot();
   run.options.onProgress?.(p);
   const live = progress.live;
@@ -61,6 +63,7 @@ export async function summarise(run: JobRun, job: PreparedRun, interrupted: bool
     output: paths.output,
     errors: paths.errors,
     journal: paths.journal,
+    prefixCache: p.prefixCache,
   };
   const grew = await inputGrowth(paths.input, job.inputBytes);
   if (grew) {

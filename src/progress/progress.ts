@@ -4,6 +4,9 @@
 // The numbers a job reports while it runs and when it ends. Plain data: the CLI renders it, tests
 // assert on it, `vbatch serve` copies it into Batch objects.
 import type { InputGrowth } from "../job/input-growth.js";
+import type { PrefixCacheFigures } from "./prefix-cache.js";
+
+export type { PrefixCacheFigures } from "./prefix-cache.js";
 
 export interface EngineProgress {
   url: string;
@@ -17,6 +20,8 @@ export interface EngineProgress {
   running: number | null;
   waiting: number | null;
   sent: number;
+  /** The engine's prefix-cache counters during this job, when its /metrics has them. */
+  prefixCache?: PrefixCacheFigures | null | undefined;
 }
 
 /** What a job is doing: reading the input, waiting for the first engine, sending, or finished. */
@@ -52,6 +57,8 @@ export interface RunProgress {
   /** Seconds left at the current rate, or null before there is a rate. */
   etaSec: number | null;
   engines: EngineProgress[];
+  /** The engines' prefix-cache counters during this job, summed (null: no engine reports them). */
+  prefixCache?: PrefixCacheFigures | null | undefined;
   /** Seconds every engine has been down, or null while at least one is up. */
   allEnginesDownSec: number | null;
 }
@@ -81,6 +88,11 @@ export interface RunSummary {
   output: string;
   errors: string;
   journal: string;
+  /**
+   * The engines' prefix-cache counters over this run (their /metrics; null when no engine reports
+   * them): prompt tokens looked up, found, and the share found.
+   */
+  prefixCache?: PrefixCacheFigures | null | undefined;
   /** Set when lines were appended to the input while the job ran: they were not read or sent. */
   inputGrew?: InputGrowth | undefined;
 }
