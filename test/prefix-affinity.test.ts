@@ -189,3 +189,27 @@ describe("prefix affinity under kill -9", () => {
     expect(second.stderr).toContain("prompt tokens found in the engines' prefix caches");
   }, 60_000);
 });
+
+describe("length-aware order", () => {
+  it("sends the longest rows first when max_tokens vary, and in input order with --no-length-order", async () => {
+    const input = Array.from({ length: 30 }, (_, i) => ({
+      custom_id: `r${i}`,
+      method: "POST",
+      url: "/v1/chat/completions",
+      body: {
+        model: "sim-model",
+        max_tokens: 10 + ((i * 7) % 30) * 3,
+        messages: [{ role: "user", content: `q${i}` }],
+      },
+    }));
+    const order = async (extra: Partial<RunOptions>) => {
+      const seen: number[] = [];
+      const s = await sim({ onRequestBody: (_p, body) => seen.push(JSON.parse(body).max_tokens) });
+      await run(input, [s], { concurrency: 1, ...extra });
+      return seen;
+    };
+    const longestFirst = await order({});
+    expect(longestFirst).toEqual([...longestFirst].sort((a, b) => b - a));
+    expect(await order({ lengthOrder: false })).toEqual(input.map((r) => r.body.max_tokens));
+  });
+});

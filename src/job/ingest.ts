@@ -161,6 +161,7 @@ function countValid(result: IngestResult, row: ParsedRow, line: InputLine, dedup
     maxTokens: maxTokensOf(row.body),
   };
   if (prompt.key !== 0) result.prefixes.see(prompt.key);
+  result.prefixes.seeMaxTokens(prompt.maxTokens);
   return { line: line.lineNo, customId: row.customId, dkey, fp: lineFingerprint(line.raw), prompt };
 }
 

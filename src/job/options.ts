@@ -72,6 +72,12 @@ export interface RunOptions {
    */
   prefixAffinity?: boolean;
   /**
+   * When every row sets max_tokens and they vary (the largest at least twice the smallest), send
+   * the longest rows first, so the job does not end waiting on a long row started last. Rows that
+   * share prefixes keep the prefix order instead. @default true
+   */
+  lengthOrder?: boolean;
+  /**
    * Process only the rows whose custom_id hashes to shard `index` of `count`, so several
    * orchestrators can split one input without talking to each other (merge with `vbatch merge`).
    */

@@ -266,6 +266,7 @@ async function ingestNew(
     max_line_bytes: String(maxLineBytes),
     input_bytes: String(result.bytes),
     shared_prefixes: String(result.prefixes.repeats),
+    length_spread: String(result.prefixes.lengthSpread()),
   });
   log?.info({ rows: result.rows, invalid: result.invalid }, "input validated");
   if (result.guidedRows > 0) {

@@ -2,6 +2,7 @@
 // the launcher's engine events and the engines' /metrics wired to it. Returns whether it was
 // stopped before every row was final.
 import { isGzip } from "../input/open.js";
+import type { RowOrder } from "../journal/journal.js";
 import type { ResultSink } from "../output/sink.js";
 import type { ReadyEngines } from "../pool/find-engines.js";
 import { Router } from "../pool/router.js";
@@ -19,8 +20,6 @@ export async function sendRows(
   const { pool, model } = ready;
   const metrics = run.metrics;
   const affinity = options.prefixAffinity ?? true;
-  // Prefix order needs rows read back by offset (a plain file) and is worth it when prefixes repeat.
-  const shared = Number(job.journal.getMeta("shared_prefixes") ?? 0) > 0;
   const r = new Runner({
     reader: {
       inputFile: job.inputFile,
@@ -34,7 +33,7 @@ export async function sendRows(
       schemas: options.validateJson ?? false,
       format: job.format,
       maxLineBytes: job.maxLineBytes,
-      keyOrder: affinity && shared && !isGzip(job.inputFile),
+      order: sendOrder(job, affinity, options.lengthOrder ?? true),
     },
     leaders: job.journal.leaderSet(),
     followersOf: (line) => job.journal.followers(line),
@@ -66,4 +65,20 @@ export async function sendRows(
   );
   await r.run();
   return r.interrupted;
+}
+
+/** max_tokens that vary this many times over make the longest-first order worth its reads. */
+const LENGTH_SPREAD = 2;
+
+/**
+ * The order rows are sent in: rows sharing a prefix together when prefixes repeat, else the
+ * longest first when max_tokens vary, else the input's (cheapest: one sequential read). Another
+ * order reads each row back from its offset, so it needs a plain file, and a journal of this
+ * version (older ones have no keys and no lengths: their meta is missing).
+ */
+function sendOrder(job: PreparedRun, affinity: boolean, lengthOrder: boolean): RowOrder | undefined {
+  if (isGzip(job.inputFile)) return undefined;
+  if (affinity && Number(job.journal.getMeta("shared_prefixes") ?? 0) > 0) return "prefix";
+  if (lengthOrder && Number(job.journal.getMeta("length_spread") ?? 0) >= LENGTH_SPREAD) return "length";
+  return undefined;
 }

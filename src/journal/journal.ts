@@ -8,7 +8,7 @@ import type Database from "better-sqlite3";
 import { LineSet } from "./bitset.js";
 import { JournalFile, journalError } from "./journal-file.js";
 import type { JobOwner } from "./lock.js";
-import { type KeyedRow, keyedPage } from "./prefix-order.js";
+import { type KeyedRow, keyedPage, type RowOrder } from "./prefix-order.js";
 import {
   type DuplicateId,
   emptyCounts,
@@ -25,7 +25,7 @@ import {
 } from "./records.js";
 import { JOURNAL_VERSION, RowState } from "./schema.js";
 
-export type { KeyedRow } from "./prefix-order.js";
+export type { KeyedRow, RowOrder } from "./prefix-order.js";
 export * from "./records.js";
 
 /** The job's rows: recorded once by the validation pass, then read and finished by the send pass. */
@@ -173,9 +173,9 @@ export class Journal {
     });
   }
 
-  /** Pending rows in prefix-key order after (key, line), for send/keyed-reader.ts. */
-  keyedPage(key: number, line: number, limit: number): KeyedRow[] {
-    return this.file.guard("read", () => keyedPage(this.file.db, key, line, limit));
+  /** Pending rows in `order` after (ord, line), for send/keyed-reader.ts. */
+  keyedPage(order: RowOrder, ord: number, line: number, limit: number): KeyedRow[] {
+    return this.file.guard("read", () => keyedPage(this.file.db, order, ord, line, limit));
   }
 
   /** Pending lines whose answer other rows share (see `followers`). */

@@ -44,16 +44,19 @@ export type RowValues = [
   number | null,
   number | null,
   number | null,
+  number | null,
 ];
 
 export const INSERT_ROW =
-  "INSERT OR IGNORE INTO rows (line, custom_id, dkey, dup_of, fp, pkey, off, len, ptok, maxt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+  "INSERT OR IGNORE INTO rows (line, custom_id, dkey, dup_of, fp, pkey, off, len, ptok, maxt, lord) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
 
 /** The insert's values for a row; `leader`: the row whose answer it shares (dedupe), if any. */
 export function rowValues(r: IngestRow, leader: number | null): RowValues {
   const p = r.prompt;
   const at = [p?.key ?? 0, p?.off ?? null, p?.len ?? null, p?.tokens ?? null, p?.maxTokens ?? null] as const;
-  return [r.line, r.customId, r.dkey ?? null, leader, r.fp, ...at];
+  // longest first: the largest max_tokens, then the longest prompt (2^20 tokens outweigh any prompt)
+  const lord = p ? -((p.maxTokens ?? 0) * 1048576 + Math.min(p.tokens, 1048575)) : null;
+  return [r.line, r.customId, r.dkey ?? null, leader, r.fp, ...at, lord];
 }
 
 export interface InvalidLine {

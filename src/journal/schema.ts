@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS rows (
   off               INTEGER,               -- byte offset of the line in the (decompressed) input
   len               INTEGER,               -- its length in bytes
   ptok              INTEGER,               -- prompt tokens, estimated (4 characters a token)
-  maxt              INTEGER                -- max_tokens asked for, if any
+  maxt              INTEGER,               -- max_tokens asked for, if any
+  lord              INTEGER                -- place in the longest-first order (ascending)
 );
 CREATE INDEX IF NOT EXISTS rows_dkey ON rows (dkey) WHERE dkey IS NOT NULL;
 CREATE INDEX IF NOT EXISTS rows_dup_of ON rows (dup_of) WHERE dup_of IS NOT NULL;

@@ -1,11 +1,11 @@
-// The send pass in prefix-key order: rows that share a prompt prefix are read one after another
-// from the journal's index, wherever they stand in the input, and each is read back from its byte
-// offset (a plain file only). Reads are gathered: a batch of rows is sorted by offset and rows
+// The send pass in another order than the input's (rows sharing a prompt prefix one after another,
+// or the longest first): rows are taken from the journal's index wherever they stand in the input,
+// and each is read back from its byte offset (a plain file only). Reads are gathered: a batch of rows is sorted by offset and rows
 // close together are read in one call. Each line is proved to be the line that was validated, as
 // in line order; a line cut short (a file that shrank) stops the job with input_changed.
 import { type FileHandle, open } from "node:fs/promises";
 import type { InputLine } from "../input/lines.js";
-import type { KeyedRow } from "../journal/journal.js";
+import type { KeyedRow, RowOrder } from "../journal/journal.js";
 import { changed, JobBatch, type RowReaderOptions } from "./row-batch.js";
 import type { SendJob } from "./send-job.js";
 
@@ -18,7 +18,7 @@ const GAP = 64 * 1024;
 /** ...as long as the call reads at most this much. */
 const SPAN = 1024 * 1024;
 
-export async function* readSendJobsByKey(o: RowReaderOptions): AsyncGenerator<SendJob[]> {
+export async function* readSendJobsByKey(o: RowReaderOptions, order: RowOrder): AsyncGenerator<SendJob[]> {
   let fh: FileHandle;
   try {
     fh = await open(o.inputFile, "r");
@@ -26,10 +26,10 @@ export async function* readSendJobsByKey(o: RowReaderOptions): AsyncGenerator<Se
     throw changed(o, `it cannot be read (${(err as Error).message})`);
   }
   try {
-    let key = -1;
+    let ord = Number.NEGATIVE_INFINITY;
     let line = 0;
     for (;;) {
-      const page = o.journal.keyedPage(key, line, PAGE);
+      const page = o.journal.keyedPage(order, ord, line, PAGE);
       for (let i = 0; i < page.length; i += BATCH) {
         const rows = page.slice(i, i + BATCH);
         const lines = await readRows(fh, rows, o);
@@ -41,7 +41,7 @@ export async function* readSendJobsByKey(o: RowReaderOptions): AsyncGenerator<Se
       }
       const last = page[page.length - 1];
       if (last === undefined || page.length < PAGE) return;
-      key = last.pkey;
+      ord = last.ord;
       line = last.line;
     }
   } finally {

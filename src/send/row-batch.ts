@@ -7,7 +7,7 @@ import { lineFingerprint } from "../input/fingerprint.js";
 import type { InputLine } from "../input/lines.js";
 import { type BatchRow, bodyWithDefaults, parseLine } from "../input/row.js";
 import { requestedSchema } from "../input/structured.js";
-import type { Journal, PendingRow } from "../journal/journal.js";
+import type { Journal, PendingRow, RowOrder } from "../journal/journal.js";
 import { lineId } from "../output/format.js";
 import { coalescible, MAX_GROUP } from "./coalesce.js";
 import { groupJob, type SendJob, singleJob } from "./send-job.js";
@@ -18,8 +18,11 @@ export interface RowReaderOptions {
   /** How the input is named in messages (the path the user gave, or "stdin"). */
   displayPath: string;
   journal: Pick<Journal, "pendingPage" | "keyedPage">;
-  /** Read the pending rows in prefix-key order (a plain file whose rows share prefixes). */
-  keyOrder?: boolean | undefined;
+  /**
+   * Read the pending rows in this order instead of the input's (a plain file only): rows sharing a
+   * prompt prefix together, or the longest first.
+   */
+  order?: RowOrder | undefined;
   jobId: string;
   defaultModel: string | undefined;
   /** Models renamed on the way out (--model-map). */

@@ -37,9 +37,9 @@ class PendingCursor {
   }
 }
 
-/** Yields the requests for the pending rows: in prefix-key order when asked, else in line order. */
+/** Yields the requests for the pending rows: in the order asked for, else in line order. */
 export function readSendJobs(o: RowReaderOptions): AsyncGenerator<SendJob[]> {
-  return o.keyOrder ? readSendJobsByKey(o) : readInOrder(o);
+  return o.order ? readSendJobsByKey(o, o.order) : readInOrder(o);
 }
 
 /** The input streamed in line order beside the journal's pending rows, a chunk at a time. */

@@ -50,6 +50,7 @@ export interface JobFlags extends LaunchFlags {
   transport: "http" | "sdk";
   coalesce: boolean;
   prefixAffinity: boolean;
+  lengthOrder: boolean;
   dedupe: "on" | "off" | "auto";
   tag?: string[];
   priority?: number;
@@ -202,6 +203,7 @@ function requestFlags(cmd: Command): Command {
       2,
     )
     .option("--no-coalesce", "send every embedding row as its own request")
+    .option("--no-length-order", "send rows in input order even when their max_tokens vary")
     .option(
       "--no-prefix-affinity",
       "send rows in input order to the engine with the most room, ignoring shared prompt prefixes",

@@ -62,6 +62,7 @@ export function jobOptions(input: string, flags: JobFlags): Omit<RunOptions, "en
     transport: flags.transport,
     coalesce: flags.coalesce,
     prefixAffinity: flags.prefixAffinity,
+    lengthOrder: flags.lengthOrder,
     dedupe: flags.dedupe,
     validateJson: flags.validateJson ?? false,
     jsonRetries: flags.jsonRetries,
