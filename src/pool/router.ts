@@ -7,8 +7,12 @@ import type { Engine } from "./engine.js";
 
 /** Prefix keys remembered: rows of one prefix come together, so recent keys are the ones asked for. */
 const MAX_KEYS = 4096;
+/** How far past its limit an engine may queue rows of a prefix it holds, as a share of the limit. */
+const AFFINITY_SLACK = 0.25;
 
 export class Router {
+  /** Rows waiting for an engine behind the one being placed (the dispatch queue sets it). */
+  backlog = 0;
   /** Prefix key -> the engine that took its first row (insertion order: oldest first). */
   private readonly owners = new Map<number, Engine>();
 
@@ -68,11 +72,25 @@ export class Router {
     return best;
   }
 
-  /** The engine that holds `key`'s prefix while it has room, else the most room (which then holds it). */
+  /**
+   * The engine that holds `key`'s prefix while it has room, else the most room (which then also
+   * holds it). Before the last wave the owner may also take a row into its own waiting queue, a
+   * little past its limit (AFFINITY_SLACK): the row then waits for one of the owner's slots instead of prefilling the whole prefix again elsewhere. The queue's capacity counts
+   * what an engine holds past its limit, so the engines with room still take the rows behind it; in
+   * the last wave (every row read, fewer waiting than half the pool's room) the owner takes rows up
+   * to its limit only, which keeps its queue as short as the limiter wants it.
+   */
   private pickFor(key: number, slotsOnly: boolean): Engine | undefined {
     const owner = this.owners.get(key);
     if (owner !== undefined && owner.room(slotsOnly) > 0) return owner;
     const best = this.pick(slotsOnly);
+    if (owner?.health.up) {
+      const limit = owner.limit.current();
+      // In the last wave the owner's queue may hold rows up to its limit, no further.
+      const lastWave = slotsOnly && this.backlog < this.capacity() / 2;
+      const slack = lastWave ? 0 : Math.max(4, Math.ceil(limit * AFFINITY_SLACK));
+      if (owner.inFlight < limit + slack) return owner;
+    }
     if (best !== undefined && owner === undefined) {
       if (this.owners.size >= MAX_KEYS) this.owners.delete(this.owners.keys().next().value as number);
       this.owners.set(key, best);

@@ -52,6 +52,7 @@ export class Dispatch {
    * `endgame` (every row read): queueing at an engine then only lengthens the tail of the job.
    */
   reserve(endgame: boolean, key = 0): Engine | undefined {
+    this.o.router.backlog = this.queue.size;
     const engine = this.o.router.pick(endgame && this.o.router.engines.length > 1, key);
     if (engine) engine.inFlight++;
     return engine;
