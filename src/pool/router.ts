@@ -77,8 +77,8 @@ export class Router {
    * holds it). Before the last wave the owner may also take a row into its own waiting queue, a
    * little past its limit (AFFINITY_SLACK): the row then waits for one of the owner's slots instead of prefilling the whole prefix again elsewhere. The queue's capacity counts
    * what an engine holds past its limit, so the engines with room still take the rows behind it; in
-   * the last wave (every row read, fewer waiting than half the pool's room) the owner takes rows up
-   * to its limit only, which keeps its queue as short as the limiter wants it.
+   * the last wave (every row read, fewer waiting than there are engines) the owner takes rows up to
+   * its limit only, which keeps its queue as short as the limiter wants it.
    */
   private pickFor(key: number, slotsOnly: boolean): Engine | undefined {
     const owner = this.owners.get(key);
@@ -87,7 +87,7 @@ export class Router {
     if (owner?.health.up) {
       const limit = owner.limit.current();
       // In the last wave the owner's queue may hold rows up to its limit, no further.
-      const lastWave = slotsOnly && this.backlog < this.capacity() / 2;
+      const lastWave = slotsOnly && this.backlog < this.engines.length;
       const slack = lastWave ? 0 : Math.max(4, Math.ceil(limit * AFFINITY_SLACK));
       if (owner.inFlight < limit + slack) return owner;
     }
