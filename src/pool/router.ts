@@ -3,6 +3,7 @@
 // A row with a prompt prefix key goes to the engine that took its prefix first, while that engine
 // has room (its prefix cache holds the prefix); when it has none the row takes the most room, as
 // any row does, so affinity never leaves a row waiting while another engine could run it.
+import { FixedLimit } from "../schedule/limit.js";
 import type { Engine } from "./engine.js";
 
 /** Prefix keys remembered: rows of one prefix come together, so recent keys are the ones asked for. */
@@ -84,7 +85,8 @@ export class Router {
     const owner = this.owners.get(key);
     if (owner !== undefined && owner.room(slotsOnly) > 0) return owner;
     const best = this.pick(slotsOnly);
-    if (owner?.health.up) {
+    // A fixed --concurrency is what the user allows an engine: never past it.
+    if (owner?.health.up && !(owner.limit instanceof FixedLimit)) {
       const limit = owner.limit.current();
       // In the last wave the owner's queue may hold rows up to its limit, no further.
       const lastWave = slotsOnly && this.backlog < this.engines.length;
