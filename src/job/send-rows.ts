@@ -67,18 +67,22 @@ export async function sendRows(
   return r.interrupted;
 }
 
+/** Rows repeating an earlier row's prefix, as a share of the rows, that make prefix order worth its reads. */
+const SHARED_SHARE = 0.05;
 /** max_tokens that vary this many times over make the longest-first order worth its reads. */
 const LENGTH_SPREAD = 2;
 
 /**
- * The order rows are sent in: rows sharing a prefix together when prefixes repeat, else the
+ * The order rows are sent in: rows sharing a prefix together when prefixes repeat (in at least 5%
+ * of the rows: reading by offset costs every row a read of its own), else the
  * longest first when max_tokens vary, else the input's (cheapest: one sequential read). Another
  * order reads each row back from its offset, so it needs a plain file, and a journal of this
  * version (older ones have no keys and no lengths: their meta is missing).
  */
 function sendOrder(job: PreparedRun, affinity: boolean, lengthOrder: boolean): RowOrder | undefined {
   if (isGzip(job.inputFile)) return undefined;
-  if (affinity && Number(job.journal.getMeta("shared_prefixes") ?? 0) > 0) return "prefix";
+  const repeats = Number(job.journal.getMeta("shared_prefixes") ?? 0);
+  if (affinity && repeats > 0 && repeats >= SHARED_SHARE * job.before.total) return "prefix";
   if (lengthOrder && Number(job.journal.getMeta("length_spread") ?? 0) >= LENGTH_SPREAD) return "length";
   return undefined;
 }
