@@ -6,6 +6,7 @@ import { registerBuildCommand } from "./commands/build.js";
 import { registerEngineCommands } from "./commands/engines.js";
 import { registerEstimateCommand } from "./commands/estimate.js";
 import { registerMergeCommand } from "./commands/merge.js";
+import { registerReportCommand } from "./commands/report.js";
 import { registerRetryCommand } from "./commands/retry.js";
 import { type CommandResult, registerRunCommand } from "./commands/run.js";
 import { registerServeCommand } from "./commands/serve.js";
@@ -33,6 +34,7 @@ export function buildProgram(result: CommandResult): Command {
   registerValidateCommand(program);
   registerEstimateCommand(program);
   registerStatusCommand(program);
+  registerReportCommand(program);
   registerMergeCommand(program);
   registerEngineCommands(program);
   for (const cmd of program.commands) {

@@ -6,12 +6,14 @@ import { normalizeEndpoint } from "../client/endpoint.js";
 import type { FormatName } from "../formats/index.js";
 import { isGzip } from "../input/open.js";
 import type { JournalCounts } from "../journal/journal.js";
+import { processLabel } from "../journal/lock.js";
 import { DEFAULT_ENGINE_WAIT_MS, engineOptionsOf } from "../pool/discover.js";
 import type { Engine } from "../pool/engine.js";
 import { EngineEvents } from "../pool/engine-events.js";
 import { adaptiveLimit, createEngines } from "../pool/engines.js";
 import { JobProgress } from "../progress/job-progress.js";
 import type { RunMetrics } from "../progress/metrics.js";
+import { JobSampler } from "../progress/sampler.js";
 import { monitorEngine } from "../schedule/monitor.js";
 import type { Runner } from "../send/runner.js";
 import type { Cleanup } from "../util/cleanup.js";
@@ -25,6 +27,8 @@ export interface JobRun {
   log: Logger | undefined;
   paths: ResolvedPaths;
   progress: JobProgress;
+  /** This run's samples for the job's time series (journal/timeline.ts). */
+  sampler: JobSampler;
   /** Hands the caller a progress snapshot. */
   report: () => void;
   modelMap: Map<string, string>;
@@ -87,6 +91,7 @@ export function setUp(options: RunOptions, cleanup: Cleanup): JobRun {
     log,
     paths,
     progress,
+    sampler: new JobSampler(progress, processLabel(), options.launchedGpus),
     report: () => options.onProgress?.(progress.snapshot()),
     modelMap: new Map(Object.entries(options.modelMap ?? {})),
     engineWaitMs: options.engineWaitMs ?? DEFAULT_ENGINE_WAIT_MS,

@@ -18,6 +18,7 @@ export async function openSink(run: JobRun, job: PreparedRun, cleanup: Cleanup):
     fsync: options.fsync ?? true,
     maxRows: options.commitRows,
     ops: options.fileOps,
+    sample: run.sampler.take,
   });
   cleanup.defer(() => (sink.failed ? sink.abandon() : sink.close()));
   const invalid = job.journal.unwrittenInvalid();
@@ -36,5 +37,6 @@ export async function openSink(run: JobRun, job: PreparedRun, cleanup: Cleanup):
     sink.addInvalid(shapeLine(line, shapeOf(inv.line)), inv.line);
   }
   sink.flush();
+  sink.sampleNow(); // the run's start on the time axis, so even a short run has a span
   return sink;
 }

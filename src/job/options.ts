@@ -43,6 +43,8 @@ export interface RunOptions {
   engineHints?: Record<string, EngineHint> | undefined;
   /** Engines joining and leaving while the job runs; they use `endpoints` as the starting pool. */
   engineSource?: EngineSource | undefined;
+  /** GPUs the launched engines hold now, for the report's cost; absent when engines were given. */
+  launchedGpus?: (() => number | null) | undefined;
   /** Model for rows whose body has none. @default the engine's only model */
   model?: string | undefined;
   /** Renames models on the way out: a row naming a key is sent to the model its value names. */

@@ -42,7 +42,10 @@ export async function sendRows(
     requestIdPrefix: `vbatch-${job.jobId}${tagSuffix(job.tags)}`,
     validateJson: options.validateJson,
     jsonRetries: options.jsonRetries,
-    onAttempt: metrics ? (e, ms, status) => metrics.observe(e.base, ms, status) : undefined,
+    onAttempt: (e, ms, status) => {
+      run.sampler.observe(status, ms);
+      metrics?.observe(e.base, ms, status);
+    },
     maxAttempts: options.maxAttempts ?? 5,
     backoff: { baseMs: options.retryBaseMs ?? 500, maxMs: options.retryMaxMs ?? 30_000 },
     maxRequestsPerSecond: options.maxRequestsPerSecond,

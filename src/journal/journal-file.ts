@@ -12,6 +12,7 @@ import type { JobOwner } from "./lock.js";
 import { claimOwner, clearOwner, migrateOwner, ownerToken, readOwnerRow, takenOver } from "./owner.js";
 import type { JournalOpenOptions, Offsets } from "./records.js";
 import { SCHEMA } from "./schema.js";
+import { readTimeline, TIMELINE_SCHEMA, type TimelineSample, TimelineWriter } from "./timeline.js";
 
 export class JournalFile {
   readonly path: string;
@@ -24,6 +25,7 @@ export class JournalFile {
   private readonly identity: { dev: number; ino: number } | null;
   /** The committed lengths as this process last wrote or read them. */
   expected: Offsets = { out: 0, err: 0 };
+  private timeline: TimelineWriter | undefined;
 
   constructor(path: string, options: JournalOpenOptions = {}) {
     this.path = path;
@@ -37,6 +39,7 @@ export class JournalFile {
         // NORMAL: a power cut may roll back the last commit, which only re-sends those rows.
         db.pragma("synchronous = NORMAL");
         db.exec(SCHEMA);
+        db.exec(TIMELINE_SCHEMA);
         migrate(db);
       }
       db.pragma("busy_timeout = 5000");
@@ -197,6 +200,21 @@ export class JournalFile {
 
   owner(): JobOwner | undefined {
     return this.guard("read", () => readOwnerRow(this.db));
+  }
+
+  /**
+   * Records a sample of the job's time series when one is due (`force`: always), inside the
+   * caller's write transaction; `take` builds it only then.
+   */
+  recordSample(take: (now: number) => TimelineSample, force = false): void {
+    this.timeline ??= new TimelineWriter(this.db);
+    const now = Date.now();
+    if (force || this.timeline.due(now)) this.timeline.record(take(now), true);
+  }
+
+  /** The time series (empty for a journal from before it). */
+  readTimeline(): ReturnType<typeof readTimeline> {
+    return this.guard("read", () => readTimeline(this.db));
   }
 }
 

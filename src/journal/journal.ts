@@ -9,9 +9,9 @@ import { LineSet } from "./bitset.js";
 import { JournalFile, journalError } from "./journal-file.js";
 import type { JobOwner } from "./lock.js";
 import { type KeyedRow, keyedPage, type RowOrder } from "./prefix-order.js";
+import { countRows, failuresByStatus, pendingRows, unwrittenInvalid } from "./queries.js";
 import {
   type DuplicateId,
-  emptyCounts,
   INSERT_ROW,
   type IngestRow,
   type InvalidLine,
@@ -23,10 +23,12 @@ import {
   type RowValues,
   rowValues,
 } from "./records.js";
-import { JOURNAL_VERSION, RowState } from "./schema.js";
+import { JOURNAL_VERSION } from "./schema.js";
+import type { RunRecord, TimelineSample } from "./timeline-records.js";
 
 export type { KeyedRow, RowOrder } from "./prefix-order.js";
 export * from "./records.js";
+export type { EngineSample, RunRecord, TimelineSample } from "./timeline-records.js";
 
 /** The job's rows: recorded once by the validation pass, then read and finished by the send pass. */
 export class Journal {
@@ -141,8 +143,15 @@ export class Journal {
    * One atomic step of progress: `write` appends and fsyncs the output files and returns their new
    * lengths, then the row states and those lengths are recorded. All of it runs in one write
    * transaction, after `checkHeld`: either all of it is recorded or, on any failure, none of it.
+   * `sample` gives the time series its next sample, recorded with the rows when one is due.
    */
-  commit(updates: RowUpdate[], invalidWritten: number[], write: () => Offsets): void {
+  commit(
+    updates: RowUpdate[],
+    invalidWritten: number[],
+    write: () => Offsets,
+    sample?: ((now: number) => TimelineSample) | undefined,
+    forceSample = false,
+  ): void {
     let offsets: Offsets | undefined;
     this.file.guard("commit", () =>
       this.file.db
@@ -155,6 +164,7 @@ export class Journal {
           for (const line of invalidWritten) this.markInvalidWritten.run(line);
           this.file.setMetaStmt.run("out_offset", String(offsets.out));
           this.file.setMetaStmt.run("err_offset", String(offsets.err));
+          if (sample) this.file.recordSample(sample, forceSample);
           this.file.ops.commit();
         })
         .immediate(),
@@ -192,15 +202,18 @@ export class Journal {
 
   /** Rows answered by another row's request: requests dedupe saved. */
   dedupedCount(): number {
-    return this.file.guard(
-      "read",
-      () =>
-        (
-          this.file.db.prepare("SELECT count(*) AS n FROM rows WHERE dup_of IS NOT NULL").get() as {
-            n: number;
-          }
-        ).n,
-    );
+    const sql = "SELECT count(*) FROM rows WHERE dup_of IS NOT NULL";
+    return this.file.guard("read", () => this.file.db.prepare(sql).pluck().get() as number);
+  }
+
+  /** Records a run's closing sample on its own (nothing else to commit). */
+  sample(take: (now: number) => TimelineSample): void {
+    this.file.whileHeld(() => this.file.recordSample(take, true));
+  }
+
+  /** The job's time series and runs (empty for a journal from before them). */
+  timeline(): { samples: TimelineSample[]; runs: RunRecord[] } {
+    return this.file.readTimeline();
   }
 
   private lineSet(sql: string): LineSet {
@@ -252,44 +265,20 @@ export class Journal {
 
   /** Rows not yet final, in input order (for closing a stopped job's rows out). */
   pendingRows(): { line: number; customId: string }[] {
-    return this.file.guard("read", () =>
-      (
-        this.file.db.prepare("SELECT line, custom_id FROM rows WHERE state = 0 ORDER BY line").all() as {
-          line: number;
-          custom_id: string;
-        }[]
-      ).map((r) => ({ line: r.line, customId: r.custom_id })),
-    );
+    return pendingRows(this.file);
   }
 
   /** Invalid lines not yet written to the errors file. */
   unwrittenInvalid(): InvalidLine[] {
-    return this.file.guard("read", () => {
-      const rows = this.file.db
-        .prepare("SELECT line, custom_id, message FROM invalid WHERE written = 0 ORDER BY line")
-        .all() as { line: number; custom_id: string | null; message: string }[];
-      return rows.map((r) => ({ line: r.line, customId: r.custom_id ?? undefined, message: r.message }));
-    });
+    return unwrittenInvalid(this.file);
   }
 
   counts(): JournalCounts {
-    return this.file.guard("read", () => {
-      const by = this.file.db
-        .prepare(
-          "SELECT state, count(*) AS n, coalesce(sum(prompt_tokens), 0) AS p, coalesce(sum(completion_tokens), 0) AS c FROM rows GROUP BY state",
-        )
-        .all() as { state: number; n: number; p: number; c: number }[];
-      const invalid = (this.file.db.prepare("SELECT count(*) AS n FROM invalid").get() as { n: number }).n;
-      const counts: JournalCounts = { ...emptyCounts(), invalid };
-      for (const s of by) {
-        counts.total += s.n;
-        counts.promptTokens += s.p;
-        counts.completionTokens += s.c;
-        if (s.state === RowState.succeeded) counts.succeeded = s.n;
-        else if (s.state === RowState.failed) counts.failed = s.n;
-        else counts.pending = s.n;
-      }
-      return counts;
-    });
+    return countRows(this.file);
+  }
+
+  /** Failed rows by the HTTP status of their final answer ("none": no HTTP answer). */
+  failuresByStatus(): Record<string, number> {
+    return failuresByStatus(this.file);
   }
 }

@@ -7,7 +7,7 @@
 // said before the cycle began. A process that lost the job touches neither.
 import { VbatchError } from "../errors.js";
 import { type FileOps, nodeFileOps } from "../io/file-ops.js";
-import type { Journal, RowUpdate } from "../journal/journal.js";
+import type { Journal, RowUpdate, TimelineSample } from "../journal/journal.js";
 import { AppendFile, closeBoth, describe } from "./append-file.js";
 import { FILES_META, type FileRecord, filesRecord, parseFilesRecord, sameFile } from "./job-files.js";
 
@@ -23,6 +23,8 @@ export interface SinkOptions {
   fsync?: boolean | undefined;
   /** The file operations (tests inject failures here). @default node:fs */
   ops?: FileOps | undefined;
+  /** Builds the job's next time-series sample, recorded by a commit cycle when one is due. */
+  sample?: ((now: number) => TimelineSample) | undefined;
 }
 
 export class ResultSink {
@@ -38,6 +40,7 @@ export class ResultSink {
   private readonly maxRows: number;
   private readonly maxBytes: number;
   private readonly fsync: boolean;
+  private readonly sample: ((now: number) => TimelineSample) | undefined;
   private closed = false;
   /** The failure that poisoned the sink: every later flush reports it and writes nothing. */
   private failure: VbatchError | null = null;
@@ -70,6 +73,7 @@ export class ResultSink {
     this.maxRows = options.maxRows ?? 2000;
     this.maxBytes = options.maxBytes ?? 8 << 20;
     this.fsync = options.fsync ?? true;
+    this.sample = options.sample;
   }
 
   /** Records which files the journal belongs to (job-files.ts), and whether the job made them. */
@@ -95,6 +99,11 @@ export class ResultSink {
     return this.failure;
   }
 
+  /** Records a sample of the time series now (a run's start), outside any commit. */
+  sampleNow(): void {
+    if (this.sample && !this.failure) this.journal.sample(this.sample);
+  }
+
   /** Buffers a finished row; returns true when the buffer is full and should be flushed. */
   add(line: string, toErrors: boolean, update: RowUpdate): boolean {
     if (this.failure) return false; // the row stays pending; the next run sends it again
@@ -117,23 +126,34 @@ export class ResultSink {
    * the files are cut back to their committed lengths, the buffer is dropped (its rows stay
    * pending in the journal) and the sink refuses further work with the same error.
    */
-  flush(): number {
+  flush(last = false): number {
     if (this.failure) throw this.failure;
     const n = this.buffered;
-    if (n === 0 || this.closed) return 0;
+    if (this.closed) return 0;
+    if (n === 0) {
+      // A run's last sample, so its end is on the time axis even when it committed nothing.
+      if (last && this.sample) this.journal.sample(this.sample);
+      return 0;
+    }
     const before = { out: this.out.offset, err: this.err.offset };
     // Where the cycle got to: once "written", a failure is the journal's and the files need cutting.
     const at: { stage: "checking" | "writing" | "written" } = { stage: "checking" };
     try {
-      this.journal.commit(this.updates, this.invalidWritten, () => {
-        // The job is proved ours here, and stays so until the commit: no other run can append.
-        if (this.outBuf.length > 0) this.out.checkUnchanged();
-        if (this.errBuf.length > 0) this.err.checkUnchanged();
-        at.stage = "writing";
-        this.write(before);
-        at.stage = "written";
-        return { out: this.out.offset, err: this.err.offset };
-      });
+      this.journal.commit(
+        this.updates,
+        this.invalidWritten,
+        () => {
+          // The job is proved ours here, and stays so until the commit: no other run can append.
+          if (this.outBuf.length > 0) this.out.checkUnchanged();
+          if (this.errBuf.length > 0) this.err.checkUnchanged();
+          at.stage = "writing";
+          this.write(before);
+          at.stage = "written";
+          return { out: this.out.offset, err: this.err.offset };
+        },
+        this.sample,
+        last,
+      );
     } catch (e) {
       const failure =
         e instanceof VbatchError
@@ -204,7 +224,7 @@ export class ResultSink {
   close(): void {
     if (this.closed) return;
     try {
-      if (!this.failure) this.flush();
+      if (!this.failure) this.flush(true);
     } finally {
       this.closed = true;
       // No failures, no errors file (it is made again if a later run needs it); only ever the

@@ -7,11 +7,13 @@ import { clearOwner, readOwnerOf } from "../journal/owner.js";
 import { listenError } from "../util/listen-error.js";
 import { urlHost } from "../util/url-host.js";
 import type { JobContext, ServerContext } from "./context.js";
+import { KeyRing } from "./http/auth.js";
 import { createApiServer } from "./http/server.js";
 import { BatchScheduler } from "./jobs/scheduler.js";
 import { DataLayout } from "./layout.js";
 import { resolveServerOptions, type ServerOptions } from "./options.js";
 import { claimStateDb, type Ownership } from "./ownership.js";
+import { Sessions } from "./pages/sessions.js";
 import { startRetention } from "./retention.js";
 import { apiRoutes } from "./routes.js";
 import { BatchStore } from "./store/batches.js";
@@ -73,7 +75,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       batches: new BatchStore(db),
       log: o.logger,
     };
-    const ctx: ServerContext = { ...jobs, scheduler: new BatchScheduler(jobs) };
+    const ctx = serverContext(jobs);
     releases.push(() => ctx.scheduler.close());
     releases.push(startRetention(ctx, o.sweepIntervalMs));
 
@@ -103,4 +105,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     await release();
     throw err;
   }
+}
+
+/** What request handlers get: the job's context, the scheduler, the keys and browser sessions. */
+function serverContext(jobs: JobContext): ServerContext {
+  return {
+    ...jobs,
+    scheduler: new BatchScheduler(jobs),
+    keys: new KeyRing(jobs.options.apiKeys),
+    sessions: new Sessions(),
+  };
 }

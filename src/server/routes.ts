@@ -1,4 +1,4 @@
-// The route table of both API surfaces.
+// The route table of both API surfaces, and the pages a browser opens (pages/).
 import {
   cancelMessageBatch,
   createMessageBatch,
@@ -10,6 +10,9 @@ import {
 import { Router } from "./http/router.js";
 import { cancelBatch, createBatch, listBatches, retrieveBatch } from "./openai/batches.js";
 import { deleteFile, fileContent, listFiles, retrieveFile, uploadFile } from "./openai/files.js";
+import { batchReport } from "./pages/batch-report.js";
+import { dashboard } from "./pages/dashboard.js";
+import { login, loginForm, logout } from "./pages/login.js";
 
 export function apiRoutes(): Router {
   return new Router()
@@ -27,5 +30,11 @@ export function apiRoutes(): Router {
     .add("GET", "/v1/messages/batches/:msgbatch", retrieveMessageBatch)
     .add("DELETE", "/v1/messages/batches/:msgbatch", deleteMessageBatch)
     .add("POST", "/v1/messages/batches/:msgbatch/cancel", cancelMessageBatch)
-    .add("GET", "/v1/messages/batches/:msgbatch/results", messageBatchResults);
+    .add("GET", "/v1/messages/batches/:msgbatch/results", messageBatchResults)
+    .add("GET", "/", dashboard)
+    .add("GET", "/login", loginForm)
+    .add("POST", "/login", login)
+    .add("POST", "/logout", logout)
+    .add("GET", "/batches/:batch/report", batchReport)
+    .add("GET", "/batches/:msgbatch/report", batchReport);
 }

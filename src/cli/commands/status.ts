@@ -1,10 +1,12 @@
 // `vbatch status`: where a job stands, read from its journal without disturbing it.
 import type { Command } from "commander";
+import { VbatchError } from "../../errors.js";
 import type { StatusReport } from "../../tools/status/index.js";
+import { addCostFlags, type CostFlags, costOptions, givenCostFlags } from "../cost-flags.js";
 import { compact, duration, int } from "../format.js";
 import { numberFlag } from "../options.js";
 
-interface StatusFlags {
+interface StatusFlags extends CostFlags {
   journal?: string;
   sample: number;
   json?: boolean;
@@ -37,7 +39,7 @@ export function renderStatus(r: StatusReport): string {
 }
 
 export function registerStatusCommand(program: Command): void {
-  program
+  const cmd = program
     .command("status")
     .description("rows done, failed and pending, rate and ETA of a running or stopped job")
     .argument("[output]", "the job's output file (or its .vbatch.db); default: the only *.vbatch.db here")
@@ -48,10 +50,20 @@ export function registerStatusCommand(program: Command): void {
       numberFlag("--sample", 0),
       2,
     )
-    .option("--json", "print the report as JSON on stdout")
-    .action(async (output: string | undefined, flags: StatusFlags) => {
-      const { jobStatus } = await import("../../tools/status/index.js");
-      const r = await jobStatus({ output, journal: flags.journal, sampleMs: flags.sample * 1000 });
-      process.stdout.write(flags.json ? `${JSON.stringify(r)}\n` : renderStatus(r));
-    });
+    .option("--json", "print the report as JSON on stdout, with the report's figures and cost estimate");
+  addCostFlags(cmd).action(async (output: string | undefined, flags: StatusFlags) => {
+    const cost = givenCostFlags(flags);
+    if (!flags.json && cost.length > 0) {
+      throw new VbatchError("usage", `${cost.join(", ")}: the cost estimate is part of --json; add --json`);
+    }
+    const { jobStatus } = await import("../../tools/status/index.js");
+    const r = await jobStatus({ output, journal: flags.journal, sampleMs: flags.sample * 1000 });
+    if (!flags.json) {
+      process.stdout.write(renderStatus(r));
+      return;
+    }
+    const { statusFigures } = await import("../../report/index.js");
+    const extra = statusFigures({ output, journal: flags.journal }, await costOptions(flags));
+    process.stdout.write(`${JSON.stringify({ ...r, ...extra })}\n`);
+  });
 }

@@ -69,6 +69,7 @@ async function session<S extends RunSummary>(
     endpoints: engines.endpoints,
     engineHints: engines.hints,
     engineSource: engines.source,
+    launchedGpus: launchedGpus(engines),
     onMetricsUrl: (url) => process.stderr.write(`vbatch: runner metrics at ${url}\n`),
     signal: controller.signal,
     onProgress: line ? (p) => line.update(p) : undefined,
@@ -86,4 +87,11 @@ async function session<S extends RunSummary>(
     process.off("SIGTERM", onSignal);
     await engines.release();
   }
+}
+
+/** GPUs the launched engines hold (an engine given no GPU list counts as one), for the cost. */
+function launchedGpus(engines: JobEngines): (() => number | null) | undefined {
+  const launch = engines.launch;
+  if (!launch) return undefined;
+  return () => launch.engines().reduce((n, e) => n + Math.max(1, e.gpus.length), 0);
 }

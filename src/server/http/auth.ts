@@ -26,14 +26,16 @@ export class KeyRing {
     const x = headers["x-api-key"];
     if (typeof x === "string" && x.length > 0) presented.push(x.trim());
     if (presented.length === 0) return "missing";
-    for (const key of presented) {
-      const d = digest(key);
-      // Compare against every key, without stopping early.
-      let match = false;
-      for (const k of this.digests) if (timingSafeEqual(d, k)) match = true;
-      if (match) return "ok";
-    }
-    return "invalid";
+    return presented.some((key) => this.matches(key)) ? "ok" : "invalid";
+  }
+
+  /** True when `key` is one of the keys (the login form's check). */
+  matches(key: string): boolean {
+    const d = digest(key);
+    // Compare against every key, without stopping early.
+    let match = false;
+    for (const k of this.digests) if (timingSafeEqual(d, k)) match = true;
+    return match;
   }
 }
 

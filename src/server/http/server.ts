@@ -5,7 +5,7 @@ import { performance } from "node:perf_hooks";
 import { urlHost } from "../../util/url-host.js";
 import type { ServerContext } from "../context.js";
 import { newRequestId } from "../ids.js";
-import { KeyRing } from "./auth.js";
+import { redirect } from "../pages/respond-page.js";
 import { type ApiSurface, errorBody, HttpError, sendJson } from "./respond.js";
 import type { Router } from "./router.js";
 
@@ -30,8 +30,35 @@ function discardBody(req: IncomingMessage): void {
   req.resume();
 }
 
+/** Pages a browser reaches without a session: the login form, and leaving. */
+const OPEN_PAGES = new Set(["/login", "/logout"]);
+
+/** Paths that answer with a page, not an API's JSON: a refused one sends the browser to log in. */
+function isPage(path: string): boolean {
+  return path === "/" || path.startsWith("/batches/");
+}
+
+/**
+ * True when the request may go on: a valid key, an open page, or a browser's session that only
+ * reads (pages and GET routes, nothing that changes). False for a page a browser must log in to
+ * first; an API request without a valid key is refused with its API's 401.
+ */
+function admitted(ctx: ServerContext, req: IncomingMessage, path: string): boolean {
+  const auth = ctx.keys.check(req.headers);
+  if (auth === "ok" || OPEN_PAGES.has(path)) return true;
+  const reading = req.method === "GET" || req.method === "HEAD";
+  if (reading && ctx.sessions.valid(req.headers)) return true;
+  if (isPage(path)) return false;
+  throw new HttpError(
+    401,
+    auth === "missing"
+      ? "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
+      : "Incorrect API key provided.",
+    { code: "invalid_api_key" },
+  );
+}
+
 export function createApiServer(ctx: ServerContext, router: Router): Server {
-  const keys = new KeyRing(ctx.options.apiKeys);
   const ownHost = urlHost(ctx.options.host);
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const started = performance.now();
@@ -47,15 +74,9 @@ export function createApiServer(ctx: ServerContext, router: Router): Server {
         sendJson(res, 200, { status: "ok" });
         return;
       }
-      const auth = keys.check(req.headers);
-      if (auth !== "ok") {
-        throw new HttpError(
-          401,
-          auth === "missing"
-            ? "You didn't provide an API key. Send it as 'Authorization: Bearer <key>' or 'x-api-key: <key>'."
-            : "Incorrect API key provided.",
-          { code: "invalid_api_key" },
-        );
+      if (!admitted(ctx, req, path)) {
+        redirect(res, "/login");
+        return;
       }
       const { handler, params } = router.match(req.method ?? "GET", path);
       const host = typeof req.headers.host === "string" && /^[\w.:[\]-]+$/.test(req.headers.host);

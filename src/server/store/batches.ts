@@ -162,6 +162,11 @@ export class BatchStore {
     return { data, hasMore: rows.length > q.limit };
   }
 
+  /** The newest batches of both APIs, newest first (the dashboard). */
+  recent(limit: number): BatchRecord[] {
+    return this.db.prepare("SELECT * FROM batches ORDER BY seq DESC LIMIT ?").all(limit) as BatchRecord[];
+  }
+
   /** Batches a restarted server must pick up again, oldest first. */
   unfinished(): BatchRecord[] {
     return this.db
