@@ -8,7 +8,7 @@ import type Database from "better-sqlite3";
 import { LineSet } from "./bitset.js";
 import { JournalFile, journalError } from "./journal-file.js";
 import type { JobOwner } from "./lock.js";
-import { type KeyedRow, keyedPage, type RowOrder } from "./prefix-order.js";
+import { keyedPage } from "./prefix-order.js";
 import { countRows, failuresByStatus, pendingRows, unwrittenInvalid } from "./queries.js";
 import {
   type DuplicateId,
@@ -17,8 +17,10 @@ import {
   type InvalidLine,
   type JournalCounts,
   type JournalOpenOptions,
+  type KeyedRow,
   type Offsets,
   type PendingRow,
+  type RowOrder,
   type RowUpdate,
   type RowValues,
   rowValues,
@@ -26,7 +28,6 @@ import {
 import { JOURNAL_VERSION } from "./schema.js";
 import type { RunRecord, TimelineSample } from "./timeline-records.js";
 
-export type { KeyedRow, RowOrder } from "./prefix-order.js";
 export * from "./records.js";
 export type { EngineSample, RunRecord, TimelineSample } from "./timeline-records.js";
 

@@ -3,19 +3,7 @@
 // then longest prompt). A keyset cursor over an index on (order value, line): pages of bounded
 // size, no statement held open between pages, each page starting where the last one ended.
 import type Database from "better-sqlite3";
-
-export type RowOrder = "prefix" | "length";
-
-/** A pending row with what reading it back from the input needs. */
-export interface KeyedRow {
-  line: number;
-  fp: number | null;
-  pkey: number;
-  off: number;
-  len: number;
-  /** The row's place in the order (with its line): where the next page starts. */
-  ord: number;
-}
+import type { KeyedRow, RowOrder } from "./records.js";
 
 /** The column each order reads by (ascending: the longest rows have the smallest `lord`). */
 const ORDER_VALUE: Record<RowOrder, string> = { prefix: "pkey", length: "lord" };

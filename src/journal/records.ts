@@ -102,3 +102,17 @@ export interface JournalOpenOptions {
   readonly?: boolean;
   ops?: FileOps | undefined;
 }
+
+/** Orders the send pass can read the pending rows in besides the input's (journal/prefix-order.ts). */
+export type RowOrder = "prefix" | "length";
+
+/** A pending row with what reading it back from the input needs. */
+export interface KeyedRow {
+  line: number;
+  fp: number | null;
+  pkey: number;
+  off: number;
+  len: number;
+  /** The row's place in the order (with its line): where the next page starts. */
+  ord: number;
+}
