@@ -9,9 +9,23 @@ export const BIN = join(ROOT, "dist", "cli", "bin.js");
 export const OUT = join(ROOT, "bench", "out");
 mkdirSync(OUT, { recursive: true });
 
+/**
+ * The scenarios measured before the simulator modelled prefill per prompt token and a prefix cache
+ * keep them off unless they ask, so their figures and their ideals stay comparable run to run.
+ */
+const PREFILL_OFF = ["--prefill-ratio", "0", "--prefix-cache-tokens", "0"];
+
+function withPrefillDefaults(args) {
+  const out = [...args];
+  for (let i = 0; i < PREFILL_OFF.length; i += 2) {
+    if (!out.includes(PREFILL_OFF[i])) out.push(PREFILL_OFF[i], PREFILL_OFF[i + 1]);
+  }
+  return out;
+}
+
 /** Starts `vbatch sim` in its own process; resolves when it listens. */
 export function startSimProcess(args) {
-  const child = spawn(process.execPath, [BIN, "sim", "--port", "0", ...args], {
+  const child = spawn(process.execPath, [BIN, "sim", "--port", "0", ...withPrefillDefaults(args)], {
     stdio: ["ignore", "pipe", "ignore"],
   });
   return new Promise((resolve, reject) => {
@@ -43,7 +57,11 @@ export function startSimProcess(args) {
 export function startSimPool(count, options) {
   const child = spawn(
     process.execPath,
-    [join(ROOT, "bench", "sim-pool.mjs"), String(count), JSON.stringify(options)],
+    [
+      join(ROOT, "bench", "sim-pool.mjs"),
+      String(count),
+      JSON.stringify({ prefillRatio: 0, prefixCacheTokens: 0, ...options }),
+    ],
     {
       stdio: ["ignore", "pipe", "inherit"],
     },

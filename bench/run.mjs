@@ -1,6 +1,6 @@
 // `npm run bench [-- <scenario>...] [--quick]`: the simulator and vbatch side by side, one table,
 // also written to bench/RESULTS.md. Scenarios: saturation, large, overhead, memory, resume, embeddings,
-// failover, hetero, pool.
+// failover, hetero, pool, prefix, few-shot, tail (the last three in shared.mjs).
 import { spawn } from "node:child_process";
 import { rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
@@ -18,6 +18,7 @@ import {
   startSimProcess,
   writeInput,
 } from "./lib.mjs";
+import { fewShot, prefix, tail } from "./shared.mjs";
 
 const argv = process.argv.slice(2);
 const quick = argv.includes("--quick");
@@ -450,7 +451,21 @@ async function pool() {
   );
 }
 
-const scenarios = { saturation, large, overhead, memory, resume, embeddings, failover, hetero, pool };
+const shared = (f) => () => f({ record, out, scale });
+const scenarios = {
+  saturation,
+  large,
+  overhead,
+  memory,
+  resume,
+  embeddings,
+  failover,
+  hetero,
+  pool,
+  prefix: shared(prefix),
+  "few-shot": shared(fewShot),
+  tail: shared(tail),
+};
 for (const name of wanted.length ? wanted : Object.keys(scenarios)) {
   if (!scenarios[name])
     throw new Error(`unknown scenario ${name}; one of ${Object.keys(scenarios).join(", ")}`);

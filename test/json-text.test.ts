@@ -69,7 +69,7 @@ describe("what validation refuses", () => {
   });
   it("bytes that are not UTF-8, wherever they are", () => {
     const raw = Buffer.from('{"custom_id":"\xff"}', "latin1");
-    expect(parseLine({ lineNo: 1, text: raw.toString("utf8"), raw })).toMatchObject({
+    expect(parseLine({ lineNo: 1, text: raw.toString("utf8"), raw, offset: 0 })).toMatchObject({
       ok: false,
       message: "line is not valid UTF-8",
     });

@@ -402,5 +402,7 @@ describe("tags, priority and runner metrics", () => {
     expect(scraped).toMatch(/vbatch_rows\{state="succeeded"\} \d+/);
     expect(scraped).toMatch(/vbatch_engine_limit\{engine="http:\/\/127\.0\.0\.1:\d+"\} \d+/);
     expect(scraped).toMatch(/vbatch_request_duration_seconds_bucket/);
+    // the engine's prefix cache, as its /metrics counts it during this job
+    expect(scraped).toMatch(/vbatch_engine_prefix_cache_tokens\{engine="[^"]+",kind="queries"\} [1-9]/);
   });
 });

@@ -38,6 +38,8 @@ function progressText(p: RunProgress): string {
   ];
   if (p.failed > 0) parts.push(`${int(p.failed)} failed`);
   if (p.retries > 0) parts.push(`${int(p.retries)} retries`);
+  const rate = p.prefixCache?.hitRate;
+  if (rate !== undefined && rate !== null) parts.push(`prefix cache ${(rate * 100).toFixed(0)}% hit`);
   if (p.allEnginesDownSec !== null)
     parts.push(`every engine down for ${duration(p.allEnginesDownSec)}, waiting`);
   const engines = p.engines.map((e) => {

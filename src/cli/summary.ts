@@ -19,6 +19,15 @@ export function renderSummary(s: RunSummary): string {
     ...(s.provider ? providerLines(s.provider) : []),
     `  output     ${s.output}`,
   ];
+  const pc = s.prefixCache;
+  if (pc && pc.hitRate !== null) {
+    // Placed before the output line: what the engines did, then where the answers are.
+    lines.splice(
+      lines.length - 1,
+      0,
+      `  prefix     ${(pc.hitRate * 100).toFixed(1)}% of ${int(pc.queries)} prompt tokens found in the engines' prefix caches`,
+    );
+  }
   if (s.failed + s.invalid > 0) lines.push(`  errors     ${s.errors}`);
   if (s.inputGrew) lines.push(`vbatch: warning: ${growthWarning(s.inputGrew)}`);
   return `${lines.join("\n")}\n`;

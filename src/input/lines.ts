@@ -13,6 +13,8 @@ export interface InputLine {
   text: string;
   /** The line's bytes, without the line break and leading blanks. */
   raw: Buffer;
+  /** Where `raw` starts in the (decompressed) stream: a plain file can be read back from here. */
+  offset: number;
   /**
    * Set when the line was longer than the cap: its length in bytes (as far as it was counted)
    * and the cap. `text` and `raw` are then empty: the line was skipped, not read.
@@ -47,13 +49,15 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 const NOTHING = Buffer.alloc(0);
 
 function skipped(lineNo: number, bytes: number, cap: number): InputLine {
-  return { lineNo, text: "", raw: NOTHING, tooLong: { bytes, cap } };
+  return { lineNo, text: "", raw: NOTHING, offset: -1, tooLong: { bytes, cap } };
 }
 
 /** The unfinished line: the pieces of it read so far (each kept as a view, joined once). */
 class Partial {
   private parts: Buffer[] = [];
   private length = 0;
+  /** The stream position of the line's first byte. */
+  private start = 0;
   /** Past the cap: only counting, nothing held. */
   private skipping = false;
 
@@ -66,8 +70,9 @@ class Partial {
   /** Whether the line so far ends in a CR (of a CRLF, not counted in a skipped line's length). */
   private cr = false;
 
-  add(piece: Buffer): void {
+  add(piece: Buffer, at: number): void {
     if (piece.length === 0) return;
+    if (this.length === 0 && !this.skipping) this.start = at;
     this.length += piece.length;
     this.cr = piece[piece.length - 1] === 13;
     if (this.skipping) return;
@@ -86,7 +91,7 @@ class Partial {
     else if (this.parts.length > 0) {
       const buf =
         this.parts.length === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts, this.length);
-      pushLine(batch, buf, 0, buf.length, lineNo, this.cap);
+      pushLine(batch, buf, 0, buf.length, lineNo, this.cap, this.start);
     }
     this.parts = [];
     this.length = 0;
@@ -105,7 +110,7 @@ export async function* readLineBatches(
   maxLineBytes: number = DEFAULT_MAX_LINE_BYTES,
 ): AsyncGenerator<InputLine[]> {
   const cap = maxLineBytes;
-  const state = { lineNo: 0 };
+  const state = { lineNo: 0, pos: 0 };
   const partial = new Partial(cap);
   let head: Buffer | null = Buffer.alloc(0); // the first bytes, until a BOM can be told apart
   for await (const chunk of stream as AsyncIterable<Buffer>) {
@@ -115,7 +120,9 @@ export async function* readLineBatches(
       head = Buffer.concat([head, chunk]);
       if (head.length < BOM.length) continue; // too short yet to tell whether a BOM opens it
       // A UTF-8 byte-order mark, as editors on Windows write it, is not part of the first line.
-      buf = head.subarray(0, BOM.length).equals(BOM) ? head.subarray(BOM.length) : head;
+      const bom = head.subarray(0, BOM.length).equals(BOM);
+      buf = bom ? head.subarray(BOM.length) : head;
+      state.pos = bom ? BOM.length : 0;
       head = null;
     }
     const batch: InputLine[] = [];
@@ -133,28 +140,30 @@ export async function* readLineBatches(
 function splitChunk(
   buf: Buffer,
   batch: InputLine[],
-  state: { lineNo: number },
+  state: { lineNo: number; pos: number },
   partial: Partial,
   cap: number,
 ): void {
+  const base = state.pos;
+  state.pos += buf.length;
   let start = 0;
   let nl = buf.indexOf(10);
   if (!partial.empty) {
     // The chunk continues a line begun in an earlier one.
     if (nl === -1) {
-      partial.add(buf);
+      partial.add(buf, base);
       return;
     }
-    partial.add(buf.subarray(0, nl));
+    partial.add(buf.subarray(0, nl), base);
     partial.finish(batch, ++state.lineNo);
     start = nl + 1;
     nl = buf.indexOf(10, start);
   }
   for (; nl !== -1; nl = buf.indexOf(10, start)) {
-    pushLine(batch, buf, start, nl, ++state.lineNo, cap);
+    pushLine(batch, buf, start, nl, ++state.lineNo, cap, base);
     start = nl + 1;
   }
-  if (start < buf.length) partial.add(buf.subarray(start));
+  if (start < buf.length) partial.add(buf.subarray(start), base + start);
 }
 
 function pushLine(
@@ -164,6 +173,7 @@ function pushLine(
   end: number,
   lineNo: number,
   cap: number,
+  base: number,
 ): void {
   let e = end;
   if (e > start && buf[e - 1] === 13) e--; // CRLF
@@ -175,5 +185,5 @@ function pushLine(
     batch.push(skipped(lineNo, e - s, cap));
     return;
   }
-  batch.push({ lineNo, text: buf.toString("utf8", s, e), raw: buf.subarray(s, e) });
+  batch.push({ lineNo, text: buf.toString("utf8", s, e), raw: buf.subarray(s, e), offset: base + s });
 }

@@ -7,6 +7,7 @@ import { errorLine, lineId } from "../output/format.js";
 import type { ResultSink } from "../output/sink.js";
 import type { RunSummary } from "../progress/progress.js";
 import { providerSummary } from "../provider/report.js";
+import { readPrefixCounters } from "../schedule/monitor.js";
 import { inputGrowth } from "./input-growth.js";
 import { type JobRun, type PreparedRun, pendingFinal } from "./job-run.js";
 
@@ -38,6 +39,7 @@ export function closeOut(run: JobRun, job: PreparedRun, sink: ResultSink, interr
 export async function summarise(run: JobRun, job: PreparedRun, interrupted: boolean): Promise<RunSummary> {
   const { progress, paths, log } = run;
   progress.phase = "done";
+  await Promise.all(progress.engines.map(readPrefixCounters));
   const p = progress.snapshot();
   run.options.onProgress?.(p);
   const live = progress.live;
@@ -62,6 +64,7 @@ export async function summarise(run: JobRun, job: PreparedRun, interrupted: bool
     output: paths.output,
     errors: paths.errors,
     journal: paths.journal,
+    prefixCache: p.prefixCache,
   };
   const provider = run.options.provider || run.options.overflow ? providerSummary(job.journal) : null;
   if (provider) summary.provider = provider;

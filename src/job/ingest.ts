@@ -9,12 +9,14 @@ import { lineFingerprint } from "../input/fingerprint.js";
 import { type InputLine, readLineBatches } from "../input/lines.js";
 import { type NotJsonl, notJsonlLine, notJsonlMessage } from "../input/not-jsonl.js";
 import { openInput } from "../input/open.js";
+import { maxTokensOf, prefixKey } from "../input/prefix-key.js";
 import { MAX_CUSTOM_ID_LENGTH, parseLine } from "../input/row.js";
 import { usesRemovedGuidedFields } from "../input/structured.js";
-import type { InvalidLine, Journal } from "../journal/journal.js";
+import type { InvalidLine, Journal, RowPrompt } from "../journal/journal.js";
 import { type Shard, shardOf } from "../shard/shard.js";
 import { cutId, echoId } from "../util/echo.js";
 import { type DedupeMode, dedupeKey } from "./dedupe.js";
+import { SharedPrefixes } from "./shared-prefixes.js";
 
 /** How many problems an error message lists before it only counts the rest. */
 export const MAX_LISTED_PROBLEMS = 20;
@@ -38,6 +40,8 @@ export interface IngestResult {
   models: Map<string, ModelUse>;
   /** The file is JSON but not JSONL (an array, pretty-printed objects): where it shows. */
   notJsonl: NotJsonl | null;
+  /** Whether rows share prompt prefixes (see input/prefix-key.ts). */
+  prefixes: SharedPrefixes;
 }
 
 export interface ModelUse {
@@ -120,6 +124,7 @@ function emptyResult(format: FormatName | undefined): IngestResult {
     problems: [],
     models: new Map(),
     notJsonl: null,
+    prefixes: new SharedPrefixes(),
   };
 }
 
@@ -147,7 +152,17 @@ function countValid(result: IngestResult, row: ParsedRow, line: InputLine, dedup
     else if (result.models.size < MAX_MODELS) result.models.set(model, { rows: 1, firstLine: line.lineNo });
   }
   if (usesRemovedGuidedFields(row.body)) result.guidedRows++;
-  return { line: line.lineNo, customId: row.customId, dkey, fp: lineFingerprint(line.raw) };
+  const prompt: RowPrompt = {
+    key: prefixKey(row.url, row.body),
+    off: line.offset,
+    len: line.raw.length,
+    // about four characters a token; the body's JSON around the prompt is a small share of it
+    tokens: Math.ceil(row.bodyText.length / 4),
+    maxTokens: maxTokensOf(row.body),
+  };
+  if (prompt.key !== 0) result.prefixes.see(prompt.key);
+  result.prefixes.seeMaxTokens(prompt.maxTokens);
+  return { line: line.lineNo, customId: row.customId, dkey, fp: lineFingerprint(line.raw), prompt };
 }
 
 function note(result: IngestResult, inv: InvalidLine): void {
@@ -178,7 +193,7 @@ function record(journal: Journal, valid: ValidLine[], invalid: InvalidLine[], re
     customId: d.customId,
     message: `duplicate custom_id ${echoId(d.customId)} (first on line ${d.firstLine})`,
   }));
-  journal.recordInvalid(dupLines);
+  journal.ingest([], dupLines);
   for (const d of dupLines) note(result, d);
 }
 

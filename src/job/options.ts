@@ -80,6 +80,18 @@ export interface RunOptions {
   /** Send single-input embedding rows of one model together, as one request with an input array. @default true */
   coalesce?: boolean;
   /**
+   * Keep rows that share a prompt prefix together: sent close in time (in prefix-key order, when
+   * rows share prefixes and the input is a plain file) and to the engine that took their prefix
+   * first while it has room, so its prefix cache holds the prefix. @default true
+   */
+  prefixAffinity?: boolean;
+  /**
+   * When every row sets max_tokens and they vary (the largest at least twice the smallest), send
+   * the longest rows first, so the job does not end waiting on a long row started last. Rows that
+   * share prefixes keep the prefix order instead. @default true
+   */
+  lengthOrder?: boolean;
+  /**
    * Process only the rows whose custom_id hashes to shard `index` of `count`, so several
    * orchestrators can split one input without talking to each other (merge with `vbatch merge`).
    */

@@ -265,6 +265,8 @@ async function ingestNew(
     format: result.format ?? "openai",
     max_line_bytes: String(maxLineBytes),
     input_bytes: String(result.bytes),
+    shared_prefixes: String(result.prefixes.repeats),
+    length_spread: String(result.prefixes.lengthSpread()),
   });
   log?.info({ rows: result.rows, invalid: result.invalid }, "input validated");
   if (result.guidedRows > 0) {

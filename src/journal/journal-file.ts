@@ -239,6 +239,7 @@ export function journalError(path: string, err: unknown, what = "failed"): Vbatc
 
 /** Brings a journal made by an earlier version up to this schema (new columns are nullable). */
 function migrate(db: Database.Database): void {
-  addColumnIfMissing(db, "rows", "fp", "INTEGER");
+  for (const column of ["fp", "pkey", "off", "len", "ptok", "maxt", "lord"])
+    addColumnIfMissing(db, "rows", column, "INTEGER");
   migrateOwner(db);
 }

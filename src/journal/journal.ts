@@ -10,15 +10,22 @@ import { openLedger } from "./batches.js";
 import { LineSet } from "./bitset.js";
 import { JournalFile, journalError } from "./journal-file.js";
 import type { JobOwner } from "./lock.js";
+import { keyedPage } from "./prefix-order.js";
 import { countRows, failuresByStatus, pendingRows, unwrittenInvalid } from "./queries.js";
-import type {
-  DuplicateId,
-  InvalidLine,
-  JournalCounts,
-  JournalOpenOptions,
-  Offsets,
-  PendingRow,
-  RowUpdate,
+import {
+  type DuplicateId,
+  INSERT_ROW,
+  type IngestRow,
+  type InvalidLine,
+  type JournalCounts,
+  type JournalOpenOptions,
+  type KeyedRow,
+  type Offsets,
+  type PendingRow,
+  type RowOrder,
+  type RowUpdate,
+  type RowValues,
+  rowValues,
 } from "./records.js";
 import { JOURNAL_VERSION } from "./schema.js";
 import type { RunRecord, TimelineSample } from "./timeline-records.js";
@@ -31,9 +38,7 @@ export type { EngineSample, RunRecord, TimelineSample } from "./timeline-records
 export class Journal {
   private readonly file: JournalFile;
   // Prepared on first use: a read-only open of a journal from an older version lacks the columns.
-  private insertRowStmt:
-    | Database.Statement<[number, string, string | null, number | null, number]>
-    | undefined;
+  private insertRowStmt: Database.Statement<RowValues> | undefined;
   private readonly findLeader: Database.Statement<[string], { line: number }>;
   private readonly addFollower: Database.Statement<[number]>;
   private readonly followersOf: Database.Statement<[number], { line: number; custom_id: string }>;
@@ -125,22 +130,15 @@ export class Journal {
   }
 
   /** Records a batch of valid rows and invalid lines; returns the rows whose custom_id was seen before. */
-  ingest(
-    rows: { line: number; customId: string; dkey?: string | null; fp: number }[],
-    invalid: InvalidLine[],
-  ): DuplicateId[] {
+  ingest(rows: IngestRow[], invalid: InvalidLine[]): DuplicateId[] {
     const dups: DuplicateId[] = [];
-    this.insertRowStmt ??= this.file.guard("recording the input", () =>
-      this.file.db.prepare(
-        "INSERT OR IGNORE INTO rows (line, custom_id, dkey, dup_of, fp) VALUES (?, ?, ?, ?, ?)",
-      ),
-    );
+    this.insertRowStmt ??= this.file.guard("recording the input", () => this.file.db.prepare(INSERT_ROW));
     const insert = this.insertRowStmt;
     this.file.write("recording the input", () => {
       for (const r of rows) {
         const dkey = r.dkey ?? null;
         const leader = dkey === null ? undefined : this.findLeader.get(dkey)?.line;
-        if (insert.run(r.line, r.customId, dkey, leader ?? null, r.fp).changes === 0) {
+        if (insert.run(...rowValues(r, leader ?? null)).changes === 0) {
           const first = this.findLine.get(r.customId);
           dups.push({ line: r.line, customId: r.customId, firstLine: first?.line ?? -1 });
         } else if (leader !== undefined) this.addFollower.run(leader);
@@ -148,11 +146,6 @@ export class Journal {
       for (const inv of invalid) this.insertInvalid.run(inv.line, inv.customId ?? null, inv.message);
     });
     return dups;
-  }
-
-  /** Stores duplicates found during ingest as invalid lines (used with --skip-invalid). */
-  recordInvalid(lines: InvalidLine[]): void {
-    this.ingest([], lines);
   }
 
   /**
@@ -197,6 +190,11 @@ export class Journal {
       );
       return this.pendingAfterStmt.all(line, limit);
     });
+  }
+
+  /** Pending rows in `order` after (ord, line), for send/keyed-reader.ts. */
+  keyedPage(order: RowOrder, ord: number, line: number, limit: number): KeyedRow[] {
+    return this.file.guard("read", () => keyedPage(this.file.db, order, ord, line, limit));
   }
 
   /** Pending lines whose answer other rows share (see `followers`). */

@@ -11,6 +11,54 @@ export interface RowUpdate {
   completionTokens: number;
 }
 
+/** What the validation pass knows of a row's prompt: its prefix key, where its line is, its size. */
+export interface RowPrompt {
+  /** See input/prefix-key.ts; 0: nothing worth sharing. */
+  key: number;
+  /** Byte offset and length of the line in the (decompressed) input. */
+  off: number;
+  len: number;
+  /** Prompt tokens, estimated. */
+  tokens: number;
+  maxTokens: number | null;
+}
+
+/** A valid row as the validation pass records it. */
+export interface IngestRow {
+  line: number;
+  customId: string;
+  dkey?: string | null;
+  fp: number;
+  prompt?: RowPrompt;
+}
+
+/** The values of one row insert, in column order. */
+export type RowValues = [
+  number,
+  string,
+  string | null,
+  number | null,
+  number,
+  number,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+  number | null,
+];
+
+export const INSERT_ROW =
+  "INSERT OR IGNORE INTO rows (line, custom_id, dkey, dup_of, fp, pkey, off, len, ptok, maxt, lord) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/** The insert's values for a row; `leader`: the row whose answer it shares (dedupe), if any. */
+export function rowValues(r: IngestRow, leader: number | null): RowValues {
+  const p = r.prompt;
+  const at = [p?.key ?? 0, p?.off ?? null, p?.len ?? null, p?.tokens ?? null, p?.maxTokens ?? null] as const;
+  // longest first: the largest max_tokens, then the longest prompt (2^20 tokens outweigh any prompt)
+  const lord = p ? -((p.maxTokens ?? 0) * 1048576 + Math.min(p.tokens, 1048575)) : null;
+  return [r.line, r.customId, r.dkey ?? null, leader, r.fp, ...at, lord];
+}
+
 export interface InvalidLine {
   line: number;
   customId?: string | undefined;
@@ -53,4 +101,18 @@ export interface PendingRow {
 export interface JournalOpenOptions {
   readonly?: boolean;
   ops?: FileOps | undefined;
+}
+
+/** Orders the send pass can read the pending rows in besides the input's (journal/prefix-order.ts). */
+export type RowOrder = "prefix" | "length";
+
+/** A pending row with what reading it back from the input needs. */
+export interface KeyedRow {
+  line: number;
+  fp: number | null;
+  pkey: number;
+  off: number;
+  len: number;
+  /** The row's place in the order (with its line): where the next page starts. */
+  ord: number;
 }

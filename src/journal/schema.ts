@@ -22,7 +22,13 @@ CREATE TABLE IF NOT EXISTS rows (
   dkey              TEXT,                  -- request identity, for rows that may be deduplicated
   dup_of            INTEGER,               -- the line whose answer this row shares (never sent itself)
   followers         INTEGER NOT NULL DEFAULT 0, -- rows that share this row's answer
-  fp                INTEGER                -- fingerprint of the line's bytes as validated
+  fp                INTEGER,               -- fingerprint of the line's bytes as validated
+  pkey              INTEGER,               -- prefix key of the prompt (0: none; NULL: older journal)
+  off               INTEGER,               -- byte offset of the line in the (decompressed) input
+  len               INTEGER,               -- its length in bytes
+  ptok              INTEGER,               -- prompt tokens, estimated (4 characters a token)
+  maxt              INTEGER,               -- max_tokens asked for, if any
+  lord              INTEGER                -- place in the longest-first order (ascending)
 );
 CREATE INDEX IF NOT EXISTS rows_dkey ON rows (dkey) WHERE dkey IS NOT NULL;
 CREATE INDEX IF NOT EXISTS rows_dup_of ON rows (dup_of) WHERE dup_of IS NOT NULL;

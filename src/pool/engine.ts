@@ -25,7 +25,10 @@ export class Engine {
   limit: ConcurrencyLimit;
   inFlight = 0;
   models: ModelInfo[] = [];
+  /** The latest /metrics reading; set it through noteLoad. */
   metrics: EngineMetrics | null = null;
+  /** The prefix cache's counters at the first reading: what this job made them is the rest. */
+  prefixBase: { queries: number; hits: number } | null = null;
   sent = 0;
   succeeded = 0;
   failed = 0;
@@ -74,11 +77,23 @@ export class Engine {
     }));
     try {
       const metrics = await this.transport.getText("/metrics", timeoutMs);
-      this.metrics = metrics.status === 200 ? parseVllmLoad(metrics.text) : null;
+      this.noteLoad(metrics.status === 200 ? parseVllmLoad(metrics.text) : null);
     } catch {
-      this.metrics = null;
+      this.noteLoad(null);
     }
     return this.models;
+  }
+
+  /** Keeps a /metrics reading (null: none), and the prefix counters' baseline at the first. */
+  noteLoad(load: EngineMetrics | null): void {
+    this.metrics = load;
+    const q = load?.prefixQueries;
+    const h = load?.prefixHits;
+    if (q === undefined || h === undefined) return;
+    // An engine that restarted counts from zero again.
+    if (this.prefixBase === null || q < this.prefixBase.queries) {
+      this.prefixBase = this.prefixBase === null ? { queries: q, hits: h } : { queries: 0, hits: 0 };
+    }
   }
 
   /** True when /metrics answered with vLLM's request gauges at discovery. */

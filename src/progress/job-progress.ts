@@ -7,6 +7,7 @@ import { emptyCounts, type JournalCounts } from "../journal/journal.js";
 import type { Engine } from "../pool/engine.js";
 import { noCounters } from "../send/recorder.js";
 import type { Runner, RunnerCounters } from "../send/runner.js";
+import { enginePrefixCache, poolPrefixCache } from "./prefix-cache.js";
 import type { EngineProgress, RunPhase, RunProgress } from "./progress.js";
 
 const NONE = noCounters();
@@ -97,8 +98,10 @@ export class JobProgress {
           running: e.metrics?.running ?? null,
           waiting: e.metrics?.waiting ?? null,
           sent: e.sent,
+          prefixCache: enginePrefixCache(e),
         }),
       ),
+      prefixCache: poolPrefixCache(this.engines),
     };
   }
 }

@@ -61,6 +61,12 @@ function declareMetrics(prom: PromClient, registry: InstanceType<PromClient["Reg
     limit: gauge("vbatch_engine_limit", "Adaptive in-flight limit per engine.", "engine"),
     up: gauge("vbatch_engine_up", "1 while the engine is in the pool.", "engine"),
     tokens: gauge("vbatch_tokens", "Tokens of finished rows.", "kind"),
+    prefix: new prom.Gauge({
+      name: "vbatch_engine_prefix_cache_tokens",
+      help: "Prompt tokens the engine looked up (queries) and found (hits) in its prefix cache during this job.",
+      labelNames: ["engine", "kind"],
+      registers: [registry],
+    }),
     requests: new prom.Counter({
       name: "vbatch_requests_total",
       help: "Requests sent, by engine and HTTP status (none: no answer).",
@@ -89,5 +95,9 @@ function refresh(m: Metrics, p: RunProgress): void {
     m.inFlight.set({ engine: e.url }, e.inFlight);
     m.limit.set({ engine: e.url }, e.limit);
     m.up.set({ engine: e.url }, e.up ? 1 : 0);
+    if (e.prefixCache) {
+      m.prefix.set({ engine: e.url, kind: "queries" }, e.prefixCache.queries);
+      m.prefix.set({ engine: e.url, kind: "hits" }, e.prefixCache.hits);
+    }
   }
 }

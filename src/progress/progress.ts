@@ -5,6 +5,9 @@
 // assert on it, `vbatch serve` copies it into Batch objects.
 import type { InputGrowth } from "../job/input-growth.js";
 import type { ProviderSummary } from "../provider/report.js";
+import type { PrefixCacheFigures } from "./prefix-cache.js";
+
+export type { PrefixCacheFigures } from "./prefix-cache.js";
 
 export interface EngineProgress {
   url: string;
@@ -18,6 +21,8 @@ export interface EngineProgress {
   running: number | null;
   waiting: number | null;
   sent: number;
+  /** The engine's prefix-cache counters during this job, when its /metrics has them. */
+  prefixCache?: PrefixCacheFigures | null | undefined;
 }
 
 /** What a job is doing: reading the input, waiting for the first engine, sending, or finished. */
@@ -53,6 +58,8 @@ export interface RunProgress {
   /** Seconds left at the current rate, or null before there is a rate. */
   etaSec: number | null;
   engines: EngineProgress[];
+  /** The engines' prefix-cache counters during this job, summed (null: no engine reports them). */
+  prefixCache?: PrefixCacheFigures | null | undefined;
   /** Seconds every engine has been down, or null while at least one is up. */
   allEnginesDownSec: number | null;
 }
@@ -86,6 +93,11 @@ export interface RunSummary {
   provider?: ProviderSummary | undefined;
   /** A job with --overflow: rows answered by the engines and by provider batches (in this run). */
   overflow?: OverflowSummary | undefined;
+  /**
+   * The engines' prefix-cache counters over this run (their /metrics; null when no engine reports
+   * them): prompt tokens looked up, found, and the share found.
+   */
+  prefixCache?: PrefixCacheFigures | null | undefined;
   /** Set when lines were appended to the input while the job ran: they were not read or sent. */
   inputGrew?: InputGrowth | undefined;
 }

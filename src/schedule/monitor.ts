@@ -34,7 +34,7 @@ export function monitorEngine(engine: Engine, o: MonitorOptions): () => void {
       const load = status === 200 ? parseVllmLoad(text) : null;
       if (load) {
         failures = 0;
-        engine.metrics = load;
+        engine.noteLoad(load);
         if (engine.limit instanceof VllmMetricsLimit) engine.limit.onLoad(load, engine.inFlight);
         const limit = engine.limit.current();
         if (limit !== lastLimit) {
@@ -74,4 +74,19 @@ export function monitorEngine(engine: Engine, o: MonitorOptions): () => void {
     stopped = true;
     if (timer) clearTimeout(timer);
   };
+}
+
+/**
+ * One last reading of an engine's prefix-cache counters (the job's summary): the monitor's latest
+ * may be a second old. Engines without the counters, or not answering, keep what they had.
+ */
+export async function readPrefixCounters(engine: Engine): Promise<void> {
+  if (engine.prefixBase === null || !engine.health.up) return;
+  try {
+    const { status, text } = await engine.transport.getText("/metrics", 2000);
+    const load = status === 200 ? parseVllmLoad(text) : null;
+    if (load) engine.noteLoad(load);
+  } catch {
+    // the reading in hand stands
+  }
 }

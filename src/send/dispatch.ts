@@ -51,8 +51,9 @@ export class Dispatch {
    * together, and a pick that yields before counting would send them all to the same engine.
    * `endgame` (every row read): queueing at an engine then only lengthens the tail of the job.
    */
-  reserve(endgame: boolean): Engine | undefined {
-    const engine = this.o.router.pick(endgame && this.o.router.engines.length > 1);
+  reserve(endgame: boolean, key = 0): Engine | undefined {
+    this.o.router.backlog = this.queue.size;
+    const engine = this.o.router.pick(endgame && this.o.router.engines.length > 1, key);
     if (engine) engine.inFlight++;
     return engine;
   }
@@ -61,9 +62,9 @@ export class Dispatch {
    * Waits for room (or for an engine to come back), then reserves it. Undefined when `stopping`
    * turns true; throws engine_unavailable after engineWaitMs with every engine down.
    */
-  async waitForEngine(endgame: () => boolean, stopping: () => boolean): Promise<Engine | undefined> {
+  async waitForEngine(endgame: () => boolean, stopping: () => boolean, key = 0): Promise<Engine | undefined> {
     for (;;) {
-      const engine = this.reserve(endgame());
+      const engine = this.reserve(endgame(), key);
       if (engine || stopping()) return engine;
       if (this.o.router.anyUp()) {
         this.allDownSince = null;

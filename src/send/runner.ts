@@ -183,13 +183,14 @@ export class Runner {
     this.checkDone();
   }
 
-  private async engineFor(): Promise<Engine | undefined> {
-    const engine = this.dispatch.reserve(this.readingDone);
+  private async engineFor(key = 0): Promise<Engine | undefined> {
+    const engine = this.dispatch.reserve(this.readingDone, key);
     if (engine) return engine;
     try {
       return await this.dispatch.waitForEngine(
         () => this.readingDone,
         () => this.stopping,
+        key,
       );
     } catch (err) {
       this.fail(err);
@@ -202,7 +203,7 @@ export class Runner {
     if (this.stopping) return this.drop(tasks.length);
     // Overflow by deadline: a row moved to a provider's batch is not the engines' any more.
     if (this.o.take && !this.o.take((tasks[0] as RowTask).line)) return this.drop(tasks.length);
-    const engine = await this.engineFor();
+    const engine = await this.engineFor(tasks[0]?.pkey);
     if (!engine) return this.drop(tasks.length);
     for (const t of tasks) t.attempts++;
     const first = tasks[0] as RowTask;

@@ -21,6 +21,8 @@ export interface RowTask {
   jsonRetries?: number;
   /** The line as validated, for a reader asked to keep it (a provider needs Anthropic's own params). */
   text?: string;
+  /** The row's prompt prefix key, when it has one (see input/prefix-key.ts): routes it by affinity. */
+  pkey?: number;
   /** Set for single-input embedding rows that may share a request with others. */
   coalesce?: { input: string; span: [number, number] };
 }

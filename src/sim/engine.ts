@@ -12,8 +12,8 @@ export class EngineJob {
   timer: NodeJS.Timeout | undefined = undefined;
 
   constructor(
-    /** how long the request holds a slot */
-    readonly durationMs: number,
+    /** how long the request holds a slot (the engine's beforeStart may add its prefill) */
+    public durationMs: number,
     /** KV-cache tokens held while running */
     readonly kvTokens: number,
   ) {}
@@ -53,6 +53,8 @@ export class Engine<J extends EngineJob> {
     private readonly slots: number,
     /** called when a job has run its time; the server answers from here */
     private readonly onDone: (job: J) => void,
+    /** called as a job takes its slot: the prefix cache is looked up then, as vLLM's scheduler does */
+    private readonly beforeStart: ((job: J) => void) | null = null,
   ) {}
 
   /** Runs the job now if a slot is free and nobody waits; a zero-length job then finishes before this returns. */
@@ -144,6 +146,7 @@ export class Engine<J extends EngineJob> {
     if (this.running > this.maxRunning) this.maxRunning = this.running;
     if (this.firstStartMs === null) this.firstStartMs = now;
     job.state = RUNNING;
+    this.beforeStart?.(job);
     if (job.durationMs <= 0) {
       this.finish(job, now);
       return;

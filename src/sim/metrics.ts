@@ -9,6 +9,8 @@ export interface MetricsSnapshot {
   kvCacheUsage: number;
   promptTokens: number;
   generationTokens: number;
+  prefixCacheQueries: number;
+  prefixCacheHits: number;
   success: { stop: number; length: number; abort: number };
 }
 
@@ -62,6 +64,19 @@ export function renderMetrics(s: MetricsSnapshot): string {
       "counter",
       "Number of generation tokens processed.",
       one("vllm:generation_tokens_total", s.generationTokens),
+    ),
+    // vllm/v1/metrics/loggers.py (PrometheusStatLogger): counters in tokens, per engine
+    family(
+      "vllm:prefix_cache_queries_total",
+      "counter",
+      "Prefix cache queries, in terms of number of queried tokens.",
+      one("vllm:prefix_cache_queries_total", s.prefixCacheQueries),
+    ),
+    family(
+      "vllm:prefix_cache_hits_total",
+      "counter",
+      "Prefix cache hits, in terms of number of cached tokens.",
+      one("vllm:prefix_cache_hits_total", s.prefixCacheHits),
     ),
     family("vllm:request_success_total", "counter", "Count of successfully processed requests.", success),
   ].join("");

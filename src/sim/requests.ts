@@ -20,7 +20,15 @@ import {
   simReasoningText,
 } from "./replies.js";
 import { requestedSchema, sampleFromSchema } from "./structured.js";
-import { chatTokenCount, inputTokenCount, type PromptInput, splitInputs, templateOptions } from "./tokens.js";
+import {
+  chatTokenCount,
+  chatTokenIds,
+  inputTokenCount,
+  type PromptInput,
+  splitInputs,
+  templateOptions,
+  textTokenIds,
+} from "./tokens.js";
 
 type Body = Record<string, unknown>;
 
@@ -36,6 +44,14 @@ export interface Work extends Generated {
   pairs?: [string, string][];
   /** rerank: how many results to return (0: all) */
   topN?: number;
+  /** generation prompts the engine prefills (through its prefix cache); null for pooling */
+  prefill?: Prefill | null;
+}
+
+/** A generation's prompts: their lengths now, their token ids only when the cache asks. */
+export interface Prefill {
+  lengths: number[];
+  ids: () => number[][];
 }
 
 export function isErrorInfo(v: unknown): v is ErrorInfo {
@@ -125,6 +141,7 @@ export function chatWork(cfg: SimConfig, body: Body, wanted: number): Work | Err
   const perChoice = Math.min(wanted, maxTokens ?? Number.MAX_SAFE_INTEGER, cfg.maxModelLen - promptTokens);
   const text = structuredText(cfg, body, chatReplyText(messages));
   const work = generation(cfg, text, promptTokens, perChoice, wanted, n ?? 1);
+  work.prefill = { lengths: [promptTokens], ids: () => [chatTokenIds(messages, template)] };
   work.topLogprobs = top;
   work.reasoning = template.thinkingOn ? simReasoningText(messages) : null;
   return work;
@@ -183,7 +200,12 @@ export function completionWork(cfg: SimConfig, body: Body, wanted: number): Work
   }
   const perChoice = Math.min(wanted, maxTokens, cfg.maxModelLen - longest);
   const choices = prompts.length * (n ?? 1);
-  return generation(cfg, completionReplyText(prompt), promptTokens, perChoice, wanted, choices);
+  const work = generation(cfg, completionReplyText(prompt), promptTokens, perChoice, wanted, choices);
+  work.prefill = {
+    lengths: prompts.map(inputTokenCount),
+    ids: () => prompts.map((p) => (typeof p === "string" ? textTokenIds(p) : p)),
+  };
+  return work;
 }
 
 export function embeddingWork(cfg: SimConfig, body: Body): Work | ErrorInfo {

@@ -30,6 +30,19 @@ export interface SimOptions {
   /** time per output token, default 2 */
   stepMs?: number;
   /**
+   * A decode step costs as much GPU time as prefilling this many prompt tokens (0: prefill is
+   * free). Each prompt token not found in the prefix cache adds stepMs x maxNumSeqs / prefillRatio
+   * to its request's time (see DEFAULT_PREFILL_RATIO in options.ts for the source).
+   * @default 634
+   */
+  prefillRatio?: number;
+  /**
+   * Prompt tokens the prefix cache holds, in blocks of 16, least recently used evicted first
+   * (0: no prefix caching, like vLLM's --no-enable-prefix-caching).
+   * @default 262144
+   */
+  prefixCacheTokens?: number;
+  /**
    * Tokens every request generates, capped by max_tokens / max_completion_tokens. An alternative
    * to `outputLen`, which varies the length per prompt.
    * @default 16
@@ -96,6 +109,12 @@ export interface SimStats {
    * epoch milliseconds, comparable with another process's clock.
    */
   timeOrigin: number;
+  /**
+   * Prompt tokens looked up in the prefix cache and found there since the server started (the
+   * /metrics counters vllm:prefix_cache_queries_total and vllm:prefix_cache_hits_total; not reset).
+   */
+  prefixCacheQueries: number;
+  prefixCacheHits: number;
   /** request key (16 hex of sha1 of the raw body) -> times received; only with trackRequests */
   requestsByKey?: Record<string, number>;
 }

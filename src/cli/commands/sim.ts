@@ -14,6 +14,8 @@ interface SimFlags {
   maxNumSeqs?: number;
   prefillMs?: number;
   stepMs?: number;
+  prefillRatio?: number;
+  prefixCacheTokens?: number;
   outputTokens?: number;
   outputLen?: number;
   outputLenSpread?: number;
@@ -73,6 +75,8 @@ function toOptions(f: SimFlags, onExit: () => void): SimOptions {
   if (f.maxNumSeqs !== undefined) o.maxNumSeqs = f.maxNumSeqs;
   if (f.prefillMs !== undefined) o.prefillMs = f.prefillMs;
   if (f.stepMs !== undefined) o.stepMs = f.stepMs;
+  if (f.prefillRatio !== undefined) o.prefillRatio = f.prefillRatio;
+  if (f.prefixCacheTokens !== undefined) o.prefixCacheTokens = f.prefixCacheTokens;
   if (f.outputTokens !== undefined) o.outputTokens = f.outputTokens;
   if (f.outputLen !== undefined) o.outputLen = f.outputLen;
   if (f.outputLenSpread !== undefined) o.outputLenSpread = f.outputLenSpread;
@@ -166,6 +170,18 @@ function addEngineFlags(cmd: Command): Command {
     )
     .addOption(
       new Option("--step-ms <ms>", "time per output token (default 2)").argParser(nonNegative("--step-ms")),
+    )
+    .addOption(
+      new Option(
+        "--prefill-ratio <n>",
+        "a decode step costs the prefill of this many prompt tokens (default 634; 0 = prefill is free)",
+      ).argParser(nonNegative("--prefill-ratio")),
+    )
+    .addOption(
+      new Option(
+        "--prefix-cache-tokens <n>",
+        "prompt tokens the prefix cache holds, LRU (default 262144; 0 = no prefix caching)",
+      ).argParser(integer("--prefix-cache-tokens", 0)),
     )
     .addOption(
       new Option("--output-tokens <n>", "tokens generated per request (default 16)").argParser(

@@ -50,6 +50,8 @@ export interface JobFlags extends LaunchFlags, OverflowFlags {
   restart?: boolean;
   transport: "http" | "sdk";
   coalesce: boolean;
+  prefixAffinity: boolean;
+  lengthOrder: boolean;
   dedupe: "on" | "off" | "auto";
   tag?: string[];
   priority?: number;
@@ -201,7 +203,12 @@ function requestFlags(cmd: Command): Command {
       intFlag("--json-retries", 0),
       2,
     )
-    .option("--no-coalesce", "send every embedding row as its own request");
+    .option("--no-coalesce", "send every embedding row as its own request")
+    .option("--no-length-order", "send rows in input order even when their max_tokens vary")
+    .option(
+      "--no-prefix-affinity",
+      "send rows in input order to the engine with the most room, ignoring shared prompt prefixes",
+    );
 }
 
 /** What the run reports, and when it counts as failed. */

@@ -63,6 +63,8 @@ export function jobOptions(input: string, flags: JobFlags): Omit<RunOptions, "en
     restart: flags.restart ?? false,
     transport: flags.transport,
     coalesce: flags.coalesce,
+    prefixAffinity: flags.prefixAffinity,
+    lengthOrder: flags.lengthOrder,
     dedupe: flags.dedupe,
     validateJson: flags.validateJson ?? false,
     jsonRetries: flags.jsonRetries,

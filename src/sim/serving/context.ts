@@ -6,6 +6,7 @@ import { Engine, EngineJob } from "../engine.js";
 import { type ErrorInfo, errorBody, invalidJson } from "../errors.js";
 import type { FaultPlan } from "../faults.js";
 import type { SimConfig } from "../options.js";
+import { blockHashes, PrefixCache } from "../prefix-cache.js";
 import type { Work } from "../requests.js";
 import type { SimStats } from "../types.js";
 import type { RequestKind } from "./kind.js";
@@ -37,6 +38,10 @@ export class SimContext {
   readonly keys: Map<string, number> | null;
 
   promptTokensTotal = 0;
+  /** vllm:prefix_cache_queries / _hits: prompt tokens looked up, and found, in the prefix cache */
+  prefixCacheQueries = 0;
+  prefixCacheHits = 0;
+  private readonly cache: PrefixCache | null;
   generationTokensTotal = 0;
   readonly success = { stop: 0, length: 0, abort: 0 };
 
@@ -49,7 +54,9 @@ export class SimContext {
     readonly faults: FaultPlan,
     onDone: (job: SimRequest) => void,
   ) {
-    this.engine = new Engine<SimRequest>(cfg.maxNumSeqs, onDone);
+    this.cache = cfg.prefixCacheBlocks > 0 ? new PrefixCache(cfg.prefixCacheBlocks) : null;
+    const prefill = this.cache !== null || cfg.prefillTokenMs > 0 ? this.prefill : null;
+    this.engine = new Engine<SimRequest>(cfg.maxNumSeqs, onDone, prefill);
     this.keys = cfg.trackRequests ? new Map() : null;
     this.clearStatus();
   }
@@ -61,6 +68,8 @@ export class SimContext {
       byStatus: { ...this.byStatus },
       ...this.engine.counters(),
       timeOrigin: performance.timeOrigin,
+      prefixCacheQueries: this.prefixCacheQueries,
+      prefixCacheHits: this.prefixCacheHits,
     };
     if (this.keys) s.requestsByKey = Object.fromEntries(this.keys);
     return s;
@@ -73,6 +82,30 @@ export class SimContext {
     this.keys?.clear();
     this.engine.resetCounters();
   }
+
+  /**
+   * As a request takes its slot: its prompt is looked up in the prefix cache (vLLM's scheduler
+   * asks KVCacheManager.get_computed_blocks when it first schedules a request), and its slot time
+   * grows by the prefill of the tokens not found.
+   */
+  private readonly prefill = (job: SimRequest): void => {
+    const p = job.work.prefill;
+    if (p === undefined || p === null) return;
+    let computed = 0;
+    if (this.cache === null) {
+      for (const n of p.lengths) computed += n;
+    } else {
+      const ids = p.ids();
+      for (let i = 0; i < ids.length; i++) {
+        const tokens = p.lengths[i] as number;
+        const hit = this.cache.lookup(blockHashes(ids[i] as number[]), tokens);
+        this.prefixCacheQueries += tokens;
+        this.prefixCacheHits += hit;
+        computed += tokens - hit;
+      }
+    }
+    job.durationMs += computed * this.cfg.prefillTokenMs;
+  };
 
   count(key: string): void {
     this.byStatus[key] = (this.byStatus[key] ?? 0) + 1;

@@ -21,6 +21,8 @@ function metricsText(ctx: SimContext): string {
     kvCacheUsage: Math.min(1, e.runningTokens / (ctx.cfg.maxNumSeqs * 1024)),
     promptTokens: ctx.promptTokensTotal,
     generationTokens: ctx.generationTokensTotal,
+    prefixCacheQueries: ctx.prefixCacheQueries,
+    prefixCacheHits: ctx.prefixCacheHits,
     success: ctx.success,
   });
 }
